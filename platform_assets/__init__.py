@@ -1,0 +1,1 @@
+"""A PostgreSQL/TimescaleDB schema owned as Dagster assets."""

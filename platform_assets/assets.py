@@ -1,0 +1,116 @@
+"""The schema graph as one subsettable multi-asset: one process, one connection, one lock per run."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from platform_assets import catalog
+from platform_assets.compiler import SchemaGraph
+from platform_assets.engines import Outcome, select_engine
+from platform_assets.errors import SchemaError
+from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
+from platform_assets.resources import SchemaDatabase
+from platform_assets.session import Session
+from platform_assets.translator import SchemaTranslator
+
+
+def build_schema_assets(
+    graph: SchemaGraph, translator: SchemaTranslator | None = None
+) -> dg.AssetsDefinition:
+    translator = translator or SchemaTranslator()
+    specs = [translator.get_asset_spec(obj, graph) for obj in graph]
+    by_asset_key = {translator.get_asset_key(obj): obj for obj in graph}
+
+    @dg.multi_asset(name="schema_objects", specs=specs, can_subset=True)
+    def schema_objects(
+        context: dg.AssetExecutionContext, database: SchemaDatabase
+    ) -> Iterator[dg.MaterializeResult]:
+        selected = [by_asset_key[key] for key in context.selected_asset_keys]
+        yield from materialize_objects(context, database, graph, selected, translator)
+
+    return schema_objects
+
+
+def materialize_objects(
+    context: dg.AssetExecutionContext,
+    database: SchemaDatabase,
+    graph: SchemaGraph,
+    selected: list[SchemaObject],
+    translator: SchemaTranslator,
+) -> Iterator[dg.MaterializeResult]:
+    """Apply the selected objects in dependency order.
+
+    A failing object stops its dependents, not its siblings; the run fails at the
+    end naming every object that failed, with its file and line.
+    """
+    wanted = {obj.key for obj in selected}
+    failures: dict[ObjectKey, str] = {}
+    with database.session(log=context.log.info) as session, session.schema_lock():
+        engine = select_engine(session, graph)
+        context.log.info(f"engine: {engine.name}")
+        for obj in graph:
+            if obj.key not in wanted:
+                continue
+            blocked = sorted(dep for dep in obj.depends_on if dep in failures)
+            if blocked:
+                failures[obj.key] = f"not run: {'/'.join(blocked[0])} failed"
+                continue
+            try:
+                outcome = engine.apply(obj, session)
+            except SchemaError as error:
+                context.log.error(str(error))
+                failures[obj.key] = str(error)
+                continue
+            if obj.kind == ObjectKind.EXTENSION:
+                engine = select_engine(session, graph)
+            yield dg.MaterializeResult(
+                asset_key=translator.get_asset_key(obj),
+                metadata=outcome_metadata(obj, outcome, session, engine.name),
+            )
+    if failures:
+        lines = [f"- {'/'.join(key)}: {message}" for key, message in failures.items()]
+        raise dg.Failure(
+            description=f"{len(failures)} schema object(s) failed:\n" + "\n".join(lines),
+            metadata={
+                "failed": dg.MetadataValue.json({"/".join(k): m for k, m in failures.items()})
+            },
+        )
+
+
+def outcome_metadata(
+    obj: SchemaObject, outcome: Outcome, session: Session, engine: str
+) -> dict[str, object]:
+    executed = "\n".join(s.rstrip(";") + ";" for s in outcome.executed)
+    metadata: dict[str, object] = {
+        "action": outcome.action.value,
+        "engine": engine,
+        "statements_executed": len(outcome.executed),
+        "sql_executed": dg.MetadataValue.md(f"```sql\n{executed}\n```" if executed else "(none)"),
+    }
+    if outcome.reason:
+        metadata["reason"] = outcome.reason
+    for name, value in outcome.details.items():
+        metadata[name] = value
+    if obj.kind == ObjectKind.TABLE:
+        metadata.update(table_metadata(session, obj.schema, obj.name))
+    return metadata
+
+
+def table_metadata(session: Session, schema: str, table: str) -> dict[str, object]:
+    columns = catalog.columns(session, schema, table)
+    if not columns:
+        return {}
+    column_schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=column.name,
+                type=column.type,
+                constraints=dg.TableColumnConstraints(nullable=not column.not_null),
+            )
+            for column in columns
+        ]
+    )
+    return {
+        "dagster/column_schema": column_schema,
+        "dagster/row_count": catalog.row_count(session, schema, table),
+    }

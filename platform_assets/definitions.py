@@ -1,0 +1,24 @@
+"""Everything the platform gives Dagster: `defs`, loaded by `workspace.yaml` and the CLI."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from platform_assets.assets import build_schema_assets
+from platform_assets.compiler import compile_directory
+from platform_assets.embedded import project_root
+from platform_assets.resources import database_from_environment
+
+
+def build_definitions() -> dg.Definitions:
+    root = project_root()
+    graph = compile_directory(root / "sql", root)
+    return dg.Definitions(
+        assets=[build_schema_assets(graph)],
+        resources={"database": database_from_environment()},
+        # The schema graph is one step; in-process avoids a process start per step.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,21 @@
+"""Engines apply declared objects to a live database; one place picks which engine runs."""
+
+from __future__ import annotations
+
+from platform_assets import catalog
+from platform_assets.compiler import SchemaGraph
+from platform_assets.engines.base import Action, Outcome
+from platform_assets.engines.postgres import PostgresEngine
+from platform_assets.session import Session
+
+__all__ = ["Action", "Outcome", "PostgresEngine", "select_engine"]
+
+
+def select_engine(session: Session, graph: SchemaGraph) -> PostgresEngine:
+    """The engine for this server: TimescaleDB when it is installed or can be."""
+    del graph
+    if catalog.extension_version(session, "timescaledb"):
+        from platform_assets.engines.timescale import TimescaleEngine
+
+        return TimescaleEngine()
+    return PostgresEngine()

@@ -1,0 +1,168 @@
+"""The kinds of schema object the platform knows, and how each one is named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from sqlglot import exp
+
+
+class ObjectKind(StrEnum):
+    EXTENSION = "extension"
+    SCHEMA = "schema"
+    TYPE = "type"
+    DOMAIN = "domain"
+    SEQUENCE = "sequence"
+    FUNCTION = "function"
+    TABLE = "table"
+    INDEX = "index"
+    VIEW = "view"
+    MATERIALIZED_VIEW = "materialized_view"
+    TRIGGER = "trigger"
+    # TimescaleDB declarations
+    HYPERTABLE = "hypertable"
+    COMPRESSION_SETTINGS = "compression_settings"
+    COMPRESSION_POLICY = "compression_policy"
+    RETENTION_POLICY = "retention_policy"
+    REORDER_POLICY = "reorder_policy"
+    CONTINUOUS_AGGREGATE = "continuous_aggregate"
+    REFRESH_POLICY = "refresh_policy"
+
+
+TIMESCALE_KINDS = frozenset(
+    {
+        ObjectKind.HYPERTABLE,
+        ObjectKind.COMPRESSION_SETTINGS,
+        ObjectKind.COMPRESSION_POLICY,
+        ObjectKind.RETENTION_POLICY,
+        ObjectKind.REORDER_POLICY,
+        ObjectKind.CONTINUOUS_AGGREGATE,
+        ObjectKind.REFRESH_POLICY,
+    }
+)
+
+# Objects that live in pg_class and so share one namespace per schema.
+RELATION_KINDS = frozenset(
+    {
+        ObjectKind.TABLE,
+        ObjectKind.VIEW,
+        ObjectKind.MATERIALIZED_VIEW,
+        ObjectKind.CONTINUOUS_AGGREGATE,
+        ObjectKind.SEQUENCE,
+        ObjectKind.INDEX,
+    }
+)
+
+# Objects named after the relation they belong to: key <schema>/<relation>/<kind>.
+ATTACHED_KINDS = frozenset(
+    {
+        ObjectKind.HYPERTABLE,
+        ObjectKind.COMPRESSION_SETTINGS,
+        ObjectKind.COMPRESSION_POLICY,
+        ObjectKind.RETENTION_POLICY,
+        ObjectKind.REORDER_POLICY,
+        ObjectKind.REFRESH_POLICY,
+    }
+)
+
+# Objects named <schema>/<kind>/<name>, outside the relation namespace.
+NAMESPACED_KINDS = frozenset(
+    {ObjectKind.FUNCTION, ObjectKind.TYPE, ObjectKind.DOMAIN, ObjectKind.SEQUENCE}
+)
+
+ObjectKey = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    file: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Statement:
+    """One statement of a schema file, kept exactly as written."""
+
+    text: str
+    location: SourceLocation
+    tree: exp.Expr
+    search_path: tuple[str, ...]
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SchemaObject:
+    """One declared object: the statement that defines it and those that complete it."""
+
+    kind: ObjectKind
+    schema: str
+    name: str
+    # For indexes, triggers and TimescaleDB declarations: the relation they belong to.
+    relation: str | None
+    statements: list[Statement]
+    # Settings read from the statement (chunk interval, policy offsets, ...).
+    params: dict[str, object] = field(default_factory=dict)
+    depends_on: set[ObjectKey] = field(default_factory=set)
+
+    @property
+    def key(self) -> ObjectKey:
+        return object_key(self.kind, self.schema, self.name, self.relation)
+
+    @property
+    def definition(self) -> Statement:
+        return self.statements[0]
+
+    @property
+    def location(self) -> SourceLocation:
+        return self.definition.location
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return self.definition.annotations
+
+    @property
+    def sql(self) -> str:
+        return "\n".join(s.text.rstrip() + ";" for s in self.statements)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def is_timescale(self) -> bool:
+        return self.kind in TIMESCALE_KINDS
+
+    def describe(self) -> str:
+        """A short human name, e.g. `table wildduck.nodes`."""
+        label = self.kind.value.replace("_", " ")
+        if self.kind == ObjectKind.EXTENSION:
+            return f"extension {self.name}"
+        if self.kind == ObjectKind.SCHEMA:
+            return f"schema {self.name}"
+        if self.kind in ATTACHED_KINDS:
+            return f"{label} of {self.schema}.{self.relation}"
+        if self.kind in (ObjectKind.INDEX, ObjectKind.TRIGGER):
+            return f"{label} {self.name} on {self.schema}.{self.relation}"
+        return f"{label} {self.qualified_name}"
+
+
+def object_key(kind: ObjectKind, schema: str, name: str, relation: str | None = None) -> ObjectKey:
+    """The one naming scheme for every object: it is also the Dagster asset key."""
+    if kind == ObjectKind.EXTENSION:
+        return ("platform", "extension", name)
+    if kind == ObjectKind.SCHEMA:
+        return (name, "schema")
+    if kind in ATTACHED_KINDS:
+        assert relation is not None
+        return (schema, relation, kind.value)
+    if kind in (ObjectKind.INDEX, ObjectKind.TRIGGER):
+        assert relation is not None
+        return (schema, relation, name)
+    if kind in NAMESPACED_KINDS:
+        return (schema, "type" if kind == ObjectKind.DOMAIN else kind.value, name)
+    return (schema, name)

@@ -1,0 +1,48 @@
+"""The schema database as a Dagster resource."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import psycopg
+
+from platform_assets.embedded import default_cluster
+from platform_assets.session import Session
+
+URL_VARIABLE = "PLATFORM_DATABASE_URL"
+
+
+class SchemaDatabase(dg.ConfigurableResource):
+    """The database whose schema the platform owns.
+
+    `url` comes from PLATFORM_DATABASE_URL; left unset, the project's embedded
+    cluster is used (and started if it is not running).
+    """
+
+    url: str | None = None
+
+    def resolved_url(self) -> str:
+        if self.url:
+            return self.url
+        cluster = default_cluster()
+        cluster.up()
+        return cluster.url()
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.resolved_url(), autocommit=True)
+
+    @contextmanager
+    def session(self, log: Callable[[str], None] | None = None) -> Iterator[Session]:
+        with self.connect() as conn:
+            yield Session(conn, log)
+
+
+def database_from_environment() -> SchemaDatabase:
+    # EnvVar keeps the URL out of the run config; Dagster fails on an unset one,
+    # so the embedded default applies when the variable is absent at load time.
+    if os.environ.get(URL_VARIABLE):
+        return SchemaDatabase(url=dg.EnvVar(URL_VARIABLE))
+    return SchemaDatabase()

@@ -1,0 +1,83 @@
+"""One connection per run: the schema lock, per-object transactions, and a record of the SQL run."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+# Every schema-changing run takes this database-wide advisory lock.
+SCHEMA_LOCK_KEY = zlib.crc32(b"platform_assets.schema") - 2**31
+
+Query = str | sql.Composable
+
+
+class Session:
+    """Runs an object's statements in one transaction and records what it executed.
+
+    The connection is in autocommit mode: `transaction()` opens real transactions,
+    and what the server forbids inside one (refreshing an aggregate) runs outside.
+    """
+
+    def __init__(self, conn: psycopg.Connection, log: Callable[[str], None] | None = None):
+        self.conn = conn
+        self.log = log or (lambda message: None)
+        self.executed: list[str] = []
+
+    def rows(self, query: Query, params: Sequence[Any] | dict | None = None) -> list[dict]:
+        """Rows of a catalog query, as dicts."""
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+    def value(self, query: Query, params: Sequence[Any] | dict | None = None) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            row = cur.fetchone()
+            return row[0] if row else None
+
+    def execute(self, query: Query, params: Sequence[Any] | dict | None = None) -> None:
+        """Run a statement that changes the database, and record it."""
+        text = query if isinstance(query, str) else query.as_string(self.conn)
+        self.conn.execute(query, params)
+        self.executed.append(text.strip())
+
+    @contextmanager
+    def transaction(self, search_path: Sequence[str] = ()) -> Iterator[None]:
+        """One transaction; `search_path` is set for it alone, as the file declared it."""
+        with self.conn.transaction():
+            if search_path:
+                path = sql.SQL(", ").join(sql.Identifier(s) for s in search_path)
+                self.conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(path))
+            yield
+
+    def take_executed(self) -> list[str]:
+        executed, self.executed = self.executed, []
+        return executed
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Hold the database-wide schema lock; wait (and say so) if another run has it."""
+        if not self.value("SELECT pg_try_advisory_lock(%s)", (SCHEMA_LOCK_KEY,)):
+            unsigned = SCHEMA_LOCK_KEY & 0xFFFFFFFFFFFFFFFF
+            holder = self.value(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = %s::oid AND objid = %s::oid",
+                (unsigned >> 32, unsigned & 0xFFFFFFFF),
+            )
+            self.log(
+                "waiting for the schema lock: another run is changing this database"
+                + (f" (backend pid {holder})" if holder else "")
+            )
+            self.conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+            self.log("schema lock acquired")
+        try:
+            yield
+        finally:
+            if not self.conn.closed and not self.conn.broken:
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))

@@ -1,0 +1,58 @@
+"""How a declared object becomes an AssetSpec. Subclass and override a method to customise."""
+
+from __future__ import annotations
+
+import hashlib
+
+import dagster as dg
+
+from platform_assets.compiler import SchemaGraph
+from platform_assets.objects import ObjectKind, SchemaObject
+
+PLATFORM_GROUP = "platform"
+
+
+class SchemaTranslator:
+    def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
+        return dg.AssetKey(list(obj.key))
+
+    def get_group_name(self, obj: SchemaObject) -> str:
+        return PLATFORM_GROUP if obj.kind == ObjectKind.EXTENSION else obj.schema
+
+    def get_code_version(self, obj: SchemaObject) -> str:
+        return hashlib.sha256(obj.sql.encode()).hexdigest()[:16]
+
+    def get_kinds(self, obj: SchemaObject) -> set[str]:
+        engine = "timescaledb" if obj.is_timescale or obj.name == "timescaledb" else "postgres"
+        return {engine, "sql"}
+
+    def get_description(self, obj: SchemaObject) -> str:
+        return f"{obj.describe().capitalize()}, declared at {obj.location}."
+
+    def get_metadata(self, obj: SchemaObject) -> dict[str, object]:
+        metadata: dict[str, object] = {
+            "sql": dg.MetadataValue.md(f"```sql\n{obj.sql}\n```"),
+            "source": dg.MetadataValue.path(str(obj.location)),
+            "object_kind": obj.kind.value,
+        }
+        if obj.is_timescale:
+            metadata["engines"] = (
+                "TimescaleDB: native. Plain PostgreSQL: see the asset's last materialization."
+            )
+        return metadata
+
+    def get_tags(self, obj: SchemaObject) -> dict[str, str]:
+        return {"platform/kind": obj.kind.value}
+
+    def get_asset_spec(self, obj: SchemaObject, graph: SchemaGraph) -> dg.AssetSpec:
+        return dg.AssetSpec(
+            key=self.get_asset_key(obj),
+            deps=[self.get_asset_key(graph[dep]) for dep in sorted(obj.depends_on)],
+            group_name=self.get_group_name(obj),
+            code_version=self.get_code_version(obj),
+            kinds=self.get_kinds(obj),
+            description=self.get_description(obj),
+            metadata=self.get_metadata(obj),
+            tags=self.get_tags(obj),
+            skippable=True,
+        )
