@@ -1,4 +1,4 @@
-"""The schema graph as one subsettable multi-asset: one process, one connection, one lock per run."""
+"""The schema graph as one subsettable multi-asset: one process, connection and lock a run."""
 
 from collections.abc import Iterator
 

@@ -181,7 +181,7 @@ class EmbeddedCluster:
         if os.geteuid() != 0:
             return
         user = pwd.getpwnam(SERVER_USER)
-        for root, dirs, files in os.walk(path):
+        for root, _dirs, files in os.walk(path):
             os.chown(root, user.pw_uid, user.pw_gid)
             for name in files:
                 os.chown(os.path.join(root, name), user.pw_uid, user.pw_gid)
@@ -208,7 +208,8 @@ class EmbeddedCluster:
         result = subprocess.run(command, capture_output=True, text=True, cwd="/")
         if check and result.returncode != 0:
             raise EmbeddedClusterError(
-                f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
+                f"{args[0]} failed ({result.returncode}): "
+                + (result.stderr.strip() or result.stdout.strip())
             )
         return result
 
