@@ -101,6 +101,8 @@ def _search_path_change(tree: exp.Expr) -> tuple[str, ...] | None:
         return None
     if isinstance(tree, exp.Select) and len(tree.expressions) == 1:
         call = tree.expressions[0]
+        if isinstance(call, exp.Dot):  # pg_catalog.set_config(...)
+            call = call.expression
         if isinstance(call, exp.Anonymous) and call.name.lower() == "set_config":
             args = call.expressions
             if args and isinstance(args[0], exp.Literal) and args[0].name == "search_path":

@@ -1,0 +1,124 @@
+"""Shared fixtures: a throwaway PostgreSQL cluster, a fresh database per test, and helpers
+to compile a schema directory and materialize it through Dagster."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from platform_assets.assets import build_schema_assets
+from platform_assets.compiler import SchemaGraph, compile_directory
+from platform_assets.embedded import SERVER_USER, EmbeddedCluster
+from platform_assets.resources import SchemaDatabase
+
+REPO = Path(__file__).resolve().parent.parent
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[EmbeddedCluster]:
+    """A PostgreSQL cluster for the whole test session, removed afterwards.
+
+    It lives under /tmp rather than pytest's per-user temp dir: as root, the
+    server runs as the `postgres` user, which cannot enter root's private dirs.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="platform-tests-"))
+    directory.chmod(0o755)
+    cluster = EmbeddedCluster(directory)
+    cluster.up(databases=())
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class TestDatabase:
+    url: str
+    name: str
+    cluster: EmbeddedCluster
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True)
+
+    def value(self, query: str, params: tuple = ()) -> object:
+        with self.connect() as conn:
+            row = conn.execute(query, params).fetchone()
+            return row[0] if row else None
+
+    def rows(self, query: str, params: tuple = ()) -> list[tuple]:
+        with self.connect() as conn:
+            return conn.execute(query, params).fetchall()
+
+
+@pytest.fixture
+def database(pg_cluster: EmbeddedCluster) -> Iterator[TestDatabase]:
+    """A fresh, empty database on the session cluster."""
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    janitor = DatabaseJanitor(
+        user=SERVER_USER, host="127.0.0.1", port=pg_cluster.port, dbname=name, version="15"
+    )
+    janitor.init()
+    try:
+        yield TestDatabase(pg_cluster.url(name), name, pg_cluster)
+    finally:
+        janitor.drop()
+
+
+@dataclass
+class Project:
+    """A project directory with its own `sql/`, as a user would write it."""
+
+    root: Path
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def graph(self) -> SchemaGraph:
+        return compile_directory(self.root / "sql", self.root)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+def materialize(
+    graph: SchemaGraph,
+    url: str,
+    selection: list[str] | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Materialize a graph (or a selection of asset keys like 'demo/users') in-process."""
+    assets = build_schema_assets(graph)
+    selected = [dg.AssetKey(key.split("/")) for key in selection] if selection is not None else None
+    return dg.materialize(
+        [assets],
+        resources={"database": SchemaDatabase(url=url)},
+        selection=selected,
+        raise_on_error=raise_on_error,
+    )
+
+
+def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    """Asset key path -> its materialization metadata values."""
+    found: dict[str, dict] = {}
+    for materialization in result.asset_materializations_for_node("schema_objects"):
+        found["/".join(materialization.asset_key.path)] = {
+            name: getattr(value, "value", value) for name, value in materialization.metadata.items()
+        }
+    return found
