@@ -21,3 +21,6 @@ class Outcome:
     # Engine-specific facts shown as asset metadata (chunk interval, job id, ...).
     details: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    # Statements PostgreSQL forbids inside a transaction (refreshing a continuous
+    # aggregate): run after the object's transaction commits, each safe to repeat.
+    after_commit: list[str] = field(default_factory=list)

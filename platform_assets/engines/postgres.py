@@ -31,6 +31,8 @@ class PostgresEngine:
         try:
             with session.transaction(obj.definition.search_path):
                 outcome.action = handler(obj, session, outcome)
+            for statement in outcome.after_commit:
+                session.execute(statement)
         except SchemaError:
             raise
         except Exception as error:  # the server's own message, located in the user's file
