@@ -341,9 +341,23 @@ def _namespace(kind: ObjectKind) -> str | None:
 def _references(tree: exp.Expr) -> list[tuple[str, Name]]:
     """Objects a statement refers to: relations, user types, functions, sequences."""
     found: list[tuple[str, Name]] = []
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     own = _own_name(tree)
-    for table in tree.find_all(exp.Table):
+    tables: list[exp.Table] = []
+    ctes: set[str] = set()
+    for node in tree.walk():  # one pass over the tree: this runs for every statement
+        if isinstance(node, exp.Table):
+            tables.append(node)
+        elif isinstance(node, exp.CTE):
+            ctes.add(node.alias_or_name)
+        elif isinstance(node, exp.DataType) and node.this == exp.DType.USERDEFINED:
+            kind = node.args.get("kind")
+            if isinstance(kind, exp.Dot):
+                found.append(("type", Name(kind.this.name, kind.expression.name)))
+            elif kind is not None:
+                found.append(("type", Name(None, kind.name)))
+        elif isinstance(node, exp.Anonymous):
+            found.extend(_call_references(node))
+    for table in tables:
         if not table.name or table is own or isinstance(table.parent, exp.Create):
             continue
         if _is_definition_target(table, tree):
@@ -351,24 +365,20 @@ def _references(tree: exp.Expr) -> list[tuple[str, Name]]:
         if not table.db and table.name in ctes:
             continue
         found.append(("relation", Name(table.db or None, table.name)))
-    for dtype in tree.find_all(exp.DataType):
-        if dtype.this == exp.DType.USERDEFINED:
-            kind = dtype.args.get("kind")
-            if isinstance(kind, exp.Dot):
-                found.append(("type", Name(kind.this.name, kind.expression.name)))
-            elif kind is not None:
-                found.append(("type", Name(None, kind.name)))
-    for call in tree.find_all(exp.Anonymous):
-        parent = call.parent
-        if isinstance(parent, exp.Dot) and parent.expression is call:
-            found.append(("function", Name(parent.this.name, call.name)))
-        else:
-            found.append(("function", Name(None, call.name)))
-        if call.name.lower() == "nextval" and call.expressions:
-            arg = call.expressions[0]
-            literal = arg.this if isinstance(arg, exp.Cast) else arg
-            if isinstance(literal, exp.Literal) and literal.is_string:
-                found.append(("relation", _split_name(literal.name)))
+    return found
+
+
+def _call_references(call: exp.Anonymous) -> list[tuple[str, Name]]:
+    parent = call.parent
+    if isinstance(parent, exp.Dot) and parent.expression is call:
+        found = [("function", Name(parent.this.name, call.name))]
+    else:
+        found = [("function", Name(None, call.name))]
+    if call.name.lower() == "nextval" and call.expressions:
+        arg = call.expressions[0]
+        literal = arg.this if isinstance(arg, exp.Cast) else arg
+        if isinstance(literal, exp.Literal) and literal.is_string:
+            found.append(("relation", _split_name(literal.name)))
     return found
 
 

@@ -42,7 +42,7 @@ def read_statements(path: Path, root: Path) -> list[Statement]:
         first, last = chunk[0], chunk[-1]
         text = source[first.start : last.end + 1]
         location = SourceLocation(relative, first.line)
-        tree = _parse(text, location)
+        tree = _parse(chunk, source, location)
         new_path = _search_path_change(tree)
         if new_path is not None:
             search_path = new_path or DEFAULT_SEARCH_PATH
@@ -76,16 +76,18 @@ def _split(tokens: list[Token]) -> list[list[Token]]:
     return chunks
 
 
-def _parse(text: str, location: SourceLocation) -> exp.Expr:
+def _parse(chunk: list[Token], source: str, location: SourceLocation) -> exp.Expr:
+    """Parse one statement from the file's own tokens (positions and lines are the file's)."""
     try:
-        tree = sqlglot.parse_one(text, read=DIALECT)
+        [tree] = DIALECT().parser().parse(chunk, source)
     except ParseError as error:
         detail = error.errors[0] if error.errors else {}
-        line = location.line + max(int(detail.get("line", 1)) - 1, 0)
+        line = int(detail.get("line") or location.line)
         message = detail.get("description") or str(error)
         raise SchemaError(
             f"syntax error: {message}", SourceLocation(location.file, line)
         ) from error
+    assert tree is not None
     return tree
 
 
