@@ -1,18 +1,23 @@
-"""`platform`: what Dagster has no verb for (the embedded database, for now)."""
+"""`platform`: what Dagster has no verb for: the embedded database and lint."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+from pathlib import Path
 
+from platform_assets.compiler import compile_files
 from platform_assets.embedded import (
     DAGSTER_DATABASE,
     EmbeddedClusterError,
     default_cluster,
     project_root,
 )
-from platform_assets.resources import URL_VARIABLE
+from platform_assets.errors import SchemaError
+from platform_assets.lint import RULES, LiveFacts, lint_graph
+from platform_assets.resources import URL_VARIABLE, database_from_environment
 
 DAGSTER_URL_VARIABLE = "PLATFORM_DAGSTER_STORAGE_URL"
 
@@ -28,12 +33,45 @@ def main(argv: list[str] | None = None) -> int:
     db_commands.add_parser(
         "env", help="print shell exports for the schema URL, Dagster storage and DAGSTER_HOME"
     )
+    lint = commands.add_parser("lint", help="static rules over sql/ (or the given files)")
+    lint.add_argument("paths", nargs="*", type=Path, help="files or directories (default: sql/)")
+    lint.add_argument("--explain", action="store_true", help="list every rule and its rationale")
     args = parser.parse_args(argv)
     try:
+        if args.command == "lint":
+            return _lint(args.paths, args.explain)
         return _db(args.db_command)
-    except EmbeddedClusterError as error:
+    except (EmbeddedClusterError, SchemaError) as error:
         print(f"platform: {error}", file=sys.stderr)
         return 1
+
+
+def _lint(paths: list[Path], explain: bool) -> int:
+    """Print findings; exit 1 when any has error severity."""
+    if explain:
+        for rule in RULES.values():
+            print(f"{rule.id} ({rule.severity}) {rule.summary}\n    {rule.rationale}")
+        return 0
+    root = Path.cwd() if paths else project_root()
+    files = _sql_files(paths or [project_root() / "sql"])
+    graph = compile_files(files, root, lenient=bool(paths))
+    live = None
+    if os.environ.get(URL_VARIABLE):
+        with database_from_environment().session() as session:
+            live = LiveFacts.read(session)
+    findings = lint_graph(graph, live)
+    for finding in findings:
+        print(finding)
+    errors = sum(1 for f in findings if f.rule.severity == "error")
+    print(f"{len(findings)} finding(s), {errors} error(s) in {len(files)} file(s)")
+    return 1 if errors else 0
+
+
+def _sql_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.rglob("*.sql")) if path.is_dir() else [path])
+    return [f.resolve() for f in files]
 
 
 def _db(command: str) -> int:

@@ -69,7 +69,12 @@ def compile_directory(sql_dir: Path, root: Path | None = None) -> SchemaGraph:
     return compile_files(files, root)
 
 
-def compile_files(files: list[Path], root: Path) -> SchemaGraph:
+def compile_files(files: list[Path], root: Path, lenient: bool = False) -> SchemaGraph:
+    """Compile files into one graph.
+
+    `lenient` (for linting fragments) lets references to objects declared
+    elsewhere pass instead of failing.
+    """
     statements: list[Statement] = []
     errors: list[SchemaError] = []
     for path in files:
@@ -79,12 +84,13 @@ def compile_files(files: list[Path], root: Path) -> SchemaGraph:
             errors.append(error)
     if errors:
         raise SchemaErrors(errors)
-    return _Compiler(root).compile(statements)
+    return _Compiler(root, lenient).compile(statements)
 
 
 class _Compiler:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, lenient: bool = False):
         self.root = root
+        self.lenient = lenient
         self.objects: dict[ObjectKey, SchemaObject] = {}
         # (namespace, schema, name) -> key, for resolving references by name.
         self.names: dict[tuple[str, str, str], ObjectKey] = {}
@@ -157,6 +163,8 @@ class _Compiler:
 
     def _amend(self, statement: Statement, found: Amendment) -> None:
         target_key = self._find(found.namespace, found.target, statement)
+        if target_key is None and self.lenient:
+            return
         if target_key is None:
             raise SchemaError(
                 f"{_describe_name(found.target)} is not declared before this statement",
@@ -255,7 +263,7 @@ class _Compiler:
                 self._require(obj, "relation", _split_name(index), obj.definition)
 
     def _require_schema(self, obj: SchemaObject, statement: Statement) -> None:
-        if obj.schema in SYSTEM_SCHEMAS or obj.schema == "public":
+        if obj.schema in SYSTEM_SCHEMAS or obj.schema == "public" or self.lenient:
             return
         key = object_key(ObjectKind.SCHEMA, obj.schema, obj.schema)
         if key not in self.objects:
@@ -289,7 +297,9 @@ class _Compiler:
             return key
         if name.schema is not None and not self._declares_schema(name.schema):
             return None
-        if name.schema is None and (optional or namespace == "type" or name.name.startswith("pg_")):
+        if self.lenient or (
+            name.schema is None and (optional or namespace == "type" or name.name.startswith("pg_"))
+        ):
             return None
         self.errors.append(
             SchemaError(
@@ -385,7 +395,7 @@ def _call_references(call: exp.Anonymous) -> list[tuple[str, Name]]:
 def _own_name(tree: exp.Expr) -> exp.Expr | None:
     if isinstance(tree, exp.Create):
         target = tree.this
-        return target.this if isinstance(target, exp.Schema) else target
+        return target.this if isinstance(target, exp.Schema | exp.UserDefinedFunction) else target
     if isinstance(tree, exp.Alter | exp.Comment):
         return tree.this
     return None
