@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from platform_assets.compiler import compile_directory
-from tests.conftest import REPO, materialize, materializations
+from tests.conftest import REPO, materializations, materialize
 
 SYSTEMS = ("wildduck", "scheduler", "unity", "scan", "analytics")
 
@@ -30,7 +30,9 @@ EXPECTED_TABLES = {
 }  # fmt: skip
 
 
-def dagster_cli(*args: str, env: dict[str, str], tool: str = "dagster") -> subprocess.CompletedProcess:
+def dagster_cli(
+    *args: str, env: dict[str, str], tool: str = "dagster"
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(Path(sys.executable).parent / tool), *args],
         capture_output=True,
@@ -50,7 +52,7 @@ def logged_statements(database, since: int) -> list[str]:
 
 def test_cli_materializes_all_five_systems_and_a_rerun_runs_no_ddl(database, tmp_path):
     with database.connect() as conn:
-        conn.execute(f'ALTER DATABASE "{database.name}" SET log_statement = \'ddl\'')
+        conn.execute(f"ALTER DATABASE \"{database.name}\" SET log_statement = 'ddl'")
     env = {
         **os.environ,
         "PLATFORM_DATABASE_URL": database.url,
@@ -85,7 +87,9 @@ def test_cli_materializes_all_five_systems_and_a_rerun_runs_no_ddl(database, tmp
 
 
 def test_load_error_fails_the_cli_naming_file_and_line(project, database, tmp_path):
-    project.write("sql/a.sql", "CREATE SCHEMA s;\nCREATE TABLE s.t (a int REFERENCES s.nope (id));\n")
+    project.write(
+        "sql/a.sql", "CREATE SCHEMA s;\nCREATE TABLE s.t (a int REFERENCES s.nope (id));\n"
+    )
     env = {
         **os.environ,
         "PLATFORM_DATABASE_URL": database.url,
@@ -136,9 +140,7 @@ def test_scan_audit_logs_are_append_only(five_systems):
         forbidden = {c for c in columns if any(w in c for w in ("body", "screenshot", "dom"))}
         assert not forbidden
         with conn.transaction():
-            conn.execute(
-                "INSERT INTO scan.users (clerk_user_id) VALUES ('user_audit')"
-            )
+            conn.execute("INSERT INTO scan.users (clerk_user_id) VALUES ('user_audit')")
             job = conn.execute(
                 "INSERT INTO scan.scan_jobs (user_id, url) VALUES ('user_audit', "
                 "'https://example.com') RETURNING id"
