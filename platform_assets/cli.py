@@ -1,4 +1,4 @@
-"""`platform`: what Dagster has no verb for: the embedded database and lint."""
+"""`platform`: what Dagster has no verb for: the embedded database, plan and lint."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from platform_assets.compiler import compile_files
+from platform_assets.compiler import compile_directory, compile_files
 from platform_assets.embedded import (
     DAGSTER_DATABASE,
     EmbeddedClusterError,
@@ -17,7 +17,8 @@ from platform_assets.embedded import (
 )
 from platform_assets.errors import SchemaError
 from platform_assets.lint import RULES, LiveFacts, lint_graph
-from platform_assets.resources import URL_VARIABLE, database_from_environment
+from platform_assets.planner import make_plan
+from platform_assets.resources import URL_VARIABLE, configured_database
 
 DAGSTER_URL_VARIABLE = "PLATFORM_DAGSTER_STORAGE_URL"
 
@@ -36,10 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     lint = commands.add_parser("lint", help="static rules over sql/ (or the given files)")
     lint.add_argument("paths", nargs="*", type=Path, help="files or directories (default: sql/)")
     lint.add_argument("--explain", action="store_true", help="list every rule and its rationale")
+    plan = commands.add_parser(
+        "plan", help="show the SQL a materialization would run (exit 0 none, 2 pending, 1 error)"
+    )
+    plan.add_argument("--select", nargs="*", default=None, help="asset keys, e.g. wildduck/nodes")
     args = parser.parse_args(argv)
     try:
         if args.command == "lint":
             return _lint(args.paths, args.explain)
+        if args.command == "plan":
+            return _plan(args.select)
         return _db(args.db_command)
     except (EmbeddedClusterError, SchemaError) as error:
         print(f"platform: {error}", file=sys.stderr)
@@ -57,7 +64,7 @@ def _lint(paths: list[Path], explain: bool) -> int:
     graph = compile_files(files, root, lenient=bool(paths))
     live = None
     if os.environ.get(URL_VARIABLE):
-        with database_from_environment().session() as session:
+        with configured_database().session() as session:
             live = LiveFacts.read(session)
     findings = lint_graph(graph, live)
     for finding in findings:
@@ -65,6 +72,16 @@ def _lint(paths: list[Path], explain: bool) -> int:
     errors = sum(1 for f in findings if f.rule.severity == "error")
     print(f"{len(findings)} finding(s), {errors} error(s) in {len(files)} file(s)")
     return 1 if errors else 0
+
+
+def _plan(select: list[str] | None) -> int:
+    root = project_root()
+    graph = compile_directory(root / "sql", root)
+    keys = {tuple(key.split("/")) for key in select} if select else None
+    with configured_database().session() as session:
+        plan = make_plan(graph, session, keys)
+    print(plan.render())
+    return plan.exit_code()
 
 
 def _sql_files(paths: list[Path]) -> list[Path]:

@@ -46,3 +46,8 @@ def database_from_environment() -> SchemaDatabase:
     if os.environ.get(URL_VARIABLE):
         return SchemaDatabase(url=dg.EnvVar(URL_VARIABLE))
     return SchemaDatabase()
+
+
+def configured_database() -> SchemaDatabase:
+    """The same database outside Dagster (the `platform` CLI), with the URL read now."""
+    return SchemaDatabase(url=os.environ.get(URL_VARIABLE) or None)

@@ -28,6 +28,9 @@ class Session:
         self.conn = conn
         self.log = log or (lambda message: None)
         self.executed: list[str] = []
+        # Planning: everything runs in a transaction that is rolled back, and what
+        # must run after a commit is recorded, not run.
+        self.dry_run = False
 
     def rows(self, query: Query, params: Sequence[Any] | dict | None = None) -> list[dict]:
         """Rows of a catalog query, as dicts."""
@@ -46,6 +49,13 @@ class Session:
         text = query if isinstance(query, str) else query.as_string(self.conn)
         self.conn.execute(query, params)
         self.executed.append(text.strip())
+
+    def execute_after_commit(self, query: str) -> None:
+        """Run a statement PostgreSQL forbids inside a transaction (or record it, when planning)."""
+        if self.dry_run:
+            self.executed.append(query.strip())
+        else:
+            self.execute(query)
 
     @contextmanager
     def transaction(self, search_path: Sequence[str] = ()) -> Iterator[None]:

@@ -154,6 +154,6 @@ def test_scan_audit_logs_are_append_only(five_systems):
             "UPDATE scan.audit_logs SET url_accessed = 'https://evil.example'",
             "DELETE FROM scan.audit_logs",
         ):
-            with pytest.raises(psycopg.errors.RaiseException):
+            with pytest.raises(psycopg.Error, match="append-only"):
                 conn.execute(statement)
         assert conn.execute("SELECT count(*) FROM scan.audit_logs").fetchone()[0] == 1

@@ -32,7 +32,7 @@ class PostgresEngine:
             with session.transaction(obj.definition.search_path):
                 outcome.action = handler(obj, session, outcome)
             for statement in outcome.after_commit:
-                session.execute(statement)
+                session.execute_after_commit(statement)
         except SchemaError:
             raise
         except Exception as error:  # the server's own message, located in the user's file
