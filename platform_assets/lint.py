@@ -74,6 +74,17 @@ RULES: dict[str, Rule] = {
             "server rejects it. Declare each index with CREATE INDEX.",
         ),
         Rule(
+            "PG006", "error", "unique key on a partitioned table without the partition column",
+            "PostgreSQL enforces uniqueness per partition, so every PRIMARY KEY and UNIQUE "
+            "constraint of a partitioned table must include its partitioning columns.",
+        ),
+        Rule(
+            "TS008", "warning", "if_not_exists on a TimescaleDB call",
+            "With if_not_exists, an existing hypertable or policy with other settings is kept "
+            "with only a notice; the declaration silently stops describing the database. The "
+            "platform reconciles declared settings itself, so leave the flag out.",
+        ),
+        Rule(
             "PG002", "warning", "NOT NULL column added without a default to a populated table",
             "Existing rows have no value for the column, so the ALTER fails; add a default "
             "or backfill first.",
@@ -293,6 +304,40 @@ def check_unique_without_partition_columns(graph, live):
                     f"{', '.join(missing)} of the hypertable",
                     line,
                 )  # fmt: skip
+
+
+def check_partitioned_unique_keys(graph, live):
+    for obj in graph:
+        if obj.kind != ObjectKind.TABLE:
+            continue
+        partitioned = obj.definition.tree.find(exp.PartitionedByProperty)
+        if partitioned is None:
+            continue
+        needed = [c.name.lower() for c in partitioned.find_all(exp.Column)]
+        for statement, columns, line in unique_keys(obj, graph):
+            missing = [c for c in needed if c not in columns]
+            if missing:
+                yield (
+                    "PG006", statement, obj,
+                    f"unique key ({', '.join(columns)}) lacks partition column(s) "
+                    f"{', '.join(missing)}",
+                    line,
+                )  # fmt: skip
+
+
+def check_if_not_exists(graph, live):
+    for obj in graph:
+        if not obj.is_timescale:
+            continue
+        for statement in obj.statements:
+            for kwarg in statement.tree.find_all(exp.Kwarg):
+                if kwarg.this.name.lower() == "if_not_exists":
+                    yield (
+                        "TS008", statement, obj,
+                        "if_not_exists keeps an existing object with other settings; "
+                        "the platform reconciles instead",
+                        _line(kwarg),
+                    )  # fmt: skip
 
 
 def check_foreign_keys_into_hypertables(graph, live):
@@ -533,8 +578,9 @@ def _populated_alter(obj, statement, tree, action, live):
 
 def check_hypertable_count_comments(graph, live):
     counts: dict[Path, int] = {}
-    for hypertable, _ in _hypertables(graph):
-        counts[hypertable.location.file] = counts.get(hypertable.location.file, 0) + 1
+    for obj in graph:
+        if obj.kind == ObjectKind.HYPERTABLE:
+            counts[obj.location.file] = counts.get(obj.location.file, 0) + 1
     seen: set[tuple[Path, int]] = set()
     for obj in graph:
         for statement in obj.statements:
@@ -564,6 +610,8 @@ def _claimed_hypertables(statement: Statement) -> int | None:
 
 CHECKS: list[Callable] = [
     check_unique_without_partition_columns,
+    check_partitioned_unique_keys,
+    check_if_not_exists,
     check_foreign_keys_into_hypertables,
     check_compression_policy_settings,
     check_refresh_windows,

@@ -134,3 +134,44 @@ def test_cli_exits_non_zero_on_errors(project):
     )
     assert result.returncode == 1
     assert "bad.sql:2: TS001 error: table public.events:" in result.stdout
+
+
+# Every mistake SYSTEMS.md lists, as tests/fixtures/original_sql/README.md locates it.
+DOCUMENT_MISTAKES = {
+    ("004_analytics.sql", 5, "TS001"),
+    ("004_analytics.sql", 48, "TS001"),
+    ("004_analytics.sql", 121, "TS001"),
+    ("004_analytics.sql", 132, "TS002"),
+    ("004_analytics.sql", 133, "TS002"),
+    ("004_analytics.sql", 166, "PG001"),
+    ("004_analytics.sql", 167, "PG001"),
+    ("004_analytics.sql", 168, "PG001"),
+    ("004_analytics.sql", 41, "TS003"),
+    ("004_analytics.sql", 117, "TS003"),
+    ("004_analytics.sql", 110, "TS004"),
+    ("mistakes_extra.sql", 22, "TS005"),
+    ("000_wildduck.sql", 10, "DOC001"),
+    ("001_scheduler.sql", 21, "PG006"),
+    ("001_scheduler.sql", 33, "PG006"),
+}
+
+
+def test_the_documents_original_sql_reports_each_mistake_with_rule_file_and_line():
+    fixtures = REPO / "tests" / "fixtures" / "original_sql"
+    result = subprocess.run(
+        [sys.executable, "-m", "platform_assets.cli", "lint", "."],
+        capture_output=True,
+        text=True,
+        cwd=fixtures,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1
+    found = set()
+    for line in result.stdout.splitlines()[:-1]:
+        location, rule = line.split(": ")[:2]
+        file, number = location.rsplit(":", 1)
+        found.add((file, int(number), rule.split()[0]))
+    assert found >= DOCUMENT_MISTAKES, DOCUMENT_MISTAKES - found
+    # Nothing else but the if_not_exists warnings on the 000 hypertable calls.
+    assert {f[2] for f in found - DOCUMENT_MISTAKES} == {"TS008"}
