@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from platform_assets import catalog
+from platform_assets.checks import evaluate_in_sync
 from platform_assets.compiler import SchemaGraph
 from platform_assets.engines import Outcome, select_engine
 from platform_assets.errors import SchemaError
@@ -19,14 +20,16 @@ def build_schema_assets(
 ) -> dg.AssetsDefinition:
     translator = translator or SchemaTranslator()
     specs = [translator.get_asset_spec(obj, graph) for obj in graph]
+    check_specs = [spec for obj in graph for spec in translator.get_check_specs(obj)]
     by_asset_key = {translator.get_asset_key(obj): obj for obj in graph}
 
-    @dg.multi_asset(name="schema_objects", specs=specs, can_subset=True)
+    @dg.multi_asset(name="schema_objects", specs=specs, check_specs=check_specs, can_subset=True)
     def schema_objects(
         context: dg.AssetExecutionContext, database: SchemaDatabase
-    ) -> Iterator[dg.MaterializeResult]:
-        selected = [by_asset_key[key] for key in context.selected_asset_keys]
-        yield from materialize_objects(context, database, graph, selected, translator)
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        selected = {by_asset_key[key].key for key in context.selected_asset_keys}
+        checked = {by_asset_key[check.asset_key].key for check in context.selected_asset_check_keys}
+        yield from materialize_objects(context, database, graph, selected, checked, translator)
 
     return schema_objects
 
@@ -35,38 +38,43 @@ def materialize_objects(
     context: dg.AssetExecutionContext,
     database: SchemaDatabase,
     graph: SchemaGraph,
-    selected: list[SchemaObject],
+    selected: set[ObjectKey],
+    checked: set[ObjectKey],
     translator: SchemaTranslator,
-) -> Iterator[dg.MaterializeResult]:
-    """Apply the selected objects in dependency order.
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Apply the selected objects in dependency order, then check each one checked.
 
     A failing object stops its dependents, not its siblings; the run fails at the
-    end naming every object that failed, with its file and line.
+    end naming every object that failed, with its file and line. Checks alone
+    (a verification run) change nothing.
     """
-    wanted = {obj.key for obj in selected}
     failures: dict[ObjectKey, str] = {}
     with database.session(log=context.log.info) as session, session.schema_lock():
         engine = select_engine(session, graph)
         context.log.info(f"engine: {engine.name}")
         for obj in graph:
-            if obj.key not in wanted:
+            if obj.key not in selected and obj.key not in checked:
                 continue
+            asset_key = translator.get_asset_key(obj)
             blocked = sorted(dep for dep in obj.depends_on if dep in failures)
             if blocked:
                 failures[obj.key] = f"not run: {'/'.join(blocked[0])} failed"
                 continue
-            try:
-                outcome = engine.apply(obj, session)
-            except SchemaError as error:
-                context.log.error(str(error))
-                failures[obj.key] = str(error)
-                continue
-            if obj.kind == ObjectKind.EXTENSION:
-                engine = select_engine(session, graph)
-            yield dg.MaterializeResult(
-                asset_key=translator.get_asset_key(obj),
-                metadata=outcome_metadata(obj, outcome, session, engine.name),
-            )
+            if obj.key in selected:
+                try:
+                    outcome = engine.apply(obj, session)
+                except SchemaError as error:
+                    context.log.error(str(error))
+                    failures[obj.key] = str(error)
+                    continue
+                if obj.kind == ObjectKind.EXTENSION:
+                    engine = select_engine(session, graph)
+                yield dg.MaterializeResult(
+                    asset_key=asset_key,
+                    metadata=outcome_metadata(obj, outcome, session, engine.name),
+                )
+            if obj.key in checked:
+                yield evaluate_in_sync(obj, graph, engine, session, asset_key)
     if failures:
         lines = [f"- {'/'.join(key)}: {message}" for key, message in failures.items()]
         raise dg.Failure(

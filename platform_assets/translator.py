@@ -6,6 +6,7 @@ import hashlib
 
 import dagster as dg
 
+from platform_assets.checks import check_specs
 from platform_assets.compiler import SchemaGraph
 from platform_assets.objects import ObjectKind, SchemaObject
 
@@ -43,6 +44,9 @@ class SchemaTranslator:
 
     def get_tags(self, obj: SchemaObject) -> dict[str, str]:
         return {"platform/kind": obj.kind.value}
+
+    def get_check_specs(self, obj: SchemaObject) -> list[dg.AssetCheckSpec]:
+        return check_specs(obj, self.get_asset_key(obj))
 
     def get_asset_spec(self, obj: SchemaObject, graph: SchemaGraph) -> dg.AssetSpec:
         return dg.AssetSpec(

@@ -46,4 +46,3 @@ def test_db_up_url_env_down():
     except psycopg.OperationalError:
         reachable = False
     assert not reachable
-
