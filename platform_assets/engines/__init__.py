@@ -13,9 +13,8 @@ __all__ = ["Action", "Outcome", "PostgresEngine", "select_engine"]
 
 def select_engine(session: Session, graph: SchemaGraph) -> PostgresEngine:
     """The engine for this server: TimescaleDB when it is installed or can be."""
-    del graph
     if catalog.extension_version(session, "timescaledb"):
         from platform_assets.engines.timescale import TimescaleEngine
 
-        return TimescaleEngine()
-    return PostgresEngine()
+        return TimescaleEngine(graph)
+    return PostgresEngine(graph)

@@ -9,6 +9,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from platform_assets import catalog
+from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.errors import SchemaError
@@ -22,6 +23,11 @@ class PostgresEngine:
     """Plain PostgreSQL. TimescaleDB declarations are reported as not applicable here."""
 
     name = "postgresql"
+
+    def __init__(self, graph: SchemaGraph | None = None):
+        # The whole graph, for objects whose form depends on others (a table that
+        # a hypertable declaration will partition).
+        self.graph = graph
 
     def apply(self, obj: SchemaObject, session: Session) -> Outcome:
         """Bring one object to its declaration in one transaction."""
