@@ -8,6 +8,7 @@ from platform_assets.assets import build_schema_assets
 from platform_assets.compiler import compile_directory
 from platform_assets.embedded import project_root
 from platform_assets.resources import database_from_environment
+from platform_assets.schedules import verify_schema_job, verify_schema_schedule
 
 
 def build_definitions() -> dg.Definitions:
@@ -15,6 +16,8 @@ def build_definitions() -> dg.Definitions:
     graph = compile_directory(root / "sql", root)
     return dg.Definitions(
         assets=[build_schema_assets(graph)],
+        jobs=[verify_schema_job],
+        schedules=[verify_schema_schedule],
         resources={"database": database_from_environment()},
         # The schema graph is one step; in-process avoids a process start per step.
         executor=dg.in_process_executor,
