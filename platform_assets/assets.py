@@ -14,6 +14,9 @@ from platform_assets.resources import SchemaDatabase
 from platform_assets.session import Session
 from platform_assets.translator import SchemaTranslator
 
+# Dagster concurrency pool of the schema graph's one step (limited in dagster.yaml).
+SCHEMA_POOL = "platform_schema"
+
 
 def build_schema_assets(
     graph: SchemaGraph, translator: SchemaTranslator | None = None
@@ -23,7 +26,13 @@ def build_schema_assets(
     check_specs = [spec for obj in graph for spec in translator.get_check_specs(obj)]
     by_asset_key = {translator.get_asset_key(obj): obj for obj in graph}
 
-    @dg.multi_asset(name="schema_objects", specs=specs, check_specs=check_specs, can_subset=True)
+    @dg.multi_asset(
+        name="schema_objects",
+        specs=specs,
+        check_specs=check_specs,
+        can_subset=True,
+        pool=SCHEMA_POOL,
+    )
     def schema_objects(
         context: dg.AssetExecutionContext, database: SchemaDatabase
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
