@@ -1,5 +1,6 @@
 """The schema graph as one subsettable multi-asset: one process, connection and lock a run."""
 
+import os
 from collections.abc import Iterator
 
 import dagster as dg
@@ -14,8 +15,9 @@ from platform_assets.resources import SchemaDatabase
 from platform_assets.session import Session
 from platform_assets.translator import SchemaTranslator
 
-# Dagster concurrency pool of the schema graph's one step (limited in dagster.yaml).
-SCHEMA_POOL = "platform_schema"
+# Dagster concurrency pool of the schema graph's one step (limited in dagster.yaml);
+# one per database when a deployment serves several.
+SCHEMA_POOL = os.environ.get("PLATFORM_SCHEMA_POOL", "platform_schema")
 
 
 def build_schema_assets(
