@@ -2,14 +2,16 @@
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from platform_assets import catalog
-from platform_assets.checks import evaluate_in_sync
+from platform_assets.checks import IN_SYNC, evaluate_in_sync
 from platform_assets.compiler import SchemaGraph
 from platform_assets.engines import Outcome, select_engine
 from platform_assets.errors import SchemaError
+from platform_assets.health import observe
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
 from platform_assets.resources import SchemaDatabase
 from platform_assets.session import Session
@@ -39,7 +41,10 @@ def build_schema_assets(
         context: dg.AssetExecutionContext, database: SchemaDatabase
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         selected = {by_asset_key[key].key for key in context.selected_asset_keys}
-        checked = {by_asset_key[check.asset_key].key for check in context.selected_asset_check_keys}
+        checked = {
+            (by_asset_key[check.asset_key].key, check.name)
+            for check in context.selected_asset_check_keys
+        }
         yield from materialize_objects(context, database, graph, selected, checked, translator)
 
     return schema_objects
@@ -50,21 +55,23 @@ def materialize_objects(
     database: SchemaDatabase,
     graph: SchemaGraph,
     selected: set[ObjectKey],
-    checked: set[ObjectKey],
+    checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Apply the selected objects in dependency order, then check each one checked.
+    """Apply the selected objects in dependency order, then check each one checked
+    (`in_sync` right after the object; the health checks at the end, in one pass).
 
     A failing object stops its dependents, not its siblings; the run fails at the
     end naming every object that failed, with its file and line. Checks alone
     (a verification run) change nothing.
     """
     failures: dict[ObjectKey, str] = {}
+    in_sync = {key for key, name in checked if name == IN_SYNC}
     with database.session(log=context.log.info) as session, session.schema_lock():
         engine = select_engine(session, graph)
         context.log.info(f"engine: {engine.name}")
         for obj in graph:
-            if obj.key not in selected and obj.key not in checked:
+            if obj.key not in selected and obj.key not in in_sync:
                 continue
             asset_key = translator.get_asset_key(obj)
             blocked = sorted(dep for dep in obj.depends_on if dep in failures)
@@ -84,8 +91,20 @@ def materialize_objects(
                     asset_key=asset_key,
                     metadata=outcome_metadata(obj, outcome, session, engine.name),
                 )
-            if obj.key in checked:
+            if obj.key in in_sync:
                 yield evaluate_in_sync(obj, graph, engine, session, asset_key)
+        health = {(key, name) for key, name in checked if name != IN_SYNC}
+        if health:
+            names = {name for _, name in health}
+            for finding in observe(session, graph, names, datetime.now(UTC)):
+                if (finding.key, finding.check) in health and finding.key not in failures:
+                    yield dg.AssetCheckResult(
+                        asset_key=translator.get_asset_key(graph[finding.key]),
+                        check_name=finding.check,
+                        passed=finding.passed,
+                        description=finding.description,
+                        metadata=finding.dagster_metadata,
+                    )
     if failures:
         lines = [f"- {'/'.join(key)}: {message}" for key, message in failures.items()]
         raise dg.Failure(

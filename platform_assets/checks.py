@@ -23,6 +23,7 @@ from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines.postgres import PostgresEngine
 from platform_assets.errors import SchemaError
+from platform_assets.health import CHECK_DESCRIPTIONS, health_checks
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.session import Session
 
@@ -48,13 +49,18 @@ class ColumnShape:
 
 
 def check_specs(obj: SchemaObject, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """`in_sync` on every asset, and the health checks (health.py) where they apply."""
     return [
         dg.AssetCheckSpec(
             name=IN_SYNC,
             asset=asset_key,
             description="The live database matches the declaration (no pending change, no "
             "hand-made difference).",
-        )
+        ),
+        *(
+            dg.AssetCheckSpec(name=name, asset=asset_key, description=CHECK_DESCRIPTIONS[name])
+            for name in health_checks(obj)
+        ),
     ]
 
 

@@ -9,6 +9,7 @@ from platform_assets.compiler import compile_directory
 from platform_assets.embedded import project_root
 from platform_assets.resources import database_from_environment
 from platform_assets.schedules import verify_schema_job, verify_schema_schedule
+from platform_assets.sensors import build_health_sensors
 
 
 def build_definitions() -> dg.Definitions:
@@ -18,6 +19,7 @@ def build_definitions() -> dg.Definitions:
         assets=[build_schema_assets(graph)],
         jobs=[verify_schema_job],
         schedules=[verify_schema_schedule],
+        sensors=build_health_sensors(graph),
         resources={"database": database_from_environment()},
         # The schema graph is one step; in-process avoids a process start per step.
         executor=dg.in_process_executor,

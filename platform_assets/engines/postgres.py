@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from platform_assets import catalog
+from platform_assets import catalog, partitions
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.errors import SchemaError
+from platform_assets.health import is_range_partitioned
 from platform_assets.objects import TIMESCALE_KINDS, ObjectKind, SchemaObject, Statement
 from platform_assets.session import Session
 
@@ -101,8 +103,17 @@ class PostgresEngine:
 
     def apply_table(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
-            return self.create(obj, session)
-        return self.apply_amendments(obj, session)
+            action = self.create(obj, session)
+        else:
+            action = self.apply_amendments(obj, session)
+        if is_range_partitioned(obj) and self.graph is not None:
+            upkeep = partitions.plan(session, obj, self.graph, datetime.now(UTC))
+            partitions.apply(session, obj, upkeep)
+            outcome.details["partitions_created"] = [name for name, _, _ in upkeep.create]
+            outcome.details["partitions_dropped"] = upkeep.drop
+            if not upkeep.empty and action == Action.UNCHANGED:
+                action = Action.UPDATED
+        return action
 
     def apply_index(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:

@@ -1,0 +1,117 @@
+"""Upkeep of natively range-partitioned tables: partitions made ahead, expired ones dropped.
+
+A table declared `PARTITION BY RANGE (column)` carries its settings in an annotation
+on the line above its CREATE TABLE:
+
+    -- platform: partition_interval="1 month" premake=13 retention="6 months"
+
+- `partition_interval`: the width of each partition (an interval; month multiples
+  are aligned to the first of the month, other widths to midnight UTC);
+- `premake`: how many partitions after the current one exist at all times;
+- `retention` (optional): partitions whose whole range is older than now minus
+  this are detached, then dropped. A partition that may still hold a row newer
+  than the cutoff is never dropped.
+
+Partitions are named `<table>_pYYYYMMDD` after their lower bound. Materializing the
+table (or the maintenance schedule) brings them in line; when nothing is due it
+executes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from psycopg import sql
+
+from platform_assets.compiler import SchemaGraph
+from platform_assets.health import partition_settings, range_bounds
+from platform_assets.objects import SchemaObject
+from platform_assets.session import Session
+
+
+@dataclass
+class PartitionPlan:
+    create: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.create and not self.drop
+
+
+def existing_partitions(
+    session: Session, schema: str, table: str
+) -> dict[str, tuple[datetime | None, datetime | None]]:
+    rows = session.rows(
+        "SELECT c.relname AS name, pg_get_partition_constraintdef(c.oid) AS bound "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
+        (sql.Identifier(schema, table).as_string(session.conn),),
+    )
+    return {r["name"]: range_bounds(r["bound"]) for r in rows}
+
+
+def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime) -> PartitionPlan:
+    """What is missing (now through the premake horizon) and what has expired."""
+    settings = partition_settings(obj, graph)
+    if "partition_interval" not in settings:
+        return PartitionPlan()
+    existing = existing_partitions(session, obj.schema, obj.name)
+    wanted = session.rows(
+        """
+        WITH aligned AS (
+            SELECT CASE WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
+                        THEN date_trunc('month', %(now)s::timestamptz AT TIME ZONE 'UTC')
+                        ELSE date_bin(%(width)s::interval, %(now)s::timestamptz AT TIME ZONE 'UTC',
+                                      '2000-01-03')
+                   END AT TIME ZONE 'UTC' AS start
+        )
+        SELECT lower, lower + %(width)s::interval AS upper
+        FROM aligned, generate_series(0, %(premake)s) AS n,
+             LATERAL (SELECT start + %(width)s::interval * n AS lower) l
+        ORDER BY lower
+        """,
+        {
+            "width": settings["partition_interval"],
+            "now": now,
+            "premake": int(settings.get("premake", 0)),
+        },
+    )
+    result = PartitionPlan()
+    for row in wanted:
+        lower, upper = row["lower"], row["upper"]
+        overlaps = any(
+            (low is None or low < upper) and (high is None or lower < high)
+            for low, high in existing.values()
+        )
+        if not overlaps:
+            result.create.append((f"{obj.name}_p{lower:%Y%m%d}", lower, upper))
+    if settings.get("retention"):
+        cutoff = session.value(
+            "SELECT %s::timestamptz - %s::interval", (now, settings["retention"])
+        )
+        result.drop = sorted(
+            name for name, (_, upper) in existing.items() if upper is not None and upper <= cutoff
+        )
+    return result
+
+
+def apply(session: Session, obj: SchemaObject, partition_plan: PartitionPlan) -> None:
+    for name, lower, upper in partition_plan.create:
+        session.execute(
+            sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                sql.Identifier(obj.schema, name),
+                sql.Identifier(obj.schema, obj.name),
+                sql.Literal(lower),
+                sql.Literal(upper),
+            )
+        )
+    for name in partition_plan.drop:
+        # Detached first, so the parent is locked only briefly; then dropped.
+        session.execute(
+            sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+                sql.Identifier(obj.schema, obj.name), sql.Identifier(obj.schema, name)
+            )
+        )
+        session.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(obj.schema, name)))
