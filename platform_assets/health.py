@@ -378,13 +378,16 @@ def _horizon_and_cutoff(
 
 _WATERMARKS = """
 SELECT ca.view_schema AS schema, ca.view_name AS name,
-       CASE WHEN x.w = -9223372036854775808 THEN NULL
-            ELSE _timescaledb_functions.to_timestamp(x.w) END AS watermark
+       -- An aggregate never refreshed has the lowest watermark TimescaleDB knows,
+       -- before year 1, which clients cannot represent.
+       CASE WHEN x.w < '0001-01-01' THEN NULL ELSE x.w END AS watermark
 FROM timescaledb_information.continuous_aggregates ca
 JOIN _timescaledb_catalog.hypertable h
   ON h.schema_name = ca.materialization_hypertable_schema
  AND h.table_name = ca.materialization_hypertable_name
-CROSS JOIN LATERAL (SELECT _timescaledb_functions.cagg_watermark(h.id) AS w) x
+CROSS JOIN LATERAL (
+    SELECT _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(h.id)) AS w
+) x
 """
 
 
@@ -406,12 +409,20 @@ def bucketing(aggregate: SchemaObject) -> Bucketing | None:
         call = projection.this if isinstance(projection, exp.Alias) else projection
         if not (isinstance(call, exp.Anonymous) and call.name.lower() == "time_bucket"):
             continue
-        width, column = call.expressions[0], call.expressions[1]
-        while isinstance(width, exp.Cast | exp.Interval):
-            width = width.this
-        if isinstance(width, exp.Literal) and isinstance(column, exp.Column):
-            return Bucketing(width.name, column.name, projection.alias_or_name)
+        width, column = _interval_text(call.expressions[0]), call.expressions[1]
+        if width and isinstance(column, exp.Column):
+            return Bucketing(width, column.name, projection.alias_or_name)
     return None
+
+
+def _interval_text(node: exp.Expression) -> str | None:
+    """`INTERVAL '1 hour'`, `INTERVAL '1' HOUR` or `'1 hour'::interval` as '1 hour'."""
+    while isinstance(node, exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Interval):
+        unit = node.args.get("unit")
+        return f"{node.this.name} {unit.name}" if unit else node.this.name
+    return node.name if isinstance(node, exp.Literal) and node.is_string else None
 
 
 def aggregate_findings(
@@ -490,7 +501,7 @@ def _spot_check(
     )
 
     def rows_only_in(left: exp.Select, right: exp.Select) -> exp.Expression:
-        only = exp.except_(left.copy(), right.copy()).subquery("only")
+        only = exp.except_(left.copy(), right.copy()).subquery("unmatched")
         return exp.select(exp.Count(this=exp.Star())).from_(only).subquery()
 
     differing = exp.select(

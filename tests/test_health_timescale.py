@@ -1,0 +1,115 @@
+"""Health on real TimescaleDB code: uncompressed old chunks, a dropped job, an aggregate never
+refreshed and one whose stored bucket no longer matches the raw rows, each seen by the
+health checks and the sensors, and cleared by the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import psycopg
+import pytest
+
+from platform_assets.health import AGGREGATE_HEALTH, CHUNK_HEALTH, JOB_HEALTH, observe
+from platform_assets.session import Session
+from tests.test_health import evaluations, sensor_tick
+from tests.timescale import timescale_server
+
+pytestmark = pytest.mark.timescaledb
+
+SQL = """\
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA m;
+CREATE TABLE m.readings (ts timestamptz NOT NULL, device int NOT NULL, value float8);
+SELECT create_hypertable('m.readings', by_range('ts', INTERVAL '1 day'));
+ALTER TABLE m.readings SET (timescaledb.compress, timescaledb.compress_segmentby = 'device');
+SELECT add_compression_policy('m.readings', compress_after => INTERVAL '7 days');
+CREATE MATERIALIZED VIEW m.readings_hourly WITH (timescaledb.continuous) AS
+    SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, device, count(*) AS n, sum(value) AS total
+    FROM m.readings GROUP BY 1, 2 WITH NO DATA;
+SELECT add_continuous_aggregate_policy('m.readings_hourly', start_offset => INTERVAL '3 days',
+    end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour');
+"""
+CHECKS = {CHUNK_HEALTH, JOB_HEALTH, AGGREGATE_HEALTH}
+HYPERTABLE = ("m", "readings", "hypertable")
+COMPRESSION = ("m", "readings", "compression_policy")
+AGGREGATE = ("m", "readings_hourly")
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    with timescale_server() as url:
+        yield url
+
+
+def findings(conn: psycopg.Connection, graph) -> dict:
+    found = observe(Session(conn), graph, CHECKS, datetime.now(UTC))
+    return {(f.key, f.check): f for f in found}
+
+
+def job_id(conn: psycopg.Connection, proc: str) -> int:
+    return conn.execute(
+        "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = %s", (proc,)
+    ).fetchone()[0]
+
+
+def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, server_url):
+    project.write("sql/m.sql", SQL)
+    graph = project.graph()
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for obj in graph:
+            for statement in obj.statements:
+                conn.execute(statement.text)
+        # Hourly rows of two devices over the last 30 days: 30 one-day chunks.
+        conn.execute(
+            "INSERT INTO m.readings SELECT t, d, d * 10 + extract(hour FROM t) "
+            "FROM generate_series(now() - INTERVAL '30 days', now(), INTERVAL '1 hour') t, "
+            "generate_series(1, 2) d"
+        )
+        found = findings(conn, graph)
+        chunks = found[(HYPERTABLE, CHUNK_HEALTH)]
+        assert not chunks.passed
+        assert "older than compress_after are not compressed" in chunks.description
+        assert chunks.metadata["chunks"] >= 30
+        assert found[(COMPRESSION, JOB_HEALTH)].passed
+        assert found[(AGGREGATE, AGGREGATE_HEALTH)].description == "never refreshed"
+
+        conn.execute("CALL run_job(%s)", (job_id(conn, "policy_compression"),))
+        conn.execute(
+            "CALL refresh_continuous_aggregate('m.readings_hourly', now() - INTERVAL '3 days', "
+            "date_trunc('hour', now()))"
+        )
+        found = findings(conn, graph)
+        assert found[(HYPERTABLE, CHUNK_HEALTH)].passed, found[(HYPERTABLE, CHUNK_HEALTH)]
+        aggregate = found[(AGGREGATE, AGGREGATE_HEALTH)]
+        assert aggregate.passed, aggregate.description
+        checked = datetime.fromisoformat(aggregate.metadata["spot_checked_bucket"])
+
+        # A late row in the last complete bucket: the stored aggregate is now wrong.
+        conn.execute(
+            "INSERT INTO m.readings VALUES (%s, 1, 1000)", (checked + timedelta(minutes=30),)
+        )
+        aggregate = findings(conn, graph)[(AGGREGATE, AGGREGATE_HEALTH)]
+        assert not aggregate.passed
+        # One group changed: its stored row and its recomputed row differ.
+        assert "differs from the raw table (2 row(s) differ)" in aggregate.description
+        assert aggregate.fix == ("m", "readings_hourly", "refresh_policy")
+        conn.execute(
+            "CALL refresh_continuous_aggregate('m.readings_hourly', %s, %s)",
+            (checked, checked + timedelta(hours=1)),
+        )
+        assert findings(conn, graph)[(AGGREGATE, AGGREGATE_HEALTH)].passed
+
+        conn.execute("SELECT delete_job(%s)", (job_id(conn, "policy_compression"),))
+
+    # The sensor opens its own connection (the server takes one at a time).
+    result = sensor_tick(graph, server_url)
+    reported = evaluations(result)
+    missing = reported[("m/readings/compression_policy", JOB_HEALTH)]
+    assert not missing.passed and missing.description == "no job on the server"
+    assert reported[("m/readings/hypertable", CHUNK_HEALTH)].passed
+    assert [dg.AssetKey(list(COMPRESSION))] in [r.asset_selection for r in result.run_requests]
+
+    aggregates = evaluations(sensor_tick(graph, server_url, "aggregate_health_sensor"))
+    assert aggregates[("m/readings_hourly", AGGREGATE_HEALTH)].passed
