@@ -53,10 +53,11 @@ def _health_sensor(
             return dg.SkipReason(f"database unreachable or unreadable: {message}")
         evaluations = [_evaluation(f, translator.get_asset_key(graph[f.key])) for f in findings]
         fixes = sorted({f.fix for f in findings if not f.passed and f.fix is not None})
-        context.log.info(
+        summary = (
             f"{sum(f.passed for f in findings)} healthy, "
             f"{sum(not f.passed for f in findings)} unhealthy, {len(fixes)} fix(es) requested"
         )
+        context.log.info(summary)
         run_requests = [
             dg.RunRequest(
                 run_key=f"{name}:{'/'.join(fix)}:{now:%Y%m%d%H}",
@@ -65,7 +66,12 @@ def _health_sensor(
             )
             for fix in fixes
         ]
-        return dg.SensorResult(asset_events=evaluations, run_requests=run_requests)
+        return dg.SensorResult(
+            asset_events=evaluations,
+            run_requests=run_requests,
+            # Shown on the tick when there is nothing to run.
+            skip_reason=None if run_requests else summary,
+        )
 
     return health_sensor
 

@@ -1,5 +1,6 @@
 """The daemon: `dagster-daemon` with the shipped `dagster.yaml` (QueuedRunCoordinator on
-dagster-postgres storage) runs the verification schedule, and its runs succeed."""
+dagster-postgres storage) ticks `chunk_health_sensor` and runs the verification schedule,
+and both succeed."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.scheduler.instigation import TickStatus
 
 from tests.conftest import REPO
 from tests.test_five_systems import dagster_cli
 
 SCHEDULE = "verify_schema_schedule"
+SENSOR = "chunk_health_sensor"
 
 
 @pytest.fixture
@@ -44,8 +47,9 @@ def test_daemon_runs_the_verification_schedule(instance_env, tmp_path):
         env=instance_env,
     )  # fmt: skip
     assert materialized.returncode == 0, materialized.stderr[-3000:]
-    started = dagster_cli("schedule", "start", "-w", "workspace.yaml", SCHEDULE, env=instance_env)
-    assert started.returncode == 0, started.stdout + started.stderr
+    for kind, name in (("schedule", SCHEDULE), ("sensor", SENSOR)):
+        started = dagster_cli(kind, "start", "-w", "workspace.yaml", name, env=instance_env)
+        assert started.returncode == 0, started.stdout + started.stderr
 
     log = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen(
@@ -62,7 +66,7 @@ def test_daemon_runs_the_verification_schedule(instance_env, tmp_path):
         while time.monotonic() < deadline:
             assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
             runs = instance.get_runs(dg.RunsFilter(tags={"dagster/schedule_name": SCHEDULE}))
-            if any(run.is_finished for run in runs):
+            if any(run.is_finished for run in runs) and sensor_ticks(instance):
                 break
             time.sleep(2)
         assert runs, (
@@ -71,6 +75,11 @@ def test_daemon_runs_the_verification_schedule(instance_env, tmp_path):
         run = next(run for run in runs if run.is_finished)
         assert run.status == dg.DagsterRunStatus.SUCCESS, run.status
         assert run.job_name == "verify_schema"
+        ticks = sensor_ticks(instance)
+        # The evaluation the sensor reported on the natively partitioned table.
+        check = dg.AssetCheckKey(dg.AssetKey(["scheduler", "message_logs"]), "chunk_health")
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
+        sensor_evaluation = latest[check].event.dagster_event.asset_check_evaluation_data
         evaluations = [
             record.event_log_entry.dagster_event.asset_check_evaluation_data
             for record in instance.get_records_for_run(
@@ -84,3 +93,18 @@ def test_daemon_runs_the_verification_schedule(instance_env, tmp_path):
         instance.dispose()
     assert len(evaluations) > 150
     assert all(e.passed for e in evaluations), [e.asset_key for e in evaluations if not e.passed]
+    # A healthy database: every tick read it and requested no fix, so Dagster records it
+    # as skipped, with the sensor's summary as the reason.
+    assert ticks
+    for tick in ticks:
+        assert tick.status in (TickStatus.SUCCESS, TickStatus.SKIPPED), tick.error
+        assert tick.error is None and not tick.run_ids
+        assert tick.skip_reason.endswith(" healthy, 0 unhealthy, 0 fix(es) requested")
+    assert sensor_evaluation.passed, sensor_evaluation
+
+
+def sensor_ticks(instance: dg.DagsterInstance) -> list:
+    state = next((s for s in instance.all_instigator_state() if s.name == SENSOR), None)
+    if state is None:
+        return []
+    return list(instance.get_ticks(state.instigator_origin_id, state.selector_id))
