@@ -85,7 +85,7 @@ def classify(statement: Statement) -> Declaration | Amendment:
         if isinstance(securable, exp.Table):
             return Amendment(_name(securable), "relation")
     if isinstance(tree, exp.Select):
-        call = _single_call(tree)
+        call = single_call(tree)
         if call is not None:
             return _classify_timescale_call(call, statement)
     if isinstance(tree, exp.Command):
@@ -271,7 +271,7 @@ def _classify_command(statement: Statement) -> Declaration | Amendment:
     ]
     words = [t.text.upper() for t in tokens]
     if words[:1] == ["CALL"]:
-        call = _single_call(
+        call = single_call(
             sqlglot.parse_one("SELECT " + statement.text[tokens[1].start :], read=DIALECT)
         )
         if call is not None:
@@ -328,7 +328,7 @@ def _identifier_text(token: Token) -> str:
     return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()
 
 
-def _single_call(tree: exp.Expr) -> exp.Anonymous | None:
+def single_call(tree: exp.Expr) -> exp.Anonymous | None:
     if isinstance(tree, exp.Select) and len(tree.expressions) == 1 and not tree.args.get("from"):
         call = tree.expressions[0]
         if isinstance(call, exp.Alias):

@@ -457,7 +457,10 @@ def aggregate_findings(
             )
             metadata["allowed_lag"] = str(allowed)
             if watermark is None:
-                problems.append("never refreshed")
+                # Refreshed over no data also leaves no watermark: only rows that
+                # the refresh window has passed make that a problem.
+                if _rows_before(session, obj, bucket, now - allowed):
+                    problems.append("never refreshed, though its source has rows to aggregate")
             else:
                 lag = now - watermark
                 metadata["lag"] = str(lag)
@@ -476,6 +479,27 @@ def aggregate_findings(
                     fix=policy.key if problems and policy is not None else None)
         )  # fmt: skip
     return findings
+
+
+def _rows_before(
+    session: Session, aggregate: SchemaObject, bucket: Bucketing, cutoff: datetime
+) -> bool:
+    """Whether the aggregate's source has a row older than `cutoff` (its own FROM,
+    joins and WHERE, one row at most)."""
+    query = aggregate.definition.tree.expression.copy()
+    query.set("group", None)
+    query.set("having", None)
+    probe = (
+        query.select(exp.Literal.number(1), append=False)
+        .where(
+            exp.column(bucket.column)
+            < exp.cast(exp.Literal.string(cutoff.isoformat()), "timestamptz"),
+            append=True,
+        )
+        .limit(1)
+    )
+    with session.transaction(aggregate.definition.search_path):
+        return session.value(exp.select(exp.Exists(this=probe)).sql(DIALECT))
 
 
 def _spot_check(

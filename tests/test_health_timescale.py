@@ -73,7 +73,7 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
         assert "older than compress_after are not compressed" in chunks.description
         assert chunks.metadata["chunks"] >= 30
         assert found[(COMPRESSION, JOB_HEALTH)].passed
-        assert found[(AGGREGATE, AGGREGATE_HEALTH)].description == "never refreshed"
+        assert found[(AGGREGATE, AGGREGATE_HEALTH)].description.startswith("never refreshed")
 
         conn.execute("CALL run_job(%s)", (job_id(conn, "policy_compression"),))
         conn.execute(
