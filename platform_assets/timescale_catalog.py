@@ -88,3 +88,8 @@ def is_continuous_aggregate(session: Session, schema: str, name: str) -> bool:
 def same_interval(session: Session, left: object, right: object) -> bool:
     """Whether two interval spellings ('7 DAYS', '7 days', '168:00:00') are equal."""
     return bool(session.value("SELECT %s::text::interval = %s::text::interval", (left, right)))
+
+
+def interval_text(session: Session, value: object) -> str:
+    """An interval as the server renders it ('14 DAYS' -> '14 days')."""
+    return session.value("SELECT %s::text::interval::text", (value,))

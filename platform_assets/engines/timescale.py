@@ -144,11 +144,23 @@ class TimescaleEngine(PostgresEngine):
                 else None
             )
             if changed or new_schedule:
-                config = {**job["config"], **changed}
+                # Stored as TimescaleDB itself stores them ('14 days', not '14 DAYS').
+                config = {
+                    **job["config"],
+                    **{
+                        key: value if key in NAME_SETTINGS else tc.interval_text(session, value)
+                        for key, value in changed.items()
+                    },
+                }
+                schedule_argument = (
+                    sql.SQL(", schedule_interval => {}::interval").format(sql.Literal(new_schedule))
+                    if new_schedule
+                    else sql.SQL("")
+                )
                 session.execute(
-                    "SELECT job_id FROM alter_job(%s, config => %s, "
-                    "schedule_interval => coalesce(%s::interval, schedule_interval)) ",
-                    (job["job_id"], Jsonb(config), new_schedule),
+                    sql.SQL("SELECT job_id FROM alter_job({}, config => {}{})").format(
+                        sql.Literal(job["job_id"]), sql.Literal(Jsonb(config)), schedule_argument
+                    )
                 )
                 outcome.details["previous_config"] = job["config"]
                 if new_schedule:

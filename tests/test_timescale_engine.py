@@ -1,0 +1,260 @@
+"""The TimescaleDB engine against real TimescaleDB code (the WebAssembly test server).
+
+The server keeps one in-memory database per module and takes one connection at a
+time: every test uses its own schema and closes its connections before a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from platform_assets.compiler import compile_directory
+from tests.conftest import REPO, materializations, materialize
+from tests.test_five_systems import dagster_cli
+from tests.timescale import timescale_server
+
+pytestmark = pytest.mark.timescaledb
+
+# SYSTEMS.md: hypertable -> (chunk interval, extra dimensions)
+HYPERTABLES = {
+    **{
+        ("wildduck", f"metrics_{name}"): ("01:00:00", [])
+        for name in ("system", "mongodb", "redis", "zonemta", "rspamd")
+    },
+    ("wildduck", "email_events"): ("1 day", []),
+    ("wildduck", "blacklist_checks"): ("1 day", []),
+    ("unity", "plugin_metrics"): ("7 days", []),
+    ("unity", "alert_history"): ("7 days", []),
+    ("analytics", "events"): ("1 day", [("tenant_id", 4)]),
+    ("analytics", "metrics"): ("1 day", [("asset_id", 8)]),
+    ("analytics", "correlations"): ("1 day", []),
+}
+AGGREGATES = {
+    ("wildduck", "email_stats_5m"),
+    ("wildduck", "email_stats_1h"),
+    ("wildduck", "email_stats_daily"),
+    ("analytics", "metrics_hourly"),
+}
+PROCS = {
+    "compression_policy": ("policy_compression", ("compress_after",)),
+    "retention_policy": ("policy_retention", ("drop_after",)),
+    "refresh_policy": ("policy_refresh_continuous_aggregate", ("start_offset", "end_offset")),
+}
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    with timescale_server() as url:
+        yield url
+
+
+def query(url: str, text: str, params: tuple = ()) -> list[dict]:
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        cursor = conn.execute(text, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def test_cli_materializes_the_five_systems_natively_and_a_rerun_changes_nothing(
+    server_url, tmp_path
+):
+    env = {**os.environ, "PLATFORM_DATABASE_URL": server_url, "DAGSTER_HOME": str(tmp_path)}
+    run = dagster_cli(
+        "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*", env=env
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+
+    dimensions = query(
+        server_url,
+        "SELECT hypertable_schema AS s, hypertable_name AS t, column_name, "
+        "time_interval::text AS interval, num_partitions, dimension_number "
+        "FROM timescaledb_information.dimensions ORDER BY dimension_number",
+    )
+    live: dict[tuple[str, str], tuple[str, list]] = {}
+    for d in dimensions:
+        key = (d["s"], d["t"])
+        if d["dimension_number"] == 1:
+            live[key] = (d["interval"], [])
+        else:
+            live[key][1].append((d["column_name"], d["num_partitions"]))
+    assert {k: v for k, v in live.items() if k[0] != "_timescaledb_internal"} == HYPERTABLES
+
+    aggregates = query(
+        server_url,
+        "SELECT view_schema, view_name FROM timescaledb_information.continuous_aggregates",
+    )
+    assert {(a["view_schema"], a["view_name"]) for a in aggregates} == AGGREGATES
+
+    # Every declared policy is exactly one job, with the declared settings.
+    graph = compile_directory(REPO / "sql", REPO)
+    jobs = query(
+        server_url,
+        "SELECT job_id, proc_name, hypertable_schema AS s, hypertable_name AS t, config, "
+        "schedule_interval FROM timescaledb_information.jobs WHERE job_id >= 1000",
+    )
+    declared = [obj for obj in graph if obj.kind.value in PROCS]
+    assert len(jobs) == len(declared)
+    for obj in declared:
+        proc, keys = PROCS[obj.kind.value]
+        mine = [
+            j for j in jobs if (j["proc_name"], j["s"], j["t"]) == (proc, obj.schema, obj.relation)
+        ]
+        assert len(mine) == 1, obj.key
+        for key in keys:
+            same = query(
+                server_url,
+                "SELECT %s::interval = %s::interval AS same",
+                (mine[0]["config"][key], obj.params[key]),
+            )[0]["same"]
+            assert same, (obj.key, key, mine[0]["config"], obj.params)
+        if "schedule_interval" in obj.params:
+            assert query(
+                server_url,
+                "SELECT %s::interval = %s::interval AS same",
+                (mine[0]["schedule_interval"], obj.params["schedule_interval"]),
+            )[0]["same"], obj.key
+
+    again = materializations(materialize(graph, server_url))
+    assert {values["action"] for values in again.values()} == {"unchanged"}
+    assert again["analytics/events/hypertable"]["dimensions"] == [
+        "timestamp by_range 1 day",
+        "tenant_id by_hash 4",
+    ]
+    assert again["wildduck/email_events/compression_policy"]["job_id"] >= 1000
+
+
+POLICY_SQL = """\
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA {schema};
+CREATE TABLE {schema}.readings (ts timestamptz NOT NULL, device int NOT NULL, value float8);
+SELECT create_hypertable('{schema}.readings', by_range('ts', INTERVAL '1 day'));
+ALTER TABLE {schema}.readings SET (timescaledb.compress, timescaledb.compress_segmentby = 'device');
+SELECT add_compression_policy('{schema}.readings', compress_after => INTERVAL '{after}');
+"""
+
+
+def compression_jobs(url: str, schema: str) -> list[dict]:
+    return query(
+        url,
+        "SELECT job_id, config FROM timescaledb_information.jobs "
+        "WHERE proc_name = 'policy_compression' AND hypertable_schema = %s",
+        (schema,),
+    )
+
+
+def test_changed_policy_keeps_its_job_and_a_deleted_job_is_recreated(project, server_url):
+    project.write("sql/p.sql", POLICY_SQL.format(schema="pol", after="7 days"))
+    materialize(project.graph(), server_url)
+    [job] = compression_jobs(server_url, "pol")
+
+    project.write("sql/p.sql", POLICY_SQL.format(schema="pol", after="14 days"))
+    result = materializations(materialize(project.graph(), server_url))
+    policy = result["pol/readings/compression_policy"]
+    assert policy["action"] == "updated"
+    assert policy["previous_config"]["compress_after"] == "7 days"
+    [changed] = compression_jobs(server_url, "pol")
+    assert changed["job_id"] == job["job_id"]
+    assert changed["config"]["compress_after"] == "14 days"
+
+    query(server_url, "SELECT delete_job(%s)", (job["job_id"],))
+    result = materializations(materialize(project.graph(), server_url))
+    assert result["pol/readings/compression_policy"]["action"] == "created"
+    [recreated] = compression_jobs(server_url, "pol")
+    assert recreated["config"]["compress_after"] == "14 days"
+
+
+def test_converting_a_table_with_rows_keeps_them(project, server_url):
+    table_only = """\
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA conv;
+CREATE TABLE conv.samples (ts timestamptz NOT NULL, value int);
+"""
+    project.write("sql/c.sql", table_only)
+    materialize(project.graph(), server_url)
+    query(
+        server_url,
+        "INSERT INTO conv.samples SELECT now() - n * INTERVAL '1 day', n "
+        "FROM generate_series(1, 50) n",
+    )
+    project.write(
+        "sql/c.sql",
+        table_only
+        + "SELECT create_hypertable('conv.samples', by_range('ts', INTERVAL '7 days'));\n",
+    )
+    result = materializations(materialize(project.graph(), server_url))
+    hypertable = result["conv/samples/hypertable"]
+    assert hypertable["action"] == "created"
+    assert hypertable["migrated_rows"] == 50
+    assert hypertable["chunks"] >= 7
+    assert query(server_url, "SELECT count(*) AS n FROM conv.samples")[0]["n"] == 50
+
+
+def test_compression_job_compresses_old_chunks(project, server_url):
+    project.write("sql/p.sql", POLICY_SQL.format(schema="comp", after="7 days"))
+    materialize(project.graph(), server_url)
+    query(
+        server_url,
+        "INSERT INTO comp.readings SELECT t, d, d FROM generate_series(now() - INTERVAL '20 days', "
+        "now(), INTERVAL '1 hour') t, generate_series(1, 3) d",
+    )
+    [job] = compression_jobs(server_url, "comp")
+    query(server_url, "CALL run_job(%s)", (job["job_id"],))
+    chunks = query(
+        server_url,
+        "SELECT range_end, is_compressed FROM timescaledb_information.chunks "
+        "WHERE hypertable_schema = 'comp'",
+    )
+    old = [
+        c
+        for c in chunks
+        if c["range_end"] < max(c["range_end"] for c in chunks) - timedelta(days=8)
+    ]
+    assert old and all(c["is_compressed"] for c in old)
+    assert not all(c["is_compressed"] for c in chunks)
+
+
+def test_aggregate_refresh_returns_the_raw_numbers(project, server_url):
+    project.write(
+        "sql/a.sql",
+        """\
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA agg;
+CREATE TABLE agg.readings (ts timestamptz NOT NULL, device int NOT NULL, value float8);
+SELECT create_hypertable('agg.readings', by_range('ts', INTERVAL '1 day'));
+CREATE MATERIALIZED VIEW agg.hourly WITH (timescaledb.continuous) AS
+    SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, device, count(*) AS n, sum(value) AS total
+    FROM agg.readings GROUP BY 1, 2;
+SELECT add_continuous_aggregate_policy('agg.hourly', start_offset => INTERVAL '3 days',
+    end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour');
+""",
+    )
+    created = materializations(materialize(project.graph(), server_url))
+    assert created["agg/hourly"]["action"] == "created"
+    query(
+        server_url,
+        "INSERT INTO agg.readings SELECT t, d, d * 2 FROM generate_series("
+        "now() - INTERVAL '2 days', now() - INTERVAL '2 hours', INTERVAL '10 minutes') t, "
+        "generate_series(1, 2) d",
+    )
+    query(
+        server_url,
+        "CALL refresh_continuous_aggregate('agg.hourly', now() - INTERVAL '3 days', "
+        "date_trunc('hour', now() - INTERVAL '1 hour'))",
+    )
+    raw = query(
+        server_url,
+        "SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, device, count(*) AS n, "
+        "sum(value) AS total FROM agg.readings "
+        "WHERE ts < date_trunc('hour', now() - INTERVAL '1 hour') GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    stored = query(
+        server_url,
+        "SELECT * FROM agg.hourly WHERE bucket < date_trunc('hour', now() - INTERVAL '1 hour') "
+        "ORDER BY 1, 2",
+    )
+    assert len(raw) > 40 and stored == raw
