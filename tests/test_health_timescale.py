@@ -101,6 +101,12 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
         )
         assert findings(conn, graph)[(AGGREGATE, AGGREGATE_HEALTH)].passed
 
+        refresh_job = job_id(conn, "policy_refresh_continuous_aggregate")
+        conn.execute("SELECT job_id FROM alter_job(%s, scheduled => false)", (refresh_job,))
+        paused = findings(conn, graph)[(("m", "readings_hourly", "refresh_policy"), JOB_HEALTH)]
+        assert paused.description == f"job {refresh_job} is paused"
+        conn.execute("SELECT job_id FROM alter_job(%s, scheduled => true)", (refresh_job,))
+
         conn.execute("SELECT delete_job(%s)", (job_id(conn, "policy_compression"),))
 
     # The sensor opens its own connection (the server takes one at a time).
