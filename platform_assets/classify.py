@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
 from platform_assets.dialect import DIALECT
@@ -270,10 +271,12 @@ def _classify_command(statement: Statement) -> Declaration | Amendment:
         if t.token_type != TokenType.SEMICOLON
     ]
     words = [t.text.upper() for t in tokens]
-    if words[:1] == ["CALL"]:
-        call = single_call(
-            sqlglot.parse_one("SELECT " + statement.text[tokens[1].start :], read=DIALECT)
-        )
+    if words[:1] == ["CALL"] and len(tokens) > 1:
+        # After CALL the tokenizer keeps the rest of the statement as one token.
+        try:
+            call = single_call(sqlglot.parse_one("SELECT " + tokens[1].text, read=DIALECT))
+        except ParseError as error:
+            raise SchemaError(f"cannot parse the CALL: {error}", statement.location) from error
         if call is not None:
             return _classify_timescale_call(call, statement)
     if words[:1] == ["CREATE"]:

@@ -13,6 +13,7 @@ import pytest
 
 from platform_assets.health import AGGREGATE_HEALTH, CHUNK_HEALTH, JOB_HEALTH, observe
 from platform_assets.session import Session
+from tests.conftest import materialize
 from tests.test_health import evaluations, sensor_tick
 from tests.timescale import timescale_server
 
@@ -119,3 +120,9 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
 
     aggregates = evaluations(sensor_tick(graph, server_url, "aggregate_health_sensor"))
     assert aggregates[("m/readings_hourly", AGGREGATE_HEALTH)].passed
+
+    # The run the sensor requested recreates the job; the next tick is healthy.
+    materialize(graph, server_url, selection=["m/readings/compression_policy"])
+    fixed = sensor_tick(graph, server_url)
+    assert evaluations(fixed)[("m/readings/compression_policy", JOB_HEALTH)].passed
+    assert not fixed.run_requests

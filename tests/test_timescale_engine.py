@@ -119,8 +119,16 @@ def test_cli_materializes_the_five_systems_natively_and_a_rerun_changes_nothing(
                 (mine[0]["schedule_interval"], obj.params["schedule_interval"]),
             )[0]["same"], obj.key
 
-    again = materializations(materialize(graph, server_url))
+    rerun = materialize(graph, server_url)
+    again = materializations(rerun)
     assert {values["action"] for values in again.values()} == {"unchanged"}
+    # Healthy after the main job: every check (drift and health) passes.
+    failing = [
+        ("/".join(e.asset_key.path), e.check_name, e.description)
+        for e in rerun.get_asset_check_evaluations()
+        if not e.passed
+    ]
+    assert not failing
     assert again["analytics/events/hypertable"]["dimensions"] == [
         "timestamp by_range 1 day",
         "tenant_id by_hash 4",
@@ -258,3 +266,53 @@ SELECT add_continuous_aggregate_policy('agg.hourly', start_offset => INTERVAL '3
         "ORDER BY 1, 2",
     )
     assert len(raw) > 40 and stored == raw
+
+
+COLUMNSTORE_SQL = """\
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA cs;
+CREATE TABLE cs.r (ts timestamptz NOT NULL, device int NOT NULL, v float8);
+SELECT create_hypertable('cs.r', 'ts', chunk_time_interval => INTERVAL '2 days');
+ALTER TABLE cs.r SET (timescaledb.enable_columnstore, timescaledb.segmentby = 'device',
+    timescaledb.orderby = 'ts DESC');
+CALL add_columnstore_policy('cs.r', after => INTERVAL '10 days');
+CREATE INDEX r_dev ON cs.r (device, ts DESC);
+SELECT add_reorder_policy('cs.r', 'r_dev');
+CREATE MATERIALIZED VIEW cs.h WITH (timescaledb.continuous) AS
+    SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, device, count(*) AS n
+    FROM cs.r GROUP BY 1, 2 WITH NO DATA;
+CREATE MATERIALIZED VIEW cs.d WITH (timescaledb.continuous) AS
+    SELECT time_bucket(INTERVAL '1 day', bucket) AS day, device, sum(n) AS n
+    FROM cs.h GROUP BY 1, 2 WITH NO DATA;
+SELECT add_retention_policy('cs.d', drop_after => INTERVAL '400 days');
+"""
+
+
+def test_legacy_form_columnstore_reorder_and_an_aggregate_on_an_aggregate(project, server_url):
+    project.write("sql/cs.sql", COLUMNSTORE_SQL)
+    first = materializations(materialize(project.graph(), server_url))
+    assert first["cs/r/hypertable"]["chunk_interval"] == "2 days"
+    assert first["cs/r/compression_settings"]["compression_settings"] == {
+        "segmentby": "device",
+        "orderby": "ts DESC",
+    }
+    jobs = {
+        (j["proc_name"], j["t"]): j["config"]
+        for j in query(
+            server_url,
+            "SELECT proc_name, hypertable_name AS t, config FROM timescaledb_information.jobs "
+            "WHERE hypertable_schema = 'cs'",
+        )
+    }
+    assert jobs[("policy_compression", "r")]["compress_after"] == "10 days"
+    assert jobs[("policy_reorder", "r")]["index_name"] == "r_dev"
+    assert jobs[("policy_retention", "d")]["drop_after"] == "400 days"
+    aggregates = query(
+        server_url,
+        "SELECT view_name FROM timescaledb_information.continuous_aggregates "
+        "WHERE view_schema = 'cs' ORDER BY 1",
+    )
+    assert [a["view_name"] for a in aggregates] == ["d", "h"]
+
+    again = materializations(materialize(project.graph(), server_url))
+    assert {v["action"] for v in again.values()} == {"unchanged"}
