@@ -69,7 +69,7 @@ def materialize_objects(
     in_sync = {key for key, name in checked if name == IN_SYNC}
     with database.session(log=context.log.info) as session, session.schema_lock():
         engine = select_engine(session, graph)
-        context.log.info(f"engine: {engine.name}")
+        context.log.info(f"engine: {engine.name} {engine.version or ''}".rstrip())
         for obj in graph:
             if obj.key not in selected and obj.key not in in_sync:
                 continue

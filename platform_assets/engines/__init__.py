@@ -13,8 +13,11 @@ __all__ = ["Action", "Outcome", "PostgresEngine", "select_engine"]
 
 def select_engine(session: Session, graph: SchemaGraph) -> PostgresEngine:
     """The engine for this server: TimescaleDB when it is installed or can be."""
-    if catalog.extension_version(session, "timescaledb"):
+    version = catalog.extension_version(session, "timescaledb")
+    if version:
         from platform_assets.engines.timescale import TimescaleEngine
 
-        return TimescaleEngine(graph)
+        engine = TimescaleEngine(graph)
+        engine.version = version
+        return engine
     return PostgresEngine(graph)

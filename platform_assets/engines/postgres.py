@@ -25,6 +25,7 @@ class PostgresEngine:
     """Plain PostgreSQL. TimescaleDB declarations are reported as not applicable here."""
 
     name = "postgresql"
+    version: str | None = None  # TimescaleDB's, when the engine is TimescaleDB
 
     def __init__(self, graph: SchemaGraph | None = None):
         # The whole graph, for objects whose form depends on others (a table that
@@ -65,7 +66,9 @@ class PostgresEngine:
     # -- one method per object kind ------------------------------------------------
 
     def apply_extension(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.extension_version(session, obj.name):
+        version = catalog.extension_version(session, obj.name)
+        if version:
+            outcome.details["version"] = version
             return Action.UNCHANGED
         if not catalog.extension_available(session, obj.name):
             if obj.name == "timescaledb":
@@ -73,7 +76,9 @@ class PostgresEngine:
                     obj, outcome, "TimescaleDB is not available on this server"
                 )
             raise SchemaError(f"extension {obj.name} is not available on this server", obj.location)
-        return self.create(obj, session)
+        action = self.create(obj, session)
+        outcome.details["version"] = catalog.extension_version(session, obj.name)
+        return action
 
     def apply_schema(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.schema_exists(session, obj.name):
