@@ -28,6 +28,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from platform_assets.assets import build_schema_assets  # noqa: E402
 from platform_assets.compiler import compile_directory  # noqa: E402
 from platform_assets.embedded import EmbeddedCluster, find_bindir  # noqa: E402
 
@@ -37,14 +38,19 @@ TRIVIAL_DEFINITIONS = """\
 import dagster as dg
 
 COUNT = {count}
+CHECKS = {checks}
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(f"a{{i}}", skippable=True) for i in range(COUNT)], can_subset=True
+    specs=[dg.AssetSpec(f"a{{i}}", skippable=True) for i in range(COUNT)],
+    check_specs=[dg.AssetCheckSpec(f"c{{i}}", asset=f"a{{i % COUNT}}") for i in range(CHECKS)],
+    can_subset=True,
 )
 def trivial(context: dg.AssetExecutionContext):
     for key in context.selected_asset_keys:
         yield dg.MaterializeResult(asset_key=key)
+    for check in context.selected_asset_check_keys:
+        yield dg.AssetCheckResult(asset_key=check.asset_key, check_name=check.name, passed=True)
 
 
 defs = dg.Definitions(assets=[trivial], executor=dg.in_process_executor)
@@ -81,7 +87,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    assets = len(compile_directory(REPO / "sql", REPO))
+    graph = compile_directory(REPO / "sql", REPO)
+    assets = len(graph)
+    checks = len(build_schema_assets(graph).check_specs)
     work = Path(tempfile.mkdtemp(prefix="platform-bench-"))
     work.chmod(0o755)
     cluster = EmbeddedCluster(work / "cluster")
@@ -89,12 +97,15 @@ def main() -> None:
     (work / "home").mkdir()
     trivial = work / "trivial"
     trivial.mkdir()
-    (trivial / "trivial_defs.py").write_text(TRIVIAL_DEFINITIONS.format(count=assets))
+    (trivial / "trivial_defs.py").write_text(TRIVIAL_DEFINITIONS.format(count=assets, checks=0))
+    (trivial / "trivial_checked_defs.py").write_text(
+        TRIVIAL_DEFINITIONS.format(count=assets, checks=checks)
+    )
     base_env = {**os.environ, "DAGSTER_HOME": str(work / "home")}
     base_env.pop("PLATFORM_PROJECT_DIR", None)
     materialize = [DAGSTER, "asset", "materialize", "-m", "platform_assets.definitions"]
     try:
-        cold, noop, floor_psql, floor_dagster, ddl_noop = [], [], [], [], []
+        cold, noop, floor_psql, floor_dagster, floor_checked, ddl_noop = [], [], [], [], [], []
         for run in range(args.runs):
             ours, floor = f"bench_ours_{run}", f"bench_floor_{run}"
             for name in (ours, floor):
@@ -117,31 +128,46 @@ def main() -> None:
                     base_env,
                 )
             )  # fmt: skip
-            floor_dagster.append(
-                timed(
-                    [DAGSTER, "asset", "materialize", "-f", str(trivial / "trivial_defs.py"),
-                     "--select", "*"],
-                    base_env,
-                )
-            )  # fmt: skip
+            for defs_file, times in (
+                ("trivial_defs.py", floor_dagster),
+                ("trivial_checked_defs.py", floor_checked),
+            ):
+                times.append(
+                    timed(
+                        [DAGSTER, "asset", "materialize", "-f", str(trivial / defs_file),
+                         "--select", "*"],
+                        base_env,
+                    )
+                )  # fmt: skip
     finally:
         cluster.down()
         shutil.rmtree(work, ignore_errors=True)
 
     med = statistics.median
     floor = med(floor_psql) + med(floor_dagster)
+    checked = med(floor_psql) + med(floor_checked)
     rows = [
         ("floor: psql -f of the same SQL", med(floor_psql), ""),
         ("floor: trivial Dagster run", med(floor_dagster), f"{assets} assets"),
         ("floor total", floor, ""),
-        ("cold materialize", med(cold), f"{med(cold) / floor:.2f}x floor"),
+        ("floor: trivial run with checks", med(floor_checked), f"{assets} assets, {checks} checks"),
+        ("floor total with checks", checked, ""),
+        (
+            "cold materialize",
+            med(cold),
+            f"{med(cold) / floor:.2f}x floor, {med(cold) / checked:.2f}x floor with checks",
+        ),
         (
             "no-op re-materialize",
             med(noop),
-            f"{med(noop) / floor:.2f}x floor, DDL statements: {max(ddl_noop)}",
+            f"{med(noop) / floor:.2f}x floor, {med(noop) / checked:.2f}x floor with checks, "
+            f"DDL statements: {max(ddl_noop)}",
         ),
     ]
-    print(f"full graph of the five systems: {assets} assets, {len(statements)} DDL statements")
+    print(
+        f"full graph of the five systems: {assets} assets with {checks} checks (run with them), "
+        f"{len(statements)} DDL statements"
+    )
     print(f"median of {args.runs} run(s) each, wall time, plain PostgreSQL (embedded cluster):")
     for label, seconds, note in rows:
         print(f"  {label:<32} {seconds:6.2f} s  {note}")
