@@ -84,48 +84,52 @@ WITH policy AS (
     FROM timescaledb_information.jobs
     WHERE hypertable_name IS NOT NULL
     GROUP BY 1, 2
-), chunk AS (
+), chunk AS MATERIALIZED (
+    -- Sizes from pg_class (as of the last VACUUM/ANALYZE): one catalog read for all
+    -- chunks, where a size function per chunk would stat every file.
     SELECT c.hypertable_schema, c.hypertable_name, c.chunk_name, c.range_start, c.range_end,
-           c.is_compressed, p.compress_after::interval AS compress_after,
-           p.drop_after::interval AS drop_after,
-           pg_total_relation_size(format('%%I.%%I', c.chunk_schema, c.chunk_name)::regclass)
-               AS bytes
+           c.is_compressed, cl.relpages::bigint * current_setting('block_size')::bigint AS bytes
     FROM timescaledb_information.chunks c
-    LEFT JOIN policy p USING (hypertable_schema, hypertable_name)
+    JOIN pg_namespace n ON n.nspname = c.chunk_schema
+    JOIN pg_class cl ON cl.relnamespace = n.oid AND cl.relname = c.chunk_name
     WHERE c.range_start IS NOT NULL
-), median AS (
+), per_table AS (
     SELECT hypertable_schema, hypertable_name,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY bytes) FILTER (WHERE NOT is_compressed)
                AS median_bytes
     FROM chunk GROUP BY 1, 2
+), marked AS (
+    SELECT ch.*,
+           NOT ch.is_compressed AND ch.range_end < %(now)s - p.compress_after::interval
+               AS uncompressed,
+           ch.range_end < %(now)s - p.drop_after::interval AS expired,
+           ch.range_start > %(now)s AS future,
+           NOT ch.is_compressed AND ch.bytes > %(size_floor)s
+               AND ch.bytes > t.median_bytes * %(size_factor)s AS oversized,
+           p.drop_after::interval AS drop_after
+    FROM chunk ch
+    JOIN per_table t USING (hypertable_schema, hypertable_name)
+    LEFT JOIN policy p USING (hypertable_schema, hypertable_name)
 )
 SELECT h.hypertable_schema AS schema, h.hypertable_name AS name,
-       count(c.chunk_name) AS chunks,
-       coalesce(sum(c.bytes), 0) AS bytes,
+       count(m.chunk_name) AS chunks,
+       coalesce(sum(m.bytes), 0) AS bytes,
        min(d.time_interval)::text AS chunk_interval,
-       (array_agg(c.chunk_name ORDER BY c.range_start) FILTER (
-           WHERE NOT c.is_compressed AND c.range_end < %(now)s - c.compress_after
-       ))[1:%(examples)s] AS uncompressed,
-       count(*) FILTER (
-           WHERE NOT c.is_compressed AND c.range_end < %(now)s - c.compress_after
-       ) AS uncompressed_count,
-       (array_agg(c.chunk_name ORDER BY c.range_start) FILTER (
-           WHERE c.range_end < %(now)s - c.drop_after
-       ))[1:%(examples)s] AS expired,
-       count(*) FILTER (WHERE c.range_end < %(now)s - c.drop_after) AS expired_count,
-       (array_agg(c.chunk_name ORDER BY c.range_start) FILTER (
-           WHERE c.range_start > %(now)s
-       ))[1:%(examples)s] AS future,
-       (array_agg(c.chunk_name ORDER BY c.bytes DESC) FILTER (
-           WHERE NOT c.is_compressed AND c.bytes > %(size_floor)s
-             AND c.bytes > m.median_bytes * %(size_factor)s
-       ))[1:%(examples)s] AS oversized,
-       CASE WHEN min(d.time_interval) IS NOT NULL AND min(c.drop_after) IS NOT NULL
-            THEN ceil(extract(epoch FROM min(c.drop_after))
+       count(*) FILTER (WHERE m.uncompressed) AS uncompressed_count,
+       (array_agg(m.chunk_name ORDER BY m.range_start) FILTER (WHERE m.uncompressed))
+           [1:%(examples)s] AS uncompressed,
+       count(*) FILTER (WHERE m.expired) AS expired_count,
+       (array_agg(m.chunk_name ORDER BY m.range_start) FILTER (WHERE m.expired))
+           [1:%(examples)s] AS expired,
+       (array_agg(m.chunk_name ORDER BY m.range_start) FILTER (WHERE m.future))
+           [1:%(examples)s] AS future,
+       (array_agg(m.chunk_name ORDER BY m.bytes DESC) FILTER (WHERE m.oversized))
+           [1:%(examples)s] AS oversized,
+       CASE WHEN min(d.time_interval) IS NOT NULL AND min(m.drop_after) IS NOT NULL
+            THEN ceil(extract(epoch FROM min(m.drop_after))
                       / extract(epoch FROM min(d.time_interval))) END AS expected_chunks
 FROM timescaledb_information.hypertables h
-LEFT JOIN chunk c USING (hypertable_schema, hypertable_name)
-LEFT JOIN median m USING (hypertable_schema, hypertable_name)
+LEFT JOIN marked m USING (hypertable_schema, hypertable_name)
 LEFT JOIN timescaledb_information.dimensions d
     ON d.hypertable_schema = h.hypertable_schema AND d.hypertable_name = h.hypertable_name
    AND d.dimension_number = 1

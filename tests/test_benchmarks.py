@@ -19,7 +19,7 @@ def test_every_benchmark_runs_and_prints_its_floor(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     sections = output.read_text().split("\n## ")[1:]
-    assert len(sections) >= 4
+    assert len(sections) >= 5
     for section in sections:
         assert "floor" in section, section
         assert "FAILED" not in section, section
