@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from psycopg import sql
+from sqlglot import exp
 
 from platform_assets.compiler import SchemaGraph
+from platform_assets.dialect import DIALECT
+from platform_assets.errors import SchemaError
 from platform_assets.health import partition_settings, range_bounds
-from platform_assets.objects import SchemaObject
+from platform_assets.objects import SchemaObject, Statement
 from platform_assets.session import Session
 
 
@@ -34,10 +37,47 @@ from platform_assets.session import Session
 class PartitionPlan:
     create: list[tuple[str, datetime, datetime]] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
+    # Wholly past retention by their bounds, yet holding a newer row: never dropped.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not self.create and not self.drop
+
+
+def partition_key(session: Session, schema: str, table: str) -> tuple[str, str] | None:
+    """The column and type a table is range-partitioned by, or None when it is not."""
+    rows = session.rows(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type "
+        "FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] "
+        "WHERE n.nspname = %s AND c.relname = %s AND p.partstrat = 'r' AND p.partnatts = 1",
+        (schema, table),
+    )
+    return (rows[0]["attname"], rows[0]["type"]) if rows else None
+
+
+def partitioned_create(statement: Statement, column: str) -> str:
+    """The table's CREATE TABLE with `PARTITION BY RANGE (column)` added, rendered from
+    its parsed tree (the hypertable's native equivalent)."""
+    tree = statement.tree.copy()
+    if any(True for _ in tree.find_all(exp.PartitionedByProperty)):
+        raise SchemaError(
+            "a table converted to a hypertable cannot also declare PARTITION BY",
+            statement.location,
+        )
+    properties = tree.args.get("properties") or exp.Properties(expressions=[])
+    properties.append(
+        "expressions",
+        exp.PartitionedByProperty(
+            this=exp.Anonymous(
+                this="RANGE", expressions=[exp.column(exp.to_identifier(column, quoted=True))]
+            )
+        ),
+    )
+    tree.set("properties", properties)
+    return tree.sql(DIALECT, comments=False)
 
 
 def existing_partitions(
@@ -61,7 +101,9 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
     wanted = session.rows(
         """
         WITH aligned AS (
-            SELECT CASE WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
+            SELECT CASE WHEN extract(epoch FROM %(width)s::interval) >= 365 * 86400
+                        THEN date_trunc('year', %(now)s::timestamptz AT TIME ZONE 'UTC')
+                        WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
                         THEN date_trunc('month', %(now)s::timestamptz AT TIME ZONE 'UTC')
                         ELSE date_bin(%(width)s::interval, %(now)s::timestamptz AT TIME ZONE 'UTC',
                                       '2000-01-03')
@@ -91,9 +133,22 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
         cutoff = session.value(
             "SELECT %s::timestamptz - %s::interval", (now, settings["retention"])
         )
-        result.drop = sorted(
+        expired = sorted(
             name for name, (_, upper) in existing.items() if upper is not None and upper <= cutoff
         )
+        column = partition_key(session, obj.schema, obj.name)
+        for name in expired:
+            # The bound says every row is older; the rows are asked too, so that no row
+            # newer than the cutoff is ever dropped, whatever made the partition.
+            if column and session.value(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} >= %s)").format(
+                    sql.Identifier(obj.schema, name), sql.Identifier(column[0])
+                ),
+                (cutoff,),
+            ):
+                result.kept.append(name)
+            else:
+                result.drop.append(name)
     return result
 
 
