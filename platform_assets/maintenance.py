@@ -13,8 +13,6 @@ its schedule: REFRESH MATERIALIZED VIEW CONCURRENTLY. On TimescaleDB both leave
 hypertables and aggregates to TimescaleDB's own jobs.
 """
 
-from __future__ import annotations
-
 import os
 from datetime import UTC, datetime
 

@@ -116,6 +116,10 @@ def _timescale_option(prop: exp.Expr) -> bool:
 
 
 def _output_name(item: exp.Expr, query: exp.Select, aggregate: SchemaObject) -> str:
+    if isinstance(item, exp.Literal) and item.is_int:  # GROUP BY 1: the first output column
+        position = int(item.name) - 1
+        if 0 <= position < len(query.expressions):
+            return query.expressions[position].alias_or_name
     for projection in query.expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         if isinstance(item, exp.Column) and not item.table and item.name == projection.alias:
