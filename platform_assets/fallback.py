@@ -123,6 +123,8 @@ def _partitions_text(table: SchemaObject, graph: SchemaGraph) -> str:
         f"partitions {settings['partition_interval']} wide named {table.name}_pYYYYMMDD, "
         f"the current one and {settings.get('premake', 0)} ahead"
     )
+    if int(settings.get("lookback", 0)):
+        text += f" ({settings['lookback']} behind at first)"
     if settings.get("retention"):
         text += f", dropped past {settings['retention']}"
     return text

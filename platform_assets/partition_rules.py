@@ -6,8 +6,10 @@ until the partitions a table holds at steady state (retention / width, plus the
 current one, plus premake) are at most MAX_PARTITIONS. So 1 hour chunks kept 90
 days give daily partitions (95 of them), 1 day chunks kept 365 days weekly ones.
 
-An annotation on the `create_hypertable` statement (or the table) overrides it:
-`-- platform: partition_interval="1 day" premake=7`.
+Partitions exist for the current period, `premake` periods ahead and `lookback`
+(default: premake) periods behind, never one already past retention. An
+annotation on the `create_hypertable` statement (or the table) overrides any of
+them: `-- platform: partition_interval="1 day" premake=7 lookback=2`.
 """
 
 from __future__ import annotations
@@ -133,6 +135,9 @@ def hypertable_settings(
     settings = {**hypertable.annotations, **annotations}
     premake = int(settings.get("premake", DEFAULT_PREMAKE))
     settings["premake"] = str(premake)
+    # TimescaleDB takes rows of any time: the native form also takes recent late rows,
+    # with as many partitions behind the current one as ahead (as pg_partman creates).
+    settings.setdefault("lookback", str(premake))
     if retention is not None and "retention" not in settings:
         settings["retention"] = str(retention.params.get("drop_after"))
     if "partition_interval" not in settings:

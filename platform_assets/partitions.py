@@ -110,7 +110,7 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
                    END AT TIME ZONE 'UTC' AS start
         )
         SELECT lower, lower + %(width)s::interval AS upper
-        FROM aligned, generate_series(0, %(premake)s) AS n,
+        FROM aligned, generate_series(-%(lookback)s::int, %(premake)s::int) AS n,
              LATERAL (SELECT start + %(width)s::interval * n AS lower) l
         ORDER BY lower
         """,
@@ -118,21 +118,26 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
             "width": settings["partition_interval"],
             "now": now,
             "premake": int(settings.get("premake", 0)),
+            "lookback": int(settings.get("lookback", 0)),
         },
     )
+    cutoff = None
+    if settings.get("retention"):
+        cutoff = session.value(
+            "SELECT %s::timestamptz - %s::interval", (now, settings["retention"])
+        )
     result = PartitionPlan()
     for row in wanted:
         lower, upper = row["lower"], row["upper"]
+        if cutoff is not None and upper <= cutoff:
+            continue  # looking back never makes a partition retention would drop
         overlaps = any(
             (low is None or low < upper) and (high is None or lower < high)
             for low, high in existing.values()
         )
         if not overlaps:
             result.create.append((f"{obj.name}_p{lower:%Y%m%d}", lower, upper))
-    if settings.get("retention"):
-        cutoff = session.value(
-            "SELECT %s::timestamptz - %s::interval", (now, settings["retention"])
-        )
+    if cutoff is not None:
         expired = sorted(
             name for name, (_, upper) in existing.items() if upper is not None and upper <= cutoff
         )

@@ -65,7 +65,7 @@ def test_every_object_kind_is_created_then_unchanged(project, database):
     assert relkinds["users"] == "r"
     assert relkinds["events"] == "p"
     assert relkinds["ticket_seq"] == "S"
-    assert relkinds["idx_events_user_time"] == "i"
+    assert relkinds["idx_events_user_time"] == "I"  # a partitioned index
     assert relkinds["user_states"] == "v"
     assert relkinds["daily"] == "m"
     assert database.value("SELECT obj_description('demo.users'::regclass)") == "people"
