@@ -131,12 +131,10 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
         lower, upper = row["lower"], row["upper"]
         if cutoff is not None and upper <= cutoff:
             continue  # looking back never makes a partition retention would drop
-        overlaps = any(
-            (low is None or low < upper) and (high is None or lower < high)
-            for low, high in existing.values()
-        )
-        if not overlaps:
-            result.create.append((f"{obj.name}_p{lower:%Y%m%d}", lower, upper))
+        # Only what no partition covers (partitions of another width, after the width
+        # changed, may cover part of the period).
+        for start, end in uncovered(lower, upper, list(existing.values())):
+            result.create.append((f"{obj.name}_p{start:%Y%m%d}", start, end))
     if cutoff is not None:
         expired = sorted(
             name for name, (_, upper) in existing.items() if upper is not None and upper <= cutoff
@@ -155,6 +153,26 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
             else:
                 result.drop.append(name)
     return result
+
+
+def uncovered(
+    lower: datetime, upper: datetime, ranges: list[tuple[datetime | None, datetime | None]]
+) -> list[tuple[datetime, datetime]]:
+    """The parts of [lower, upper) that none of `ranges` (None: unbounded) covers."""
+    pieces: list[tuple[datetime, datetime]] = []
+    cursor = lower
+    for low, high in sorted(ranges, key=lambda r: (r[0] is not None, r[0] or lower)):
+        if (high is not None and high <= cursor) or (low is not None and low >= upper):
+            continue
+        if low is not None and low > cursor:
+            pieces.append((cursor, low))
+        if high is None:
+            return pieces
+        cursor = max(cursor, high)
+        if cursor >= upper:
+            return pieces
+    pieces.append((cursor, upper))
+    return pieces
 
 
 def apply(session: Session, obj: SchemaObject, partition_plan: PartitionPlan) -> None:

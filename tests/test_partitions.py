@@ -367,3 +367,24 @@ def test_maintenance_schedule_is_shipped(systems):
     schedule = defs.get_schedule_def("partition_maintenance_schedule")
     assert schedule.job_name == "partition_maintenance"
     assert isinstance(defs.get_job_def("refresh_wildduck__email_stats_5m"), dg.JobDefinition)
+
+
+def test_a_changed_width_fills_only_what_the_old_partitions_leave(project, database):
+    declared = """\
+CREATE SCHEMA logs;
+-- platform: partition_interval="{width}" premake=2
+CREATE TABLE logs.lines (at timestamptz NOT NULL, body text) PARTITION BY RANGE (at);
+"""
+    project.write("sql/logs.sql", declared.format(width="1 day"))
+    materialize(project.graph(), database.url)
+    project.write("sql/logs.sql", declared.format(width="7 days"))
+    done = materializations(materialize(project.graph(), database.url))["logs/lines"]
+    assert done["partitions_created"]
+    now = datetime.now(UTC)
+    with psycopg.connect(database.url) as conn:
+        bounds = partitions_of(conn, "logs.lines")
+    for hours in range(0, 14 * 24, 6):  # the current week and two ahead, without a hole
+        instant = now + timedelta(hours=hours)
+        monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0)
+        if instant < monday + timedelta(days=21):
+            assert covered(bounds, instant), instant
