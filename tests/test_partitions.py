@@ -388,3 +388,15 @@ CREATE TABLE logs.lines (at timestamptz NOT NULL, body text) PARTITION BY RANGE 
         monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0)
         if instant < monday + timedelta(days=21):
             assert covered(bounds, instant), instant
+
+
+def test_platform_engines_prints_both_engines_per_object(capsys):
+    from platform_assets.cli import main
+
+    assert main(["engines"]) == 0
+    out = capsys.readouterr().out
+    block = out.split("wildduck/metrics_system/hypertable")[1].split("\n")[:3]
+    assert "PostgreSQL:  table partitioned by range (time); partitions 1 day wide" in block[1]
+    assert "TimescaleDB: hypertable on time, 1 HOUR chunks" in block[2]
+    assert "scheduler/message_logs" in out
+    assert "wildduck/email_stats_daily/retention_policy" in out

@@ -101,6 +101,8 @@ class PostgresEngine:
             return Action.UNCHANGED
         if not catalog.extension_available(session, obj.name):
             if obj.name == "timescaledb":
+                if self.graph is not None:
+                    outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
                 return self.not_applicable(
                     obj, outcome, "TimescaleDB is not available on this server"
                 )
