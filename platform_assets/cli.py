@@ -1,4 +1,4 @@
-"""`platform`: what Dagster has no verb for: the embedded database, plan and lint."""
+"""`platform`: what Dagster has no verb for: the embedded database, plan, lint and engines."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from platform_assets.embedded import (
     project_root,
 )
 from platform_assets.errors import SchemaError
+from platform_assets.fallback import compare
 from platform_assets.lint import RULES, LiveFacts, lint_graph
 from platform_assets.planner import make_plan
 from platform_assets.resources import URL_VARIABLE, configured_database
@@ -41,12 +42,17 @@ def main(argv: list[str] | None = None) -> int:
         "plan", help="show the SQL a materialization would run (exit 0 none, 2 pending, 1 error)"
     )
     plan.add_argument("--select", nargs="*", default=None, help="asset keys, e.g. wildduck/nodes")
+    commands.add_parser(
+        "engines", help="per object, what plain PostgreSQL gives and what TimescaleDB would"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "lint":
             return _lint(args.paths, args.explain)
         if args.command == "plan":
             return _plan(args.select)
+        if args.command == "engines":
+            return _engines()
         return _db(args.db_command)
     except (EmbeddedClusterError, SchemaError) as error:
         print(f"platform: {error}", file=sys.stderr)
@@ -82,6 +88,18 @@ def _plan(select: list[str] | None) -> int:
         plan = make_plan(graph, session, keys)
     print(plan.render())
     return plan.exit_code()
+
+
+def _engines() -> int:
+    """The fallback report: each TimescaleDB declaration on both engines."""
+    root = project_root()
+    rows = compare(compile_directory(root / "sql", root))
+    for row in rows:
+        print(f"{row.key}  ({row.description})")
+        print(f"    PostgreSQL:  {row.postgresql}")
+        print(f"    TimescaleDB: {row.timescaledb}")
+    print(f"{len(rows)} object(s) differ between the engines")
+    return 0
 
 
 def _sql_files(paths: list[Path]) -> list[Path]:

@@ -20,6 +20,7 @@ from platform_assets import catalog
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
+from platform_assets.partition_rules import hypertable_settings
 from platform_assets.session import Session
 
 CHUNK_HEALTH = "chunk_health"
@@ -292,18 +293,13 @@ def _instant(node: exp.Expression | None) -> datetime | None:
 
 def partition_settings(obj: SchemaObject, graph: SchemaGraph) -> dict[str, str]:
     """Premake, retention and interval of a natively partitioned table: its
-    `-- platform:` annotation, else its hypertable's chunk interval and its
-    retention policy's drop_after."""
+    `-- platform:` annotation, else (a hypertable rendered natively) the width rule
+    of partition_rules.py and its retention policy's drop_after."""
     settings = dict(obj.annotations)
     hypertable = graph.attached(obj, ObjectKind.HYPERTABLE)
-    if hypertable is not None and "partition_interval" not in settings:
-        dimension = hypertable.params.get("dimension") or {}
-        interval = dimension.get("partition_interval") or hypertable.params.get(
-            "chunk_time_interval"
-        )
-        if interval:
-            settings["partition_interval"] = str(interval)
     retention = graph.attached(obj, ObjectKind.RETENTION_POLICY)
+    if hypertable is not None:  # the width rule of partition_rules.py
+        return hypertable_settings(hypertable, retention, settings)
     if retention is not None and "retention" not in settings:
         settings["retention"] = str(retention.params.get("drop_after"))
     return settings

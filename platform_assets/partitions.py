@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from psycopg import sql
+from sqlglot import exp
 
 from platform_assets.compiler import SchemaGraph
+from platform_assets.dialect import DIALECT
+from platform_assets.errors import SchemaError
 from platform_assets.health import partition_settings, range_bounds
-from platform_assets.objects import SchemaObject
+from platform_assets.objects import SchemaObject, Statement
 from platform_assets.session import Session
 
 
@@ -34,10 +37,47 @@ from platform_assets.session import Session
 class PartitionPlan:
     create: list[tuple[str, datetime, datetime]] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
+    # Wholly past retention by their bounds, yet holding a newer row: never dropped.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not self.create and not self.drop
+
+
+def partition_key(session: Session, schema: str, table: str) -> tuple[str, str] | None:
+    """The column and type a table is range-partitioned by, or None when it is not."""
+    rows = session.rows(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type "
+        "FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] "
+        "WHERE n.nspname = %s AND c.relname = %s AND p.partstrat = 'r' AND p.partnatts = 1",
+        (schema, table),
+    )
+    return (rows[0]["attname"], rows[0]["type"]) if rows else None
+
+
+def partitioned_create(statement: Statement, column: str) -> str:
+    """The table's CREATE TABLE with `PARTITION BY RANGE (column)` added, rendered from
+    its parsed tree (the hypertable's native equivalent)."""
+    tree = statement.tree.copy()
+    if any(True for _ in tree.find_all(exp.PartitionedByProperty)):
+        raise SchemaError(
+            "a table converted to a hypertable cannot also declare PARTITION BY",
+            statement.location,
+        )
+    properties = tree.args.get("properties") or exp.Properties(expressions=[])
+    properties.append(
+        "expressions",
+        exp.PartitionedByProperty(
+            this=exp.Anonymous(
+                this="RANGE", expressions=[exp.column(exp.to_identifier(column, quoted=True))]
+            )
+        ),
+    )
+    tree.set("properties", properties)
+    return tree.sql(DIALECT, comments=False)
 
 
 def existing_partitions(
@@ -61,14 +101,16 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
     wanted = session.rows(
         """
         WITH aligned AS (
-            SELECT CASE WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
+            SELECT CASE WHEN extract(epoch FROM %(width)s::interval) >= 365 * 86400
+                        THEN date_trunc('year', %(now)s::timestamptz AT TIME ZONE 'UTC')
+                        WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
                         THEN date_trunc('month', %(now)s::timestamptz AT TIME ZONE 'UTC')
                         ELSE date_bin(%(width)s::interval, %(now)s::timestamptz AT TIME ZONE 'UTC',
                                       '2000-01-03')
                    END AT TIME ZONE 'UTC' AS start
         )
         SELECT lower, lower + %(width)s::interval AS upper
-        FROM aligned, generate_series(0, %(premake)s) AS n,
+        FROM aligned, generate_series(-%(lookback)s::int, %(premake)s::int) AS n,
              LATERAL (SELECT start + %(width)s::interval * n AS lower) l
         ORDER BY lower
         """,
@@ -76,25 +118,61 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
             "width": settings["partition_interval"],
             "now": now,
             "premake": int(settings.get("premake", 0)),
+            "lookback": int(settings.get("lookback", 0)),
         },
     )
-    result = PartitionPlan()
-    for row in wanted:
-        lower, upper = row["lower"], row["upper"]
-        overlaps = any(
-            (low is None or low < upper) and (high is None or lower < high)
-            for low, high in existing.values()
-        )
-        if not overlaps:
-            result.create.append((f"{obj.name}_p{lower:%Y%m%d}", lower, upper))
+    cutoff = None
     if settings.get("retention"):
         cutoff = session.value(
             "SELECT %s::timestamptz - %s::interval", (now, settings["retention"])
         )
-        result.drop = sorted(
+    result = PartitionPlan()
+    for row in wanted:
+        lower, upper = row["lower"], row["upper"]
+        if cutoff is not None and upper <= cutoff:
+            continue  # looking back never makes a partition retention would drop
+        # Only what no partition covers (partitions of another width, after the width
+        # changed, may cover part of the period).
+        for start, end in uncovered(lower, upper, list(existing.values())):
+            result.create.append((f"{obj.name}_p{start:%Y%m%d}", start, end))
+    if cutoff is not None:
+        expired = sorted(
             name for name, (_, upper) in existing.items() if upper is not None and upper <= cutoff
         )
+        column = partition_key(session, obj.schema, obj.name)
+        for name in expired:
+            # The bound says every row is older; the rows are asked too, so that no row
+            # newer than the cutoff is ever dropped, whatever made the partition.
+            if column and session.value(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} >= %s)").format(
+                    sql.Identifier(obj.schema, name), sql.Identifier(column[0])
+                ),
+                (cutoff,),
+            ):
+                result.kept.append(name)
+            else:
+                result.drop.append(name)
     return result
+
+
+def uncovered(
+    lower: datetime, upper: datetime, ranges: list[tuple[datetime | None, datetime | None]]
+) -> list[tuple[datetime, datetime]]:
+    """The parts of [lower, upper) that none of `ranges` (None: unbounded) covers."""
+    pieces: list[tuple[datetime, datetime]] = []
+    cursor = lower
+    for low, high in sorted(ranges, key=lambda r: (r[0] is not None, r[0] or lower)):
+        if (high is not None and high <= cursor) or (low is not None and low >= upper):
+            continue
+        if low is not None and low > cursor:
+            pieces.append((cursor, low))
+        if high is None:
+            return pieces
+        cursor = max(cursor, high)
+        if cursor >= upper:
+            return pieces
+    pieces.append((cursor, upper))
+    return pieces
 
 
 def apply(session: Session, obj: SchemaObject, partition_plan: PartitionPlan) -> None:

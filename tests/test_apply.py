@@ -49,8 +49,9 @@ def test_every_object_kind_is_created_then_unchanged(project, database):
     assert first["demo/users"]["action"] == "created"
     assert first["demo/users/users_append_only"]["action"] == "created"
     assert first["platform/extension/timescaledb"]["action"] == "not applicable on this engine"
-    assert first["demo/events/hypertable"]["action"] == "not applicable on this engine"
-    assert "TimescaleDB" in first["demo/events/hypertable"]["reason"]
+    # Without TimescaleDB the hypertable is its native equivalent: range partitions.
+    assert first["demo/events/hypertable"]["action"] == "created"
+    assert "partitioned by range (time)" in first["demo/events/hypertable"]["engine_equivalent"]
     assert first["demo/users"]["dagster/row_count"] == 0
     columns = [c.name for c in first["demo/users"]["dagster/column_schema"].columns]
     assert columns == ["id", "state", "ticket", "score"]
@@ -62,8 +63,9 @@ def test_every_object_kind_is_created_then_unchanged(project, database):
         )
     )
     assert relkinds["users"] == "r"
+    assert relkinds["events"] == "p"
     assert relkinds["ticket_seq"] == "S"
-    assert relkinds["idx_events_user_time"] == "i"
+    assert relkinds["idx_events_user_time"] == "I"  # a partitioned index
     assert relkinds["user_states"] == "v"
     assert relkinds["daily"] == "m"
     assert database.value("SELECT obj_description('demo.users'::regclass)") == "people"

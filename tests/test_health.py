@@ -9,10 +9,8 @@ import dagster as dg
 import psycopg
 
 from platform_assets import partitions
-from platform_assets.assets import build_schema_assets
 from platform_assets.health import CHUNK_HEALTH
 from platform_assets.resources import SchemaDatabase
-from platform_assets.schedules import partition_maintenance
 from platform_assets.sensors import build_health_sensors
 from platform_assets.session import Session
 from tests.conftest import materializations, materialize
@@ -152,29 +150,3 @@ def test_health_sensor_reports_a_database_that_is_down(project):
     )
     assert isinstance(result, dg.SkipReason)
     assert "database unreachable" in result.skip_message
-
-
-def test_partition_maintenance_schedule_runs_the_upkeep(project, database):
-    project.write("sql/logs.sql", PARTITIONED)
-    graph = project.graph()
-    materialize(graph, database.url)
-    last = partition_names(database)[-1]
-    with database.connect() as conn:
-        conn.execute(f"DROP TABLE logs.{last}")
-
-    jobs, schedules = partition_maintenance(graph)
-    defs = dg.Definitions(
-        assets=[build_schema_assets(graph)],
-        jobs=jobs,
-        schedules=schedules,
-        resources={"database": SchemaDatabase(url=database.url)},
-    )
-    schedule = defs.get_schedule_def("partition_maintenance_schedule")
-    assert schedule.job_name == "partition_maintenance"
-    assert len(schedule.evaluate_tick(dg.build_schedule_context()).run_requests) == 1
-    result = defs.resolve_job_def("partition_maintenance").execute_in_process()
-    [materialized] = result.asset_materializations_for_node("schema_objects")
-    assert materialized.metadata["partitions_created"].value == [last]
-    assert last in partition_names(database)
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHUNK_HEALTH]
-    assert evaluation.passed

@@ -9,28 +9,36 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from platform_assets import catalog, partitions
+from platform_assets import catalog, partition_rules, partitions, rollups
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.errors import SchemaError
+from platform_assets.fallback import postgres_equivalent
 from platform_assets.health import is_range_partitioned
-from platform_assets.objects import TIMESCALE_KINDS, ObjectKind, SchemaObject, Statement
+from platform_assets.objects import ObjectKind, SchemaObject, Statement
 from platform_assets.session import Session
 
 Handler = Callable[[SchemaObject, Session, Outcome], Action]
 
 
 class PostgresEngine:
-    """Plain PostgreSQL. TimescaleDB declarations are reported as not applicable here."""
+    """Plain PostgreSQL. TimescaleDB declarations get their closest native equivalent
+    (DESIGN.md decision 4): a hypertable is a range-partitioned table whose partitions
+    the platform keeps, a continuous aggregate a materialized view; what has none
+    (compression, reorder) is reported as not applicable, with the reason."""
 
     name = "postgresql"
     version: str | None = None  # TimescaleDB's, when the engine is TimescaleDB
+    # False: hypertables become native range partitions (partitions.py).
+    native_hypertables: bool = False
 
     def __init__(self, graph: SchemaGraph | None = None):
         # The whole graph, for objects whose form depends on others (a table that
         # a hypertable declaration will partition).
         self.graph = graph
+        # Injectable, so partition upkeep can be run as of another instant.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def apply(self, obj: SchemaObject, session: Session) -> Outcome:
         """Bring one object to its declaration in one transaction."""
@@ -63,6 +71,30 @@ class PostgresEngine:
         outcome.reason = reason
         return Action.NOT_APPLICABLE
 
+    def native_partition_column(self, table: SchemaObject) -> str | None:
+        """The time column a table is range-partitioned by here because a hypertable
+        conversion of it is declared (None on an engine with native hypertables)."""
+        if self.native_hypertables or self.graph is None or table.kind != ObjectKind.TABLE:
+            return None
+        hypertable = self.graph.attached(table, ObjectKind.HYPERTABLE)
+        return partition_rules.time_column(hypertable) if hypertable is not None else None
+
+    def upkeep(
+        self, table: SchemaObject, session: Session, outcome: Outcome, create: bool = True
+    ) -> bool:
+        """Create missing partitions (when `create`) and drop expired ones; report both."""
+        assert self.graph is not None
+        upkeep = partitions.plan(session, table, self.graph, self.clock())
+        if not create:
+            upkeep.create = []
+        partitions.apply(session, table, upkeep)
+        if create:
+            outcome.details["partitions_created"] = [name for name, _, _ in upkeep.create]
+        outcome.details["partitions_dropped"] = upkeep.drop
+        if upkeep.kept:
+            outcome.details["partitions_kept_holding_newer_rows"] = upkeep.kept
+        return not upkeep.empty
+
     # -- one method per object kind ------------------------------------------------
 
     def apply_extension(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
@@ -72,6 +104,8 @@ class PostgresEngine:
             return Action.UNCHANGED
         if not catalog.extension_available(session, obj.name):
             if obj.name == "timescaledb":
+                if self.graph is not None:
+                    outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
                 return self.not_applicable(
                     obj, outcome, "TimescaleDB is not available on this server"
                 )
@@ -107,16 +141,23 @@ class PostgresEngine:
         return Action.UPDATED
 
     def apply_table(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        column = self.native_partition_column(obj)
         if catalog.relkind(session, obj.schema, obj.name) is None:
-            action = self.create(obj, session)
+            if column is None:
+                action = self.create(obj, session)
+            else:  # the hypertable's native form; its partitions come with the hypertable
+                session.execute(partitions.partitioned_create(obj.definition, column))
+                for statement in obj.statements[1:]:
+                    session.execute(statement.text)
+                action = Action.CREATED
         else:
             action = self.apply_amendments(obj, session)
+        if column is not None:
+            outcome.details["engine_equivalent"] = f"partitioned by range ({column})"
         if is_range_partitioned(obj) and self.graph is not None:
-            upkeep = partitions.plan(session, obj, self.graph, datetime.now(UTC))
-            partitions.apply(session, obj, upkeep)
-            outcome.details["partitions_created"] = [name for name, _, _ in upkeep.create]
-            outcome.details["partitions_dropped"] = upkeep.drop
-            if not upkeep.empty and action == Action.UNCHANGED:
+            if "partition_interval" in obj.annotations:
+                outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
+            if self.upkeep(obj, session, outcome) and action == Action.UNCHANGED:
                 action = Action.UPDATED
         return action
 
@@ -143,19 +184,87 @@ class PostgresEngine:
                 changed = True
         return Action.UPDATED if changed else Action.UNCHANGED
 
+    # -- TimescaleDB declarations: their native equivalents -------------------------
 
-def _timescale_not_applicable(
-    self: PostgresEngine, obj: SchemaObject, session: Session, outcome: Outcome
-) -> Action:
-    return self.not_applicable(
-        obj,
-        outcome,
-        f"{obj.kind.value.replace('_', ' ')} needs TimescaleDB, which this server lacks",
-    )
+    def apply_hypertable(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        assert self.graph is not None and obj.relation is not None
+        table = self.graph.relation(obj.schema, obj.relation)
+        assert table is not None
+        outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
+        column = partition_rules.time_column(obj)
+        key = partitions.partition_key(session, obj.schema, obj.relation)
+        if key is None:
+            raise SchemaError(
+                f"{table.qualified_name} exists but is not partitioned: on plain PostgreSQL a "
+                f"hypertable is a table partitioned by range ({column}), which only creating "
+                "the table makes; copy its rows into a new table to convert it",
+                obj.location,
+                obj.describe(),
+            )
+        if key[0] != column:
+            raise SchemaError(
+                f"{table.qualified_name} is partitioned by {key[0]}, not by the declared time "
+                f"column {column}",
+                obj.location,
+                obj.describe(),
+            )
+        had = bool(partitions.existing_partitions(session, obj.schema, obj.relation))
+        if not self.upkeep(table, session, outcome):
+            return Action.UNCHANGED
+        return Action.UPDATED if had else Action.CREATED
 
+    def apply_retention_policy(
+        self, obj: SchemaObject, session: Session, outcome: Outcome
+    ) -> Action:
+        assert self.graph is not None and obj.relation is not None
+        relation = self.graph.relation(obj.schema, obj.relation)
+        equivalent = postgres_equivalent(obj, self.graph)
+        outcome.details["engine_equivalent"] = equivalent
+        if relation is None or relation.kind != ObjectKind.TABLE:
+            return self.not_applicable(obj, outcome, equivalent.removeprefix("not applicable: "))
+        if partitions.partition_key(session, relation.schema, relation.name) is None:
+            return Action.UNCHANGED  # its hypertable asset reports why it is not partitioned
+        changed = self.upkeep(relation, session, outcome, create=False)
+        return Action.UPDATED if changed else Action.UNCHANGED
 
-for _kind in TIMESCALE_KINDS:
-    setattr(PostgresEngine, f"apply_{_kind.value}", _timescale_not_applicable)
+    def apply_continuous_aggregate(
+        self, obj: SchemaObject, session: Session, outcome: Outcome
+    ) -> Action:
+        assert self.graph is not None
+        outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
+        kind = catalog.relkind(session, obj.schema, obj.name)
+        if kind is None:
+            session.execute(rollups.materialized_view_sql(obj, self.graph))
+            session.execute(rollups.unique_index_sql(obj))
+            for statement in obj.statements[1:]:
+                if isinstance(statement.tree, exp.Comment):  # TimescaleDB ALTERs have no peer
+                    session.execute(statement.text)
+            return Action.CREATED
+        if kind != "m":
+            raise SchemaError(
+                f"{obj.qualified_name} exists but is not a materialized view",
+                obj.location,
+                obj.describe(),
+            )
+        if catalog.relkind(session, obj.schema, rollups.group_index_name(obj)) is None:
+            session.execute(rollups.unique_index_sql(obj))
+            return Action.UPDATED
+        return Action.UNCHANGED
+
+    def apply_refresh_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        assert self.graph is not None
+        outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
+        return Action.UNCHANGED  # the Dagster schedule is the policy; nothing lives on the server
+
+    def _no_equivalent(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        assert self.graph is not None
+        equivalent = postgres_equivalent(obj, self.graph)
+        outcome.details["engine_equivalent"] = equivalent
+        return self.not_applicable(obj, outcome, equivalent.removeprefix("not applicable: "))
+
+    apply_compression_settings = _no_equivalent
+    apply_compression_policy = _no_equivalent
+    apply_reorder_policy = _no_equivalent
 
 
 def amendment_missing(obj: SchemaObject, statement: Statement, session: Session) -> bool:

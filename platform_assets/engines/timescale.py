@@ -43,6 +43,7 @@ class TimescaleEngine(PostgresEngine):
     """PostgreSQL with TimescaleDB: its declarations are applied natively."""
 
     name = "timescaledb"
+    native_hypertables = True
 
     # -- hypertables ----------------------------------------------------------------
 

@@ -1,0 +1,173 @@
+"""Partition maintenance and aggregate refreshes on plain PostgreSQL, as jobs and schedules.
+
+`partition_maintenance` has one op per table the platform partitions natively (a
+hypertable on plain PostgreSQL, or a table declared `PARTITION BY RANGE` with a
+`-- platform:` annotation): it creates the partitions missing up to the premake
+horizon, drops those wholly past retention, and reports both as metadata (on the
+op and as an observation of the asset). With nothing due it executes no SQL.
+`partition_maintenance_schedule` runs it daily. The clock is the `partition_clock`
+resource, so a run can be made as of another instant.
+
+Each continuous aggregate's refresh policy becomes `refresh_<schema>__<view>` and
+its schedule: REFRESH MATERIALIZED VIEW CONCURRENTLY. On TimescaleDB both leave
+hypertables and aggregates to TimescaleDB's own jobs.
+"""
+
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from platform_assets import catalog, partitions, rollups
+from platform_assets.assets import SCHEMA_POOL
+from platform_assets.compiler import SchemaGraph
+from platform_assets.engines import select_engine
+from platform_assets.health import is_range_partitioned
+from platform_assets.objects import ObjectKind, SchemaObject
+from platform_assets.resources import SchemaDatabase
+
+PARTITION_MAINTENANCE_JOB = "partition_maintenance"
+PARTITION_MAINTENANCE_SCHEDULE = "partition_maintenance_schedule"
+
+
+class PartitionClock(dg.ConfigurableResource):
+    """The instant partition maintenance runs as: now, unless `now` (ISO 8601) is set."""
+
+    now: str | None = None
+
+    def current(self) -> datetime:
+        if not self.now:
+            return datetime.now(UTC)
+        value = datetime.fromisoformat(self.now)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def maintained_tables(graph: SchemaGraph) -> list[SchemaObject]:
+    """Tables whose partitions the platform keeps (on plain PostgreSQL, for hypertables)."""
+    return [
+        obj
+        for obj in graph
+        if obj.kind == ObjectKind.TABLE
+        and (
+            graph.attached(obj, ObjectKind.HYPERTABLE) is not None
+            or (is_range_partitioned(obj) and "partition_interval" in obj.annotations)
+        )
+    ]
+
+
+def build_partition_maintenance(
+    graph: SchemaGraph,
+) -> tuple[dg.JobDefinition, dg.ScheduleDefinition]:
+    ops = [_maintenance_op(graph, table) for table in maintained_tables(graph)]
+
+    @dg.job(
+        name=PARTITION_MAINTENANCE_JOB,
+        description="Create partitions up to the premake horizon and drop expired ones, "
+        "one op per natively partitioned table.",
+    )
+    def partition_maintenance() -> None:
+        for op in ops:
+            op()
+
+    schedule = dg.ScheduleDefinition(
+        name=PARTITION_MAINTENANCE_SCHEDULE,
+        job=partition_maintenance,
+        cron_schedule=os.environ.get("PLATFORM_PARTITION_SCHEDULE", "30 0 * * *"),
+        execution_timezone="UTC",
+        description="Daily: partitions made ahead and expired ones dropped (plain PostgreSQL "
+        "hypertables and annotated PARTITION BY RANGE tables).",
+    )
+    return partition_maintenance, schedule
+
+
+def _maintenance_op(graph: SchemaGraph, table: SchemaObject) -> dg.OpDefinition:
+    hypertable = graph.attached(table, ObjectKind.HYPERTABLE)
+    reported_on = dg.AssetKey(list((hypertable or table).key))
+
+    @dg.op(
+        name=f"maintain_{table.schema}__{table.name}",
+        description=f"Partition upkeep of {table.qualified_name}.",
+        pool=SCHEMA_POOL,
+    )
+    def maintain(
+        context: dg.OpExecutionContext, database: SchemaDatabase, partition_clock: PartitionClock
+    ) -> dg.Output:
+        now = partition_clock.current()
+        metadata: dict[str, object] = {"now": now.isoformat()}
+        with database.session(log=context.log.info) as session, session.schema_lock():
+            engine = select_engine(session, graph)
+            if hypertable is not None and engine.native_hypertables:
+                metadata["skipped"] = "TimescaleDB keeps this hypertable's chunks itself"
+            elif partitions.partition_key(session, table.schema, table.name) is None:
+                metadata["skipped"] = "not partitioned on the server: materialize it first"
+            else:
+                with session.transaction(table.definition.search_path):
+                    upkeep = partitions.plan(session, table, graph, now)
+                    partitions.apply(session, table, upkeep)
+                executed = session.take_executed()
+                metadata.update(
+                    partitions_created=[name for name, _, _ in upkeep.create],
+                    partitions_dropped=upkeep.drop,
+                    partitions_kept_holding_newer_rows=upkeep.kept,
+                    statements_executed=len(executed),
+                )
+        context.log.info(f"{table.qualified_name}: {metadata}")
+        context.log_event(dg.AssetObservation(asset_key=reported_on, metadata=metadata))
+        return dg.Output(None, metadata=metadata)
+
+    return maintain
+
+
+def build_refresh_schedules(
+    graph: SchemaGraph,
+) -> tuple[list[dg.JobDefinition], list[dg.ScheduleDefinition]]:
+    """One job and schedule per continuous aggregate refresh policy."""
+    jobs, schedules = [], []
+    for policy in graph:
+        if policy.kind != ObjectKind.REFRESH_POLICY or policy.relation is None:
+            continue
+        aggregate = graph.relation(policy.schema, policy.relation)
+        if aggregate is None or aggregate.kind != ObjectKind.CONTINUOUS_AGGREGATE:
+            continue
+        job = _refresh_job(graph, aggregate)
+        jobs.append(job)
+        schedules.append(
+            dg.ScheduleDefinition(
+                name=rollups.refresh_schedule_name(aggregate),
+                job=job,
+                cron_schedule=rollups.cron_for(policy.params.get("schedule_interval")),
+                execution_timezone="UTC",
+                description=f"{aggregate.qualified_name}'s refresh policy on plain PostgreSQL.",
+            )
+        )
+    return jobs, schedules
+
+
+def _refresh_job(graph: SchemaGraph, aggregate: SchemaObject) -> dg.JobDefinition:
+    name = rollups.refresh_job_name(aggregate)
+
+    @dg.op(name=f"{name}_op", description=f"REFRESH {aggregate.qualified_name} CONCURRENTLY.")
+    def refresh(context: dg.OpExecutionContext, database: SchemaDatabase) -> dg.Output:
+        metadata: dict[str, object] = {}
+        with database.session(log=context.log.info) as session:
+            engine = select_engine(session, graph)
+            if engine.native_hypertables:
+                metadata["skipped"] = "TimescaleDB refreshes it with its own policy job"
+            elif catalog.relkind(session, aggregate.schema, aggregate.name) != "m":
+                raise dg.Failure(f"{aggregate.qualified_name} is not materialized yet")
+            else:
+                session.execute(rollups.refresh_sql(aggregate))
+                metadata["refreshed"] = "concurrently"
+                metadata["dagster/row_count"] = catalog.row_count(
+                    session, aggregate.schema, aggregate.name
+                )
+        context.log_event(
+            dg.AssetObservation(asset_key=dg.AssetKey(list(aggregate.key)), metadata=metadata)
+        )
+        return dg.Output(None, metadata=metadata)
+
+    @dg.job(name=name, description=f"Refresh {aggregate.qualified_name} (plain PostgreSQL).")
+    def refresh_job() -> None:
+        refresh()
+
+    return refresh_job
