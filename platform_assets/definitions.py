@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from platform_assets.assets import build_schema_assets
+from platform_assets.backfill import build_aggregate_backfill
 from platform_assets.compiler import compile_directory
 from platform_assets.embedded import project_root
 from platform_assets.maintenance import (
@@ -22,10 +23,16 @@ def build_definitions() -> dg.Definitions:
     graph = compile_directory(root / "sql", root)
     maintenance_job, maintenance_schedule = build_partition_maintenance(graph)
     refresh_jobs, refresh_schedules = build_refresh_schedules(graph)
+    backfill_jobs, backfill_schedules = build_aggregate_backfill(graph)
     return dg.Definitions(
         assets=[build_schema_assets(graph)],
-        jobs=[verify_schema_job, maintenance_job, *refresh_jobs],
-        schedules=[verify_schema_schedule, maintenance_schedule, *refresh_schedules],
+        jobs=[verify_schema_job, maintenance_job, *refresh_jobs, *backfill_jobs],
+        schedules=[
+            verify_schema_schedule,
+            maintenance_schedule,
+            *refresh_schedules,
+            *backfill_schedules,
+        ],
         sensors=build_health_sensors(graph),
         resources={"database": database_from_environment(), "partition_clock": PartitionClock()},
         # The schema graph is one step; in-process avoids a process start per step.

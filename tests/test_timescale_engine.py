@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import dagster as dg
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from platform_assets.backfill import build_aggregate_backfill
 from platform_assets.compiler import compile_directory
+from platform_assets.resources import SchemaDatabase
 from tests.conftest import REPO, materializations, materialize
 from tests.test_five_systems import dagster_cli
 from tests.timescale import timescale_server
@@ -316,3 +319,39 @@ def test_legacy_form_columnstore_reorder_and_an_aggregate_on_an_aggregate(projec
 
     again = materializations(materialize(project.graph(), server_url))
     assert {v["action"] for v in again.values()} == {"unchanged"}
+
+
+def test_aggregate_backfill_refreshes_one_day_per_partition(project, server_url):
+    project.write(
+        "sql/bf.sql",
+        """\
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA bf;
+CREATE TABLE bf.readings (ts timestamptz NOT NULL, device int NOT NULL, value float8);
+SELECT create_hypertable('bf.readings', by_range('ts', INTERVAL '1 day'));
+CREATE MATERIALIZED VIEW bf.hourly WITH (timescaledb.continuous) AS
+    SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, device, count(*) AS n, sum(value) AS total
+    FROM bf.readings GROUP BY 1, 2 WITH NO DATA;
+""",
+    )
+    graph = project.graph()
+    materialize(graph, server_url)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    query(
+        server_url,
+        "INSERT INTO bf.readings SELECT t, 1, 2 FROM generate_series(%s::timestamptz, "
+        "%s::timestamptz, INTERVAL '20 minutes') t",
+        (today - timedelta(days=3), today - timedelta(minutes=1)),
+    )
+    [job], [schedule] = build_aggregate_backfill(graph)
+    day = today - timedelta(days=2)
+    result = job.execute_in_process(
+        partition_key=f"{day:%Y-%m-%d}", resources={"database": SchemaDatabase(url=server_url)}
+    )
+    assert result.success
+    stored = query(server_url, "SELECT bucket, device, n, total FROM bf.hourly ORDER BY 1")
+    assert len(stored) == 24 and {row["bucket"].date() for row in stored} == {day.date()}
+    assert {(row["n"], row["total"]) for row in stored} == {(3, 6.0)}
+
+    tick = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=today))
+    assert [r.partition_key for r in tick.run_requests] == [f"{today - timedelta(days=1):%Y-%m-%d}"]
