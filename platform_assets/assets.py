@@ -14,6 +14,8 @@ from platform_assets.errors import SchemaError
 from platform_assets.health import observe
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
 from platform_assets.resources import SchemaDatabase
+from platform_assets.seed_checks import evaluate_seed_checks
+from platform_assets.seed_load import SeedResult, load_seed, secret_values
 from platform_assets.session import Session
 from platform_assets.translator import SchemaTranslator
 
@@ -27,8 +29,16 @@ def build_schema_assets(
 ) -> dg.AssetsDefinition:
     translator = translator or SchemaTranslator()
     specs = [translator.get_asset_spec(obj, graph) for obj in graph]
+    specs += [translator.get_seed_asset_spec(seed, graph) for seed in graph.seeds.values()]
     check_specs = [spec for obj in graph for spec in translator.get_check_specs(obj)]
-    by_asset_key = {translator.get_asset_key(obj): obj for obj in graph}
+    check_specs += [
+        spec for seed in graph.seeds.values() for spec in translator.get_seed_check_specs(seed)
+    ]
+    # Asset key -> the object's or seed's own key.
+    by_asset_key = {translator.get_asset_key(obj): obj.key for obj in graph}
+    by_asset_key.update(
+        {translator.get_seed_asset_key(seed): key for key, seed in graph.seeds.items()}
+    )
 
     @dg.multi_asset(
         name="schema_objects",
@@ -40,9 +50,9 @@ def build_schema_assets(
     def schema_objects(
         context: dg.AssetExecutionContext, database: SchemaDatabase
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        selected = {by_asset_key[key].key for key in context.selected_asset_keys}
+        selected = {by_asset_key[key] for key in context.selected_asset_keys}
         checked = {
-            (by_asset_key[check.asset_key].key, check.name)
+            (by_asset_key[check.asset_key], check.name)
             for check in context.selected_asset_check_keys
         }
         yield from materialize_objects(context, database, graph, selected, checked, translator)
@@ -93,7 +103,11 @@ def materialize_objects(
                 )
             if obj.key in in_sync:
                 yield evaluate_in_sync(obj, graph, engine, session, asset_key)
+        yield from materialize_seeds(
+            context, database, graph, selected, checked, translator, session, failures
+        )
         health = {(key, name) for key, name in checked if name != IN_SYNC}
+        health = {(key, name) for key, name in health if key not in graph.seeds}
         if health:
             names = {name for _, name in health}
             for finding in observe(session, graph, names, datetime.now(UTC)):
@@ -113,6 +127,68 @@ def materialize_objects(
                 "failed": dg.MetadataValue.json({"/".join(k): m for k, m in failures.items()})
             },
         )
+
+
+def materialize_seeds(
+    context: dg.AssetExecutionContext,
+    database: SchemaDatabase,
+    graph: SchemaGraph,
+    selected: set[ObjectKey],
+    checked: set[tuple[ObjectKey, str]],
+    translator: SchemaTranslator,
+    session: Session,
+    failures: dict[ObjectKey, str],
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Load the selected seeds after every object (seeds depend on tables, never the
+    reverse), each in its own transaction, then run their checks."""
+    for key, seed in graph.seeds.items():
+        asset_key = translator.get_seed_asset_key(seed)
+        blocked = sorted(dep for dep in seed.depends_on if dep in failures)
+        if blocked:
+            failures[key] = f"not run: {'/'.join(blocked[0])} failed"
+            continue
+        if key in selected:
+            try:
+                values, generated = secret_values(seed, generate=database.is_embedded())
+                result = load_seed(session, seed, graph, values)
+            except SchemaError as error:
+                context.log.error(str(error))
+                failures[key] = str(error)
+                continue
+            if result.inserted:
+                for variable, password in generated.items():
+                    # Shown once, here: only its hash is stored.
+                    context.log.warning(
+                        f"{seed.describe()}: {variable} is not set; generated the password "
+                        f"{password!r} for the embedded database (shown only now)"
+                    )
+            yield dg.MaterializeResult(asset_key=asset_key, metadata=seed_metadata(result))
+        names = {name for check_key, name in checked if check_key == key}
+        if names:
+            for check in evaluate_seed_checks(session, seed, names):
+                yield dg.AssetCheckResult(
+                    asset_key=asset_key,
+                    check_name=check.name,
+                    passed=check.passed,
+                    description=check.description,
+                    metadata=check.metadata,
+                )
+
+
+def seed_metadata(result: SeedResult) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "action": "updated" if result.changed else "unchanged",
+        "file_rows": result.file_rows,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rows_not_in_file": result.not_in_file,
+        "deleted": result.deleted,
+        "load_method": result.method,
+    }
+    if result.partitions_created:
+        metadata["partitions_created"] = result.partitions_created
+    return metadata
 
 
 def outcome_metadata(

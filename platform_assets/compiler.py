@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import graphlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlglot import exp
@@ -18,6 +18,7 @@ from platform_assets.objects import (
     Statement,
     object_key,
 )
+from platform_assets.seeds import Seed, discover_seeds
 from platform_assets.statements import read_statements
 
 # Schemas that belong to the server or to extensions, never declared by users.
@@ -42,6 +43,8 @@ class SchemaGraph:
     objects: dict[ObjectKey, SchemaObject]
     order: list[ObjectKey]
     root: Path
+    # Seed data sets (seeds/<schema>/<table>.csv), loaded after the objects, in this order.
+    seeds: dict[ObjectKey, Seed] = field(default_factory=dict)
 
     def __iter__(self):
         return (self.objects[key] for key in self.order)
@@ -66,7 +69,17 @@ def compile_directory(sql_dir: Path, root: Path | None = None) -> SchemaGraph:
     """Read every `.sql` file below `sql_dir` (in path order) into one graph."""
     root = root or sql_dir.parent
     files = sorted(sql_dir.rglob("*.sql"))
-    return compile_files(files, root)
+    graph = compile_files(files, root)
+    graph.seeds = seed_order(discover_seeds(root, graph.objects))
+    return graph
+
+
+def seed_order(seeds: dict[ObjectKey, Seed]) -> dict[ObjectKey, Seed]:
+    """Seeds after the seeds whose rows theirs reference."""
+    sorter = graphlib.TopologicalSorter(
+        {key: sorted(dep for dep in seed.depends_on if dep in seeds) for key, seed in seeds.items()}
+    )
+    return {key: seeds[key] for key in sorter.static_order()}
 
 
 def compile_files(files: list[Path], root: Path, lenient: bool = False) -> SchemaGraph:

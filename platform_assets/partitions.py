@@ -99,21 +99,15 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
         return PartitionPlan()
     existing = existing_partitions(session, obj.schema, obj.name)
     wanted = session.rows(
-        """
-        WITH aligned AS (
-            SELECT CASE WHEN extract(epoch FROM %(width)s::interval) >= 365 * 86400
-                        THEN date_trunc('year', %(now)s::timestamptz AT TIME ZONE 'UTC')
-                        WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
-                        THEN date_trunc('month', %(now)s::timestamptz AT TIME ZONE 'UTC')
-                        ELSE date_bin(%(width)s::interval, %(now)s::timestamptz AT TIME ZONE 'UTC',
-                                      '2000-01-03')
-                   END AT TIME ZONE 'UTC' AS start
-        )
-        SELECT lower, lower + %(width)s::interval AS upper
-        FROM aligned, generate_series(-%(lookback)s::int, %(premake)s::int) AS n,
-             LATERAL (SELECT start + %(width)s::interval * n AS lower) l
-        ORDER BY lower
-        """,
+        sql.SQL(
+            """
+            WITH aligned AS (SELECT {start} AS start)
+            SELECT lower, lower + %(width)s::interval AS upper
+            FROM aligned, generate_series(-%(lookback)s::int, %(premake)s::int) AS n,
+                 LATERAL (SELECT start + %(width)s::interval * n AS lower) l
+            ORDER BY lower
+            """
+        ).format(start=_aligned_start(sql.SQL("%(now)s"))),
         {
             "width": settings["partition_interval"],
             "now": now,
@@ -153,6 +147,43 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
             else:
                 result.drop.append(name)
     return result
+
+
+def _aligned_start(instant: sql.Composable) -> sql.Composed:
+    """The lower bound of the partition holding `instant` (width `%(width)s`): years and
+    months from their first day, other widths binned from midnight UTC."""
+    return sql.SQL(
+        """CASE WHEN extract(epoch FROM %(width)s::interval) >= 365 * 86400
+                THEN date_trunc('year', {instant}::timestamptz AT TIME ZONE 'UTC')
+                WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
+                THEN date_trunc('month', {instant}::timestamptz AT TIME ZONE 'UTC')
+                ELSE date_bin(%(width)s::interval, {instant}::timestamptz AT TIME ZONE 'UTC',
+                              '2000-01-03')
+           END AT TIME ZONE 'UTC'"""
+    ).format(instant=instant)
+
+
+def cover(session: Session, obj: SchemaObject, width: str, instants: list[datetime]) -> list[str]:
+    """Create the partitions that rows at `instants` need and no partition covers
+    (seed rows outside the premake window); returns their names."""
+    if not instants:
+        return []
+    rows = session.rows(
+        sql.SQL(
+            "SELECT DISTINCT lower, lower + %(width)s::interval AS upper FROM "
+            "(SELECT {start} AS lower FROM unnest(%(instants)s::timestamptz[]) AS i) b "
+            "ORDER BY lower"
+        ).format(start=_aligned_start(sql.SQL("i"))),
+        {"width": width, "instants": instants},
+    )
+    existing = list(existing_partitions(session, obj.schema, obj.name).values())
+    missing = PartitionPlan()
+    for row in rows:
+        for start, end in uncovered(row["lower"], row["upper"], existing):
+            missing.create.append((f"{obj.name}_p{start:%Y%m%d}", start, end))
+            existing.append((start, end))
+    apply(session, obj, missing)
+    return [name for name, _, _ in missing.create]
 
 
 def uncovered(

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import dagster as dg
 import psycopg
 
-from platform_assets.embedded import default_cluster
+from platform_assets.embedded import EmbeddedClusterError, default_cluster
 from platform_assets.session import Session
 
 URL_VARIABLE = "PLATFORM_DATABASE_URL"
@@ -30,6 +30,15 @@ class SchemaDatabase(dg.ConfigurableResource):
         cluster = default_cluster()
         cluster.up()
         return cluster.url()
+
+    def is_embedded(self) -> bool:
+        """Whether this is the project's own embedded cluster (the demo database)."""
+        if not self.url:
+            return True
+        try:
+            return self.url == default_cluster().url()
+        except EmbeddedClusterError:  # no embedded cluster was ever set up
+            return False
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(self.resolved_url(), autocommit=True)

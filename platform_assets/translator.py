@@ -9,6 +9,8 @@ import dagster as dg
 from platform_assets.checks import check_specs
 from platform_assets.compiler import SchemaGraph
 from platform_assets.objects import ObjectKind, SchemaObject
+from platform_assets.seed_checks import SEED_CHECKS
+from platform_assets.seeds import Seed
 
 PLATFORM_GROUP = "platform"
 
@@ -58,5 +60,49 @@ class SchemaTranslator:
             description=self.get_description(obj),
             metadata=self.get_metadata(obj),
             tags=self.get_tags(obj),
+            skippable=True,
+        )
+
+    # -- seeds -----------------------------------------------------------------------
+
+    def get_seed_asset_key(self, seed: Seed) -> dg.AssetKey:
+        return dg.AssetKey(list(seed.key_path))
+
+    def get_seed_check_specs(self, seed: Seed) -> list[dg.AssetCheckSpec]:
+        key = self.get_seed_asset_key(seed)
+        return [
+            dg.AssetCheckSpec(name=name, asset=key, description=description)
+            for name, description in SEED_CHECKS.items()
+        ]
+
+    def get_seed_asset_spec(self, seed: Seed, graph: SchemaGraph) -> dg.AssetSpec:
+        def dep_key(key: tuple[str, ...]) -> dg.AssetKey:
+            if key in graph.seeds:
+                return self.get_seed_asset_key(graph.seeds[key])
+            return self.get_asset_key(graph[key])
+
+        metadata: dict[str, object] = {
+            "source": dg.MetadataValue.path(str(seed.location.file)),
+            "key": ", ".join(seed.key),
+            "owns_table": seed.owns_table,
+            "object_kind": "seed",
+        }
+        if seed.secrets:
+            metadata["secrets"] = ", ".join(
+                f"{c} <- ${v} (bcrypt)" for c, v in seed.secrets.items()
+            )
+        return dg.AssetSpec(
+            key=self.get_seed_asset_key(seed),
+            deps=[dep_key(dep) for dep in sorted(seed.depends_on)],
+            group_name=seed.schema,
+            code_version=hashlib.sha256(
+                seed.path.read_bytes()
+                + repr((seed.key, seed.owns_table, seed.insert_only, seed.secrets)).encode()
+            ).hexdigest()[:16],
+            kinds={"postgres", "csv"},
+            description=f"Seed rows of {seed.qualified_table} from {seed.location.file}, "
+            f"upserted on ({', '.join(seed.key)}).",
+            metadata=metadata,
+            tags={"platform/kind": "seed"},
             skippable=True,
         )

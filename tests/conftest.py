@@ -22,6 +22,10 @@ from platform_assets.embedded import SERVER_USER, EmbeddedCluster
 from platform_assets.resources import SchemaDatabase
 
 REPO = Path(__file__).resolve().parent.parent
+# The wildduck admin seed needs its password from the environment (tests that need it
+# unset remove it); subprocesses the tests start inherit it.
+ADMIN_PASSWORD = "correct horse battery staple"
+os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", ADMIN_PASSWORD)
 _database_numbers = itertools.count()
 
 
