@@ -1,12 +1,21 @@
-"""Loading one seed in one transaction: the file is staged in a temporary table of the
-target's column types (COPY, or batched multi-row INSERTs where the server has no
-COPY), then upserted in one statement. A bad row fails the load with its file, line
-and column, and the transaction leaves the table as it was."""
+"""Loading one seed in one transaction.
+
+- A table that already holds rows: pandas reads the file and one query compares it
+  with the table (no DDL); when every row is in place nothing more runs.
+- Otherwise the file is staged in a temporary table of the target's column types
+  (COPY of the file as it is, or batched multi-row INSERTs of the rows pandas read
+  where the server has no COPY), then upserted in one statement. An empty table
+  with nothing to add to the rows (no secret column, no partitions to make) takes
+  the file by COPY directly: the initial load costs what `psql \\copy` does.
+
+A bad row fails the load with its file, line and column, found by re-trying the rows
+pandas read in rolled-back savepoints; the transaction leaves the table as it was.
+"""
 
 from __future__ import annotations
 
 import csv
-import io
+import functools
 import os
 import secrets
 from collections.abc import Callable
@@ -90,19 +99,23 @@ def live_columns(session: Session, seed: Seed) -> dict[str, LiveColumn]:
     return {r["attname"]: LiveColumn(r["attname"], r["type"], r["required"]) for r in rows}
 
 
-def validate_frame(seed: Seed, frame: pd.DataFrame, live: dict[str, LiveColumn]) -> None:
-    """What can be told before the server sees a row: columns, missing values, duplicate keys."""
+def check_header(seed: Seed, live: dict[str, LiveColumn]) -> None:
+    """Every column of the file exists; every column that needs a value has one."""
     for column in seed.columns:
         if column not in live:
             raise seed.error(f"table {seed.qualified_table} has no such column", 1, column)
     for column in live.values():
-        if column.required and column.name not in frame.columns:
+        if column.required and column.name not in seed.columns:
             raise seed.error(
                 f"required by {seed.qualified_table} (NOT NULL, no default) but missing "
                 "from the header",
                 1,
                 column.name,
             )
+
+
+def check_rows(seed: Seed, frame: pd.DataFrame, live: dict[str, LiveColumn]) -> None:
+    """Missing values and duplicate keys, told by line before the server is asked."""
     for name in frame.columns:
         if live[name].required or name in seed.key:
             missing = frame[name].isna()
@@ -161,26 +174,24 @@ def compare(
             sql.SQL(", ").join(sql.SQL(alias + ".{}").format(sql.Identifier(c)) for c in compared)
         )
 
-    counts = session.rows(
-        sql.SQL(
-            "WITH s AS (SELECT {converted} FROM unnest({arrays}) AS f({names})) "
-            "SELECT count(t.ctid) FILTER (WHERE {s} IS NOT DISTINCT FROM {t}) AS matching, "
-            "count(*) FILTER (WHERE t.ctid IS NULL) AS missing, "
-            "(SELECT count(*) FROM {table}) AS table_rows "
-            "FROM s LEFT JOIN {table} t ON {key}"
-        ).format(
-            converted=converted,
-            arrays=sql.SQL(", ").join([sql.SQL("%s::text[]")] * len(header)),
-            names=sql.SQL(", ").join(names),
-            s=row("s"),
-            t=row("t"),
-            table=sql.Identifier(seed.schema, seed.table),
-            key=sql.SQL(" AND ").join(
-                sql.SQL("s.{0} = t.{0}").format(sql.Identifier(c)) for c in seed.key
-            ),
+    query = sql.SQL(
+        "WITH s AS (SELECT {converted} FROM unnest({arrays}) AS f({names})) "
+        "SELECT count(t.ctid) FILTER (WHERE {s} IS NOT DISTINCT FROM {t}) AS matching, "
+        "count(*) FILTER (WHERE t.ctid IS NULL) AS missing, "
+        "(SELECT count(*) FROM {table}) AS table_rows "
+        "FROM s LEFT JOIN {table} t ON {key}"
+    ).format(
+        converted=converted,
+        arrays=sql.SQL(", ").join([sql.SQL("%s::text[]")] * len(header)),
+        names=sql.SQL(", ").join(names),
+        s=row("s"),
+        t=row("t"),
+        table=sql.Identifier(seed.schema, seed.table),
+        key=sql.SQL(" AND ").join(
+            sql.SQL("s.{0} = t.{0}").format(sql.Identifier(c)) for c in seed.key
         ),
-        [frame[c].tolist() for c in header],
-    )[0]
+    )
+    counts = session.rows(query, [frame[c].tolist() for c in header])[0]
     return Comparison(len(frame), counts["matching"], counts["missing"], counts["table_rows"])
 
 
@@ -190,89 +201,116 @@ def in_place(comparison: Comparison, seed: Seed) -> bool:
     return every_row and (not seed.owns_table or comparison.not_in_file == 0)
 
 
-def stage(session: Session, seed: Seed, frame: pd.DataFrame) -> str:
-    """Create the staging table and fill it; returns the method used ("copy"/"insert")."""
-    columns = list(frame.columns)
+def table_has_rows(session: Session, seed: Seed) -> bool:
+    table = sql.Identifier(seed.schema, seed.table)
+    return bool(session.value(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table)))
+
+
+def copy_file(session: Session, seed: Seed, into: sql.Composable) -> int:
+    """COPY the file as it is into `into` (its header's columns); the server parses the
+    CSV as pandas does (an empty field, quoted or not, is NULL). Returns the rows."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, seed.header))
+    statement = sql.SQL(
+        "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FORCE_NULL ({}))"
+    ).format(into, columns, columns)
+    with session.conn.cursor() as cursor:
+        with cursor.copy(statement) as copy, seed.path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        return cursor.rowcount
+
+
+def stage(session: Session, seed: Seed, frame: Callable[[], pd.DataFrame]) -> str:
+    """Create the staging table (the file's columns, the target's types, and the record
+    number) and fill it; returns how ("copy" or "insert")."""
     session.conn.execute(
         sql.SQL(
-            "CREATE TEMP TABLE {stage} ON COMMIT DROP AS "
-            "SELECT 0::bigint AS {record}, {columns} FROM {table} WITH NO DATA"
+            "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
         ).format(
             stage=sql.Identifier(STAGE),
-            record=sql.Identifier(RECORD),
-            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            columns=sql.SQL(", ").join(map(sql.Identifier, seed.header)),
             table=sql.Identifier(seed.schema, seed.table),
         )
     )
+    session.conn.execute(
+        sql.SQL(
+            "ALTER TABLE {} ADD COLUMN {} bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0)"
+        ).format(sql.Identifier(STAGE), sql.Identifier(RECORD))
+    )
     try:
         with session.conn.transaction():
-            _copy(session, frame)
+            copy_file(session, seed, sql.Identifier(STAGE))
         return "copy"
     except psycopg.errors.FeatureNotSupported:  # a server without COPY FROM STDIN
         pass
-    except psycopg.Error as error:
-        _raise_located(session, seed, frame, error, _insert)
-    try:
-        with session.conn.transaction():
-            _insert(session, frame)
-    except psycopg.Error as error:
-        _raise_located(session, seed, frame, error, _insert)
-    return "insert"
-
-
-def _target_columns(frame: pd.DataFrame) -> sql.Composable:
-    return sql.SQL(", ").join(map(sql.Identifier, [RECORD, *frame.columns]))
-
-
-def _copy(session: Session, frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    # The index is the record number; None is written as an empty, unquoted field.
-    frame.to_csv(buffer, header=False, index=True)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(STAGE), _target_columns(frame)
-    )
-    with session.conn.cursor().copy(statement) as copy:
-        copy.write(buffer.getvalue())
-
-
-def _insert(session: Session, frame: pd.DataFrame) -> None:
-    width = len(frame.columns) + 1
+    rows = frame()[seed.header]
+    width = len(seed.header)
     per_batch = max(1, PARAMETERS_PER_INSERT // width)
     row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * width))
-    for start in range(0, len(frame), per_batch):
-        batch = frame.iloc[start : start + per_batch]
-        params = [
-            value
-            for record, values in zip(batch.index, batch.itertuples(index=False), strict=True)
-            for value in (int(record), *values)
-        ]
+    for start in range(0, len(rows), per_batch):
+        batch = rows.iloc[start : start + per_batch]
         session.conn.execute(
             sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
                 sql.Identifier(STAGE),
-                _target_columns(frame),
+                sql.SQL(", ").join(map(sql.Identifier, seed.header)),
                 sql.SQL(", ").join([row] * len(batch)),
             ),
-            params,
+            [value for values in batch.itertuples(index=False) for value in values],
         )
+    return "insert"
 
 
 def _raise_located(
     session: Session,
     seed: Seed,
-    frame: pd.DataFrame,
+    live: dict[str, LiveColumn],
     error: psycopg.Error,
-    attempt: Callable[[Session, pd.DataFrame], None],
+    secret_values: dict[str, str],
 ) -> None:
-    """Find the first row on which `attempt` fails alone, and fail naming it."""
-    record = first_failing(session, len(frame), lambda a, b: attempt(session, frame.iloc[a:b]))
+    """Find the first row that fails when the rows are upserted in file order, and
+    fail naming its line and column (the server's message, its detail)."""
+    frame = read_frame(seed, secret_values)
+    check_rows(seed, frame, live)
+
+    def attempt(start: int, end: int) -> None:
+        for first in range(start, end, _per_batch(frame)):
+            part = frame.iloc[first : min(end, first + _per_batch(frame))]
+            session.conn.execute(
+                _upsert_sql(seed, list(frame.columns), _values(len(frame.columns), len(part))),
+                [value for values in part.itertuples(index=False) for value in values],
+            )
+
+    record = first_failing(session, len(frame), attempt)
     if record is None:
         raise seed.error(_server_message(error)) from error
+    located = _error_of(session, attempt, record) or error
     column = (
-        error.diag.column_name
-        or _constraint_column(session, seed, error.diag.constraint_name)
-        or _bad_value_column(session, seed, frame, record)
+        located.diag.column_name
+        or _constraint_column(session, seed, located)
+        or _bad_value_column(session, frame, live, record)
     )
-    raise seed.error(_server_message(error), record_line(seed, record), column) from error
+    raise seed.error(_server_message(located), record_line(seed, record), column) from error
+
+
+def _per_batch(frame: pd.DataFrame) -> int:
+    return max(1, PARAMETERS_PER_INSERT // max(1, len(frame.columns)))
+
+
+def _values(width: int, rows: int = 1) -> sql.Composable:
+    row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * width))
+    return sql.SQL("VALUES {}").format(sql.SQL(", ").join([row] * rows))
+
+
+def _error_of(
+    session: Session, attempt: Callable[[int, int], None], record: int
+) -> psycopg.Error | None:
+    """The server's error for the failing row, with the rows before it in place."""
+    try:
+        with session.conn.transaction(force_rollback=True):
+            attempt(0, record + 1)
+    except psycopg.Error as error:
+        return error
+    return None
 
 
 def first_failing(session: Session, count: int, attempt: Callable[[int, int], None]) -> int | None:
@@ -305,21 +343,28 @@ def first_failing(session: Session, count: int, attempt: Callable[[int, int], No
     return None
 
 
-def _constraint_column(session: Session, seed: Seed, constraint: str | None) -> str | None:
-    """The (first) column of the table's constraint a row violated."""
-    if not constraint:
+def _constraint_column(session: Session, seed: Seed, error: psycopg.Error) -> str | None:
+    """The (first) column of the constraint a row violated. On a hypertable the server
+    names the chunk's copy of it, `<chunk>_<n>_<constraint>`, in a chunk the rolled-back
+    insert made: it is matched to the table's constraint by that suffix."""
+    name = error.diag.constraint_name
+    if not name:
         return None
     return session.value(
         "SELECT a.attname FROM pg_constraint con JOIN pg_attribute a "
         "ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1] "
-        "WHERE con.conrelid = %s::regclass AND con.conname = %s",
-        (sql.Identifier(seed.schema, seed.table).as_string(session.conn), constraint),
+        "WHERE con.conrelid = %(table)s::regclass AND (con.conname = %(name)s "
+        "OR right(%(name)s, length(con.conname) + 1) = '_' || con.conname) "
+        "ORDER BY length(con.conname) DESC LIMIT 1",
+        {"table": sql.Identifier(seed.schema, seed.table).as_string(session.conn), "name": name},
     )
 
 
-def _bad_value_column(session: Session, seed: Seed, frame: pd.DataFrame, record: int) -> str | None:
+def _bad_value_column(
+    session: Session, frame: pd.DataFrame, live: dict[str, LiveColumn], record: int
+) -> str | None:
     """The first value of a row that its column's type does not accept."""
-    types = {c.name: c.type for c in live_columns(session, seed).values()}
+    types = {c.name: c.type for c in live.values()}
     for name, value in frame.iloc[record].items():
         if value is None:
             continue
@@ -359,9 +404,9 @@ def cover_partitions(session: Session, seed: Seed, graph: SchemaGraph) -> list[s
     return partitions.cover(session, table, settings["partition_interval"], instants)
 
 
-def upsert(session: Session, seed: Seed, frame: pd.DataFrame, result: SeedResult) -> None:
-    """One INSERT ... ON CONFLICT from the staging table; counts what it inserted/updated
-    (new keys counted first: a partitioned table cannot return xmax)."""
+def upsert(session: Session, seed: Seed, secret_values: dict[str, str], result: SeedResult) -> None:
+    """One INSERT ... ON CONFLICT from the staging table, in file order; counts what it
+    inserted and updated (new keys first: a partitioned table cannot return xmax)."""
     result.inserted = int(
         session.value(
             sql.SQL("SELECT count(*) FROM {} s WHERE NOT {}").format(
@@ -369,7 +414,16 @@ def upsert(session: Session, seed: Seed, frame: pd.DataFrame, result: SeedResult
             )
         )
     )
-    written = session.value(_upsert_sql(seed, list(frame.columns), bounded=False))
+    secrets = list(secret_values)
+    source = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+        sql.SQL(", ").join(
+            [*map(sql.Identifier, seed.header), *[sql.Placeholder()] * len(secrets)]
+        ),
+        sql.Identifier(STAGE),
+        sql.Identifier(RECORD),
+    )
+    statement = _upsert_sql(seed, [*seed.header, *secrets], source)
+    written = session.value(statement, [secret_values[c] for c in secrets])
     result.updated = int(written) - result.inserted
 
 
@@ -383,10 +437,12 @@ def _in_table(seed: Seed) -> sql.Composable:
     )
 
 
-def _upsert_sql(seed: Seed, columns: list[str], bounded: bool) -> sql.Composed:
+def _upsert_sql(seed: Seed, columns: list[str], source: sql.Composable) -> sql.Composed:
+    """INSERT the rows of `source` (in `columns`' order) or, on the key, update those
+    that differ; key, insert-only and secret columns are never updated. Returns the
+    number of rows written."""
     keep = set(seed.key) | set(seed.insert_only) | set(seed.secrets)
     updated = [c for c in columns if c not in keep]
-    names = sql.SQL(", ").join(map(sql.Identifier, columns))
     if updated:
         assignments = sql.SQL(", ").join(
             sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in updated
@@ -401,21 +457,13 @@ def _upsert_sql(seed: Seed, columns: list[str], bounded: bool) -> sql.Composed:
         )
     else:
         conflict = sql.SQL("DO NOTHING")
-    where = (
-        sql.SQL(" WHERE {record} >= %s AND {record} < %s").format(record=sql.Identifier(RECORD))
-        if bounded
-        else sql.SQL("")
-    )
     return sql.SQL(
-        "WITH written AS (INSERT INTO {table} AS t ({names}) "
-        "SELECT {names} FROM {stage}{where} ORDER BY {record} "
+        "WITH written AS (INSERT INTO {table} AS t ({names}) {source} "
         "ON CONFLICT ({key}) {conflict} RETURNING 1) SELECT count(*) FROM written"
     ).format(
         table=sql.Identifier(seed.schema, seed.table),
-        names=names,
-        stage=sql.Identifier(STAGE),
-        where=where,
-        record=sql.Identifier(RECORD),
+        names=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        source=source,
         key=sql.SQL(", ").join(map(sql.Identifier, seed.key)),
         conflict=conflict,
     )
@@ -457,43 +505,64 @@ def load_seed(
     session: Session, seed: Seed, graph: SchemaGraph, secret_values: dict[str, str]
 ) -> SeedResult:
     """Upsert one seed in one transaction; any bad row fails it with nothing changed."""
-    frame = read_frame(seed, secret_values)
-    result = SeedResult(file_rows=len(frame))
+    rows = functools.cache(lambda: read_frame(seed))  # read only where rows are needed
     with session.transaction():
         live = live_columns(session, seed)
         if not live:
             raise seed.error(f"table {seed.qualified_table} does not exist")
-        validate_frame(seed, frame, live)
+        check_header(seed, live)
+        populated = table_has_rows(session, seed)
+        if populated:
+            try:
+                with session.conn.transaction():
+                    comparison = compare(session, seed, rows(), live)
+            except psycopg.Error:  # a value the server refuses: the load below locates it
+                comparison = None
+            if comparison is not None and in_place(comparison, seed):
+                result = SeedResult(comparison.file_rows, method="none (already in place)")
+                result.not_in_file = comparison.not_in_file
+                return result
+        direct = not populated and not seed.secrets and not _partitioned(session, seed)
         try:
             with session.conn.transaction():
-                comparison = compare(session, seed, frame, live)
-        except psycopg.Error:  # a value the server refuses: staging below locates it
-            comparison = None
-        if comparison is not None and in_place(comparison, seed):
-            result.method, result.not_in_file = "none (already in place)", comparison.not_in_file
-            return result
-        result.method = stage(session, seed, frame)
-        result.partitions_created = cover_partitions(session, seed, graph)
-        try:
-            with session.conn.transaction():
-                upsert(session, seed, frame, result)
+                result = _load(session, seed, graph, secret_values, rows, direct)
         except psycopg.Error as error:
-            _raise_located(session, seed, frame, error, _bounded_upsert(seed, frame))
-        result.not_in_file = rows_not_in_file(session, seed, delete=seed.owns_table)
-        result.deleted = result.not_in_file if seed.owns_table else 0
+            _raise_located(session, seed, live, error, secret_values)
         if result.inserted:
-            advance_sequences(session, seed, list(frame.columns))
+            advance_sequences(session, seed, seed.header)
     return result
 
 
-def _bounded_upsert(seed: Seed, frame: pd.DataFrame) -> Callable[[Session, pd.DataFrame], None]:
-    statement = _upsert_sql(seed, list(frame.columns), bounded=True)
+def _load(
+    session: Session,
+    seed: Seed,
+    graph: SchemaGraph,
+    secret_values: dict[str, str],
+    rows: Callable[[], pd.DataFrame],
+    direct: bool,
+) -> SeedResult:
+    if direct:
+        try:
+            with session.conn.transaction():
+                copied = copy_file(session, seed, sql.Identifier(seed.schema, seed.table))
+            return SeedResult(copied, inserted=copied, method="copy (initial load)")
+        except psycopg.errors.FeatureNotSupported:  # no COPY here: staged INSERTs below
+            pass
+    method = stage(session, seed, rows)
+    result = SeedResult(
+        session.value(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(STAGE))),
+        method=method,
+    )
+    result.partitions_created = cover_partitions(session, seed, graph)
+    upsert(session, seed, secret_values, result)
+    result.not_in_file = rows_not_in_file(session, seed, delete=seed.owns_table)
+    result.deleted = result.not_in_file if seed.owns_table else 0
+    return result
 
-    def attempt(session: Session, part: pd.DataFrame) -> None:
-        if len(part):
-            session.conn.execute(statement, (int(part.index[0]), int(part.index[-1]) + 1))
 
-    return attempt
+def _partitioned(session: Session, seed: Seed) -> bool:
+    """A partitioned table: its seed rows may need partitions made first."""
+    return partitions.partition_key(session, seed.schema, seed.table) is not None
 
 
 def secret_values(seed: Seed, generate: bool) -> tuple[dict[str, str], dict[str, str]]:

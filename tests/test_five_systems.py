@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bcrypt
 import psycopg
 import pytest
 
@@ -157,3 +158,42 @@ def test_scan_audit_logs_are_append_only(five_systems):
             with pytest.raises(psycopg.Error, match="append-only"):
                 conn.execute(statement)
         assert conn.execute("SELECT count(*) FROM scan.audit_logs").fetchone()[0] == 1
+
+
+def test_seed_data_of_the_systems_is_loaded_and_a_rerun_changes_no_rows(five_systems):
+    url, done = five_systems
+    with psycopg.connect(url, autocommit=True) as conn:
+
+        def value(query: str):
+            return conn.execute(query).fetchone()[0]
+
+        assert value("SELECT count(*) FROM wildduck.dnsbl_lists") >= 25
+        tiers = value("SELECT array_agg(DISTINCT tier ORDER BY tier) FROM wildduck.dnsbl_lists")
+        assert {"critical", "high", "medium"} <= set(tiers)
+        assert value("SELECT count(*) FROM wildduck.alert_rules") == 23
+        admins = conn.execute(
+            "SELECT password_hash, must_change_password FROM wildduck.dashboard_users "
+            "WHERE role = 'admin'"
+        ).fetchall()
+        assert len(admins) == 1
+        stored, must_change = admins[0]
+        assert stored.startswith("$2b$") and must_change is True
+        assert bcrypt.checkpw(os.environ["WILDDUCK_ADMIN_PASSWORD"].encode(), stored.encode())
+        assert value("SELECT count(*) FROM scheduler.users") == 100
+        assert (
+            value(
+                "SELECT count(DISTINCT timezone) FROM scheduler.users "
+                "WHERE timezone IN (SELECT name FROM pg_timezone_names)"
+            )
+            >= 30
+        )
+        states = value("SELECT array_agg(DISTINCT status) FROM scheduler.message_logs")
+        assert {"SCHEDULED", "SENT", "FAILED"} <= set(states)
+    assert done["wildduck/seed/alert_rules"]["inserted"] == 23
+
+    graph = compile_directory(REPO / "sql", REPO)
+    again = materializations(materialize(graph, url))
+    for key in graph.seeds:
+        meta = again["/".join(key)]
+        assert (meta["inserted"], meta["updated"], meta["deleted"]) == (0, 0, 0), key
+        assert meta["unchanged"] == meta["file_rows"] > 0

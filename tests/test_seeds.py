@@ -74,7 +74,7 @@ def test_values_round_trip_and_a_rerun_changes_nothing(shop, database):
     first = materialize(shop.graph(), database.url)
     meta = seed_meta(first, "shop/seed/items")
     assert (meta["inserted"], meta["updated"], meta["unchanged"]) == (2, 0, 0)
-    assert meta["load_method"] == "copy"
+    assert meta["load_method"] == "copy (initial load)"
     rows = database.rows(
         "SELECT sku, tier, price, tags, attrs, active, seen_at, host, note "
         "FROM shop.items ORDER BY id"

@@ -355,3 +355,34 @@ CREATE MATERIALIZED VIEW bf.hourly WITH (timescaledb.continuous) AS
 
     tick = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=today))
     assert [r.partition_key for r in tick.run_requests] == [f"{today - timedelta(days=1):%Y-%m-%d}"]
+
+
+def test_seed_loads_by_batched_inserts_and_locates_a_bad_row(project, server_url):
+    """The test server has no COPY FROM STDIN: seeds stage through multi-row INSERTs,
+    into a hypertable too, and a bad row is still reported by line and column."""
+    project.write(
+        "sql/s.sql",
+        "CREATE EXTENSION IF NOT EXISTS timescaledb;\nCREATE SCHEMA seeded;\n"
+        "CREATE TABLE seeded.levels (name text PRIMARY KEY, rank int NOT NULL);\n"
+        "CREATE TABLE seeded.readings (ts timestamptz NOT NULL, level text NOT NULL "
+        "REFERENCES seeded.levels (name), value float8, PRIMARY KEY (level, ts));\n"
+        "SELECT create_hypertable('seeded.readings', by_range('ts', INTERVAL '1 day'));\n",
+    )
+    project.write("seeds/seeded/levels.csv", "name,rank\nlow,1\nhigh,2\n")
+    readings = "ts,level,value\n" + "".join(
+        f"2026-01-{day:02d}T00:00:00Z,low,{day}.5\n" for day in range(1, 11)
+    )
+    project.write("seeds/seeded/readings.csv", readings)
+    first = materializations(materialize(project.graph(), server_url))
+    assert first["seeded/seed/readings"]["load_method"] == "insert"
+    assert first["seeded/seed/readings"]["inserted"] == 10
+    assert query(server_url, "SELECT count(*) AS n FROM seeded.readings")[0]["n"] == 10
+
+    project.write("seeds/seeded/readings.csv", readings + "2026-01-11T00:00:00Z,medium,1\n")
+    result = materialize(project.graph(), server_url, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "seeds/seeded/readings.csv:12: seed seeded.readings: column level:" in (
+        failure.step_failure_data.error.message
+    )
+    assert query(server_url, "SELECT count(*) AS n FROM seeded.readings")[0]["n"] == 10
