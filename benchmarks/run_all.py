@@ -33,6 +33,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [  # fmt: skip
     ("materialize.py", ["--runs", "3"], ["--runs", "1"]),
     ("ingest.py", ["--rows", "500000", "--batches", "10"], ["--rows", "2000", "--batches", "2"]),
     ("sensor_tick.py", ["--chunks", "10000", "--runs", "3"], ["--chunks", "50", "--runs", "1"]),
+    ("seed_load.py", ["--rows", "1000000", "--runs", "3"], ["--rows", "2000", "--runs", "1"]),
 ]
 
 
