@@ -271,6 +271,30 @@ def is_widening(old_text: str, new_text: str) -> bool:
     return old.this == exp.DType.FLOAT and new.this == exp.DType.DOUBLE
 
 
+# -- the server's rendering of expressions, without DDL -----------------------------
+
+
+def server_expressions(
+    session: Session, relation: sql.Identifier, expressions: list[str]
+) -> list[str] | None:
+    """Expressions over a table's columns as the server deparses them after parsing
+    and constant folding (`a IN ('x')` is `(a = ANY ('{x}'::text[]))`): read from
+    EXPLAIN, so equal meaning is equal text and no DDL runs (a second
+    materialization executes none). None when the server rejects one."""
+    if not expressions:
+        return []
+    query = sql.SQL("EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) SELECT {} FROM ONLY {}").format(
+        sql.SQL(", ").join(sql.SQL(e) for e in expressions), relation
+    )
+    try:
+        with session.conn.transaction():  # a savepoint: an error must not abort the object
+            plan = session.value(query)
+    except psycopg.Error:
+        return None
+    output = plan[0]["Plan"].get("Output") if plan else None
+    return list(output) if output and len(output) == len(expressions) else None
+
+
 # -- table constraints --------------------------------------------------------------
 
 _CONTYPES = {
@@ -365,6 +389,7 @@ def _live_constraints(session: Session, table: SchemaObject) -> list[dict]:
     return session.rows(
         "SELECT con.conname, con.contype::text AS contype, "
         "pg_get_constraintdef(con.oid) AS definition, "
+        "pg_get_expr(con.conbin, con.conrelid) AS expression, "
         "ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a "
         "ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1) AS columns, "
         "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced "
@@ -401,7 +426,7 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
                 adds.append(_add_constraint(relation, constraint, partitioned))
             continue
         matched.add(constraint.name)
-        if not _same_constraint(session, table, constraint, row["definition"]):
+        if not _same_constraint(session, table, constraint, row):
             drops.append(_drop_constraint(relation, constraint.name))
             adds.append(_add_constraint(relation, constraint, partitioned))
     # Unnamed constraints carry the server's generated names: matched by what they
@@ -453,17 +478,23 @@ def _add_constraint(
 
 
 def _same_constraint(
-    session: Session, table: SchemaObject, constraint: DeclaredConstraint, live: str
+    session: Session, table: SchemaObject, constraint: DeclaredConstraint, row: dict
 ) -> bool:
-    """Compare by sqlglot's normalized tree; when that differs and the constraint
-    can be added cheaply (CHECK, FOREIGN KEY: NOT VALID, no scan), compare with the
-    server's rendering of the declaration, added and rolled back."""
+    """Compare by sqlglot's normalized tree; a CHECK that differs there is compared
+    as the server deparses both expressions (no DDL); a FOREIGN KEY by the server's
+    rendering of the declaration, added NOT VALID (no scan) and rolled back."""
+    live: str = row["definition"]
     live_tree = _constraint_tree(live)
     if live_tree is not None and live_tree == normalized(constraint.node):
         return True
-    if constraint.contype not in ("c", "f"):
+    if constraint.contype != row["contype"] or constraint.contype not in ("c", "f"):
         return False
     relation = sql.Identifier(table.schema, table.name)
+    if constraint.contype == "c":
+        rendered = server_expressions(
+            session, relation, [row["expression"], constraint.node.this.sql(DIALECT)]
+        )
+        return rendered is not None and rendered[0] == rendered[1]
     with session.conn.transaction(force_rollback=True):
         session.conn.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID").format(
@@ -519,11 +550,13 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
     renders both sides."""
     assert index.relation is not None
     name = sql.Identifier(index.schema, index.name).as_string(session.conn)
-    live = _index_tree(session.value("SELECT pg_get_indexdef(to_regclass(%s))", (name,)))
+    table = sql.Identifier(index.schema, index.relation)
+    live_definition = session.value("SELECT pg_get_indexdef(to_regclass(%s))", (name,))
+    live = _index_tree(live_definition, session, table)
     declared = index.definition.tree
     if live is None or not isinstance(declared, exp.Create):
         return False
-    if live == _normalized_index(declared):
+    if live == _normalized_index(declared, session, table):
         return False
     with session.conn.transaction(force_rollback=True):
         session.conn.execute(
@@ -540,10 +573,10 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
             "SELECT pg_get_indexdef(to_regclass(%s))",
             (sql.SQL("pg_temp.{}").format(sql.Identifier(index.name)).as_string(session.conn),),
         )
-    return _index_tree(rendered) != live
+    return _index_tree(rendered, session, table) != live
 
 
-def _index_tree(definition: str | None) -> exp.Expr | None:
+def _index_tree(definition: str | None, session: Session, table: sql.Identifier) -> exp.Expr | None:
     """pg_get_indexdef output as a normalized tree (`ON ONLY` of a partitioned
     table's index dropped, by token, since sqlglot does not parse it)."""
     if not definition:
@@ -557,10 +590,12 @@ def _index_tree(definition: str | None) -> exp.Expr | None:
         tree = sqlglot.parse_one(text, read=DIALECT)
     except ParseError:
         return None
-    return _normalized_index(tree) if isinstance(tree, exp.Create) else None
+    return _normalized_index(tree, session, table) if isinstance(tree, exp.Create) else None
 
 
-def _normalized_index(create: exp.Create) -> exp.Expr:
+def _normalized_index(create: exp.Create, session: Session, table: sql.Identifier) -> exp.Expr:
+    """Structure through sqlglot; key expressions and the predicate as the server
+    deparses them (server_expressions), so added casts and parentheses compare equal."""
     tree = create.copy()
     tree.set("exists", False)
     tree.set("concurrently", False)
@@ -574,6 +609,17 @@ def _normalized_index(create: exp.Create) -> exp.Expr:
             using = params.args.get("using")
             if using is not None:
                 params.set("using", exp.Var(this=using.name.lower()))
+            nodes: list[exp.Expr] = [
+                o.this
+                for o in params.args.get("columns") or []
+                if isinstance(o, exp.Ordered) and not isinstance(o.this, exp.Column)
+            ]
+            where = params.args.get("where")
+            if isinstance(where, exp.Where):
+                nodes.append(where.this)
+            rendered = server_expressions(session, table, [n.sql(DIALECT) for n in nodes])
+            for node, text in zip(nodes, rendered or [], strict=False):
+                node.replace(exp.Literal.string(text))
     return normalized(tree)
 
 
@@ -594,6 +640,8 @@ def view_change(view: SchemaObject, session: Session) -> ViewChange | None:
     name = sql.Identifier(view.schema, view.name).as_string(session.conn)
     live_definition = session.value("SELECT pg_get_viewdef(to_regclass(%s))", (name,))
     live_columns = _relation_columns(session, name)
+    if _same_view_plan(session, view, declared, [column for column, _ in live_columns]):
+        return None
     with session.conn.transaction(force_rollback=True):
         shadow = declared.copy()
         target = shadow.this
@@ -617,6 +665,37 @@ def view_change(view: SchemaObject, session: Session) -> ViewChange | None:
     # CREATE OR REPLACE VIEW keeps existing columns (same names, types, order) and
     # may only add new ones at the end.
     return ViewChange(replace=declared_columns[: len(live_columns)] == live_columns)
+
+
+def _same_view_plan(
+    session: Session, view: SchemaObject, declared: exp.Create, live_columns: list[str]
+) -> bool:
+    """No DDL for an unchanged view: the planner expands the view into its query, so
+    the same query (as a subquery of the view's name) has the same verbose plan."""
+    query = declared.expression
+    target = declared.this
+    names = (
+        [c.name for c in target.expressions]
+        if isinstance(target, exp.Schema) and target.expressions
+        else list(query.named_selects)
+        if isinstance(query, exp.Query)
+        else []
+    )
+    if names != live_columns or not isinstance(query, exp.Query):
+        return False
+    explain = "EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) "
+    try:
+        with session.conn.transaction():
+            live = session.value(
+                sql.SQL(explain + "SELECT * FROM {}").format(sql.Identifier(view.schema, view.name))
+            )
+            wrapped = sql.SQL(explain + "SELECT * FROM ({}) AS {}").format(
+                sql.SQL(query.sql(DIALECT)), sql.Identifier(view.name)
+            )
+            declared_plan = session.value(wrapped)
+    except psycopg.Error:
+        return False
+    return live == declared_plan
 
 
 def _relation_columns(session: Session, regclass: str) -> list[tuple[str, str]]:
@@ -647,6 +726,8 @@ def trigger_changed(trigger: SchemaObject, session: Session) -> bool:
             trigger.name,
         ),
     )
+    if _trigger_tree(live) == _trigger_tree(declared.sql(DIALECT)):
+        return False
     with session.conn.transaction(force_rollback=True):
         session.conn.execute(
             sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(
@@ -677,6 +758,13 @@ def _trigger_tree(definition: str | None) -> exp.Expr | None:
         return None
     for props in tree.find_all(exp.TriggerProperties):
         props.set("table", exp.to_table("t"))
+        # The server lists events in its own order and names the function unqualified
+        # when its schema is on the search path.
+        events = props.args.get("events") or []
+        props.set("events", sorted(events, key=lambda e: e.sql(DIALECT)))
+        execute = props.args.get("execute")
+        if execute is not None and isinstance(execute.this, exp.Dot):
+            execute.set("this", execute.this.expression)
     return normalized(tree)
 
 
