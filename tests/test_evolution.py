@@ -11,6 +11,7 @@ import sys
 import dagster as dg
 
 from tests.conftest import materializations, materialize
+from tests.test_checks import verify
 
 USERS = "CREATE SCHEMA demo;\nCREATE TABLE demo.users (\n    id bigint PRIMARY KEY,\n{body}\n);\n"
 
@@ -109,6 +110,11 @@ def test_dropped_column_is_refused_with_its_row_count_until_allowed(project, dat
     assert '"allow_destructive": ["demo/users"]' in message
     assert "nickname" in columns(database)  # rolled back: the table is as it was
     assert database.value("SELECT count(nickname) FROM demo.users") == 2
+    check = verify(project.graph(), database.url)["demo/users"]
+    assert not check.passed
+    assert "applying it would fail: refused destructive change(s): dropping column nickname" in (
+        check.description
+    )
 
     pending = plan(project, database)
     assert pending.returncode == 1
