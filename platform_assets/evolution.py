@@ -15,7 +15,7 @@ declared are reported as orphans, never dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psycopg
 import sqlglot
@@ -50,15 +50,6 @@ class Change:
     statements: list[sql.Composable]
     # What would be lost, when the change is destructive.
     loss: str | None = None
-
-
-@dataclass
-class TableEvolution:
-    columns: list[Change] = field(default_factory=list)
-
-    @property
-    def destructive(self) -> list[Change]:
-        return [c for c in self.columns if c.loss]
 
 
 # -- columns ------------------------------------------------------------------------
