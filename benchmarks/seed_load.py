@@ -152,9 +152,10 @@ def main() -> None:
     print(f"seed load of a {args.rows:,}-row CSV into bench.items, median of {args.runs}:")
     print(f"  floor: psql \\copy (empty table)      {floor:7.2f} s {rate(floor)}")
     load = med(loads)
+    verdict = "met" if floor / load >= 0.8 else "NOT met"
     print(
         f"  seed load (empty table)             {load:7.2f} s {rate(load)}  "
-        f"{floor / load:.2f}x psql's rate; goal >= 0.8: {'met' if floor / load >= 0.8 else 'NOT met'}"
+        f"{floor / load:.2f}x psql's rate; goal >= 0.8: {verdict}"
     )
     print(f"  seed re-run (all rows in place)     {med(reruns):7.2f} s {rate(med(reruns))}")
     print(f"  seed load, every 10th row edited    {med(edits):7.2f} s {rate(med(edits))}")

@@ -24,6 +24,14 @@ from platform_assets.translator import SchemaTranslator
 SCHEMA_POOL = os.environ.get("PLATFORM_SCHEMA_POOL", "platform_schema")
 
 
+class SchemaRunConfig(dg.Config):
+    """Run config of `schema_objects`."""
+
+    # Asset keys (e.g. "demo/users") whose changes may lose data: dropping a column,
+    # narrowing a type. Refused for every other object.
+    allow_destructive: list[str] = []
+
+
 def build_schema_assets(
     graph: SchemaGraph, translator: SchemaTranslator | None = None
 ) -> dg.AssetsDefinition:
@@ -48,16 +56,29 @@ def build_schema_assets(
         pool=SCHEMA_POOL,
     )
     def schema_objects(
-        context: dg.AssetExecutionContext, database: SchemaDatabase
+        context: dg.AssetExecutionContext, database: SchemaDatabase, config: SchemaRunConfig
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         selected = {by_asset_key[key] for key in context.selected_asset_keys}
         checked = {
             (by_asset_key[check.asset_key], check.name)
             for check in context.selected_asset_check_keys
         }
-        yield from materialize_objects(context, database, graph, selected, checked, translator)
+        allowed = allowed_destructive(config.allow_destructive, graph)
+        yield from materialize_objects(
+            context, database, graph, selected, checked, translator, allowed
+        )
 
     return schema_objects
+
+
+def allowed_destructive(keys: list[str], graph: SchemaGraph) -> frozenset[ObjectKey]:
+    """Asset keys as object keys; an unknown one fails the run (a typo must not
+    leave a destructive change refused without saying why)."""
+    allowed = frozenset(tuple(key.split("/")) for key in keys)
+    unknown = sorted("/".join(key) for key in allowed if key not in graph.objects)
+    if unknown:
+        raise dg.Failure(f"allow_destructive names no declared object: {', '.join(unknown)}")
+    return allowed
 
 
 def materialize_objects(
@@ -67,6 +88,7 @@ def materialize_objects(
     selected: set[ObjectKey],
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
+    allow_destructive: frozenset[ObjectKey] = frozenset(),
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Apply the selected objects in dependency order, then check each one checked
     (`in_sync` right after the object; the health checks at the end, in one pass).
@@ -78,7 +100,7 @@ def materialize_objects(
     failures: dict[ObjectKey, str] = {}
     in_sync = {key for key, name in checked if name == IN_SYNC}
     with database.session(log=context.log.info) as session, session.schema_lock():
-        engine = select_engine(session, graph)
+        engine = select_engine(session, graph, allow_destructive)
         context.log.info(f"engine: {engine.name} {engine.version or ''}".rstrip())
         for obj in graph:
             if obj.key not in selected and obj.key not in in_sync:
@@ -96,7 +118,7 @@ def materialize_objects(
                     failures[obj.key] = str(error)
                     continue
                 if obj.kind == ObjectKind.EXTENSION:
-                    engine = select_engine(session, graph)
+                    engine = select_engine(session, graph, allow_destructive)
                 yield dg.MaterializeResult(
                     asset_key=asset_key,
                     metadata=outcome_metadata(obj, outcome, session, engine.name),

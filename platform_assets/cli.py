@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         "plan", help="show the SQL a materialization would run (exit 0 none, 2 pending, 1 error)"
     )
     plan.add_argument("--select", nargs="*", default=None, help="asset keys, e.g. wildduck/nodes")
+    plan.add_argument(
+        "--allow-destructive",
+        nargs="*",
+        default=[],
+        help="asset keys whose data-losing changes are planned rather than refused",
+    )
     commands.add_parser(
         "engines", help="per object, what plain PostgreSQL gives and what TimescaleDB would"
     )
@@ -50,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "lint":
             return _lint(args.paths, args.explain)
         if args.command == "plan":
-            return _plan(args.select)
+            return _plan(args.select, args.allow_destructive)
         if args.command == "engines":
             return _engines()
         return _db(args.db_command)
@@ -80,12 +86,13 @@ def _lint(paths: list[Path], explain: bool) -> int:
     return 1 if errors else 0
 
 
-def _plan(select: list[str] | None) -> int:
+def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
     root = project_root()
     graph = compile_directory(root / "sql", root)
     keys = {tuple(key.split("/")) for key in select} if select else None
+    allowed = frozenset(tuple(key.split("/")) for key in allow_destructive)
     with configured_database().session() as session:
-        plan = make_plan(graph, session, keys)
+        plan = make_plan(graph, session, keys, allowed)
     print(plan.render())
     return plan.exit_code()
 

@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from platform_assets import evolution
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines import Action, select_engine
@@ -24,6 +25,7 @@ from platform_assets.objects import ObjectKey, ObjectKind
 from platform_assets.session import Session
 
 PLAN_LOCK_TIMEOUT = "5s"
+KINDS_WITHOUT_DATA = frozenset({"INDEX", "VIEW", "TRIGGER", "FUNCTION"})
 
 
 @dataclass
@@ -62,6 +64,8 @@ class PlannedStep:
 class Plan:
     steps: list[PlannedStep]
     engine: str
+    # Live objects in a declared schema that nothing declares: reported, never dropped.
+    orphans: list[evolution.Orphan] = field(default_factory=list)
 
     @property
     def pending(self) -> list[PlannedStep]:
@@ -87,6 +91,7 @@ class Plan:
                 marks = "".join(f"[{m}] " for m in statement.marks())
                 body = statement.sql.rstrip(";").replace("\n", "\n      ")
                 lines.append(f"    {marks}{body};")
+        lines.extend(f"orphan: {orphan} is not declared in sql/ (kept)" for orphan in self.orphans)
         changed = sum(1 for s in self.steps if s.changes)
         destructive = sum(1 for s in self.steps for st in s.statements if st.destructive)
         unchanged = sum(1 for s in self.steps if not s.changes and not s.error)
@@ -98,14 +103,19 @@ class Plan:
         return "\n".join(lines)
 
 
-def make_plan(graph: SchemaGraph, session: Session, keys: set[ObjectKey] | None = None) -> Plan:
+def make_plan(
+    graph: SchemaGraph,
+    session: Session,
+    keys: set[ObjectKey] | None = None,
+    allow_destructive: frozenset[ObjectKey] = frozenset(),
+) -> Plan:
     steps: list[PlannedStep] = []
     failed: set[ObjectKey] = set()
     session.dry_run = True
     try:
         with session.conn.transaction(force_rollback=True):
             session.conn.execute(f"SET LOCAL lock_timeout = '{PLAN_LOCK_TIMEOUT}'")
-            engine = select_engine(session, graph)
+            engine = select_engine(session, graph, allow_destructive)
             engine_name = engine.name
             for obj in graph:
                 if keys is not None and obj.key not in keys:
@@ -127,12 +137,18 @@ def make_plan(graph: SchemaGraph, session: Session, keys: set[ObjectKey] | None 
                 step.statements = [
                     classify_statement(text, deferred=text in deferred) for text in outcome.executed
                 ]
+                for statement in step.statements:  # a narrowed type, allowed for this run
+                    statement.destructive |= statement.sql in outcome.destructive
                 if obj.kind == ObjectKind.EXTENSION and outcome.action == Action.CREATED:
-                    engine = select_engine(session, graph)
+                    engine = select_engine(session, graph, allow_destructive)
                     engine_name = engine.name
+            schemas = {obj.name for obj in graph if obj.kind == ObjectKind.SCHEMA}
+            if keys is not None:
+                schemas &= {key[0] for key in keys}
+            found = evolution.orphans(session, graph, schemas)
     finally:
         session.dry_run = False
-    return Plan(steps, engine_name)
+    return Plan(steps, engine_name, found)
 
 
 def classify_statement(text: str, deferred: bool = False) -> PlannedStatement:
@@ -142,12 +158,17 @@ def classify_statement(text: str, deferred: bool = False) -> PlannedStatement:
         tree = sqlglot.parse_one(text, read=DIALECT)
     except ParseError:
         return planned
-    if isinstance(tree, exp.Drop | exp.TruncateTable):
+    if isinstance(tree, exp.TruncateTable):
         planned.destructive = True
+    if isinstance(tree, exp.Drop):  # an index, view or trigger holds no data of its own
+        planned.destructive = (tree.args.get("kind") or "").upper() not in KINDS_WITHOUT_DATA
     if isinstance(tree, exp.Alter):
         planned.lock_heavy = True
         actions = tree.args.get("actions") or []
-        planned.destructive = any(isinstance(a, exp.Drop) for a in actions)
+        planned.destructive = any(
+            isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() != "CONSTRAINT"
+            for a in actions
+        )
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
         planned.lock_heavy = not tree.args.get("concurrently")
     for call in tree.find_all(exp.Anonymous):

@@ -106,8 +106,10 @@ def materialize(
     url: str,
     selection: list[str] | None = None,
     raise_on_error: bool = True,
+    run_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize a graph (or a selection of asset keys like 'demo/users') in-process."""
+    """Materialize a graph (or a selection of asset keys like 'demo/users') in-process;
+    `run_config` e.g. {"ops": {"schema_objects": {"config": {"allow_destructive": [...]}}}}."""
     assets = build_schema_assets(graph)
     selected = [dg.AssetKey(key.split("/")) for key in selection] if selection is not None else None
     return dg.materialize(
@@ -115,6 +117,7 @@ def materialize(
         resources={"database": SchemaDatabase(url=url)},
         selection=selected,
         raise_on_error=raise_on_error,
+        run_config=run_config,
     )
 
 

@@ -386,3 +386,41 @@ def test_seed_loads_by_batched_inserts_and_locates_a_bad_row(project, server_url
         failure.step_failure_data.error.message
     )
     assert query(server_url, "SELECT count(*) AS n FROM seeded.readings")[0]["n"] == 10
+
+
+def test_column_added_to_a_hypertable_with_chunks(project, server_url):
+    declared = """\
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA evo;
+CREATE TABLE evo.readings (ts timestamptz NOT NULL, sensor int NOT NULL{extra});
+SELECT create_hypertable('evo.readings', by_range('ts', INTERVAL '1 day'));
+"""
+    project.write("sql/e.sql", declared.format(extra=""))
+    materialize(project.graph(), server_url)
+    query(
+        server_url,
+        "INSERT INTO evo.readings SELECT now() - n * INTERVAL '1 day', n "
+        "FROM generate_series(1, 5) n",
+    )
+    project.write("sql/e.sql", declared.format(extra=", unit varchar(8) DEFAULT 'C'"))
+    result = materialize(project.graph(), server_url)
+    done = materializations(result)
+    assert done["evo/readings"]["action"] == "updated"
+    assert done["evo/readings"]["sql_executed"] == (
+        '```sql\nALTER TABLE "evo"."readings" ADD COLUMN unit VARCHAR(8) DEFAULT \'C\';\n```'
+    )
+    # The hypertable's default time index is TimescaleDB's, not an orphan.
+    assert done["evo/schema"]["orphans"] == []
+    checks = {
+        "/".join(e.asset_key.path): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "in_sync"
+    }
+    assert checks["evo/readings"].passed, checks["evo/readings"].description
+    rows = query(server_url, "SELECT count(*) AS n, min(unit) AS unit FROM evo.readings")[0]
+    assert rows == {"n": 5, "unit": "C"}
+    chunks = query(
+        server_url,
+        "SELECT count(*) AS n FROM timescaledb_information.chunks WHERE hypertable_schema = 'evo'",
+    )
+    assert chunks[0]["n"] >= 5

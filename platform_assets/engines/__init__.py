@@ -6,18 +6,23 @@ from platform_assets import catalog
 from platform_assets.compiler import SchemaGraph
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.engines.postgres import PostgresEngine
+from platform_assets.objects import ObjectKey
 from platform_assets.session import Session
 
 __all__ = ["Action", "Outcome", "PostgresEngine", "select_engine"]
 
 
-def select_engine(session: Session, graph: SchemaGraph) -> PostgresEngine:
-    """The engine for this server: TimescaleDB when it is installed or can be."""
+def select_engine(
+    session: Session, graph: SchemaGraph, allow_destructive: frozenset[ObjectKey] = frozenset()
+) -> PostgresEngine:
+    """The engine for this server: TimescaleDB when it is installed or can be.
+
+    `allow_destructive`: the objects whose changes may lose data (run config)."""
     version = catalog.extension_version(session, "timescaledb")
     if version:
         from platform_assets.engines.timescale import TimescaleEngine
 
-        engine = TimescaleEngine(graph)
+        engine = TimescaleEngine(graph, allow_destructive)
         engine.version = version
         return engine
-    return PostgresEngine(graph)
+    return PostgresEngine(graph, allow_destructive)

@@ -24,3 +24,5 @@ class Outcome:
     # Statements PostgreSQL forbids inside a transaction (refreshing a continuous
     # aggregate): run after the object's transaction commits, each safe to repeat.
     after_commit: list[str] = field(default_factory=list)
+    # Statements that lose data, run because the object was allowed destructive changes.
+    destructive: list[str] = field(default_factory=list)

@@ -6,17 +6,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlglot
+from psycopg import sql
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from platform_assets import catalog, partition_rules, partitions, rollups
+from platform_assets import catalog, evolution, partition_rules, partitions, rollups
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.errors import SchemaError
 from platform_assets.fallback import postgres_equivalent
 from platform_assets.health import is_range_partitioned
-from platform_assets.objects import ObjectKind, SchemaObject, Statement
+from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject, Statement
 from platform_assets.session import Session
 
 Handler = Callable[[SchemaObject, Session, Outcome], Action]
@@ -33,10 +34,16 @@ class PostgresEngine:
     # False: hypertables become native range partitions (partitions.py).
     native_hypertables: bool = False
 
-    def __init__(self, graph: SchemaGraph | None = None):
+    def __init__(
+        self,
+        graph: SchemaGraph | None = None,
+        allow_destructive: frozenset[ObjectKey] = frozenset(),
+    ):
         # The whole graph, for objects whose form depends on others (a table that
         # a hypertable declaration will partition).
         self.graph = graph
+        # Objects whose changes may lose data (explicit, per object, from run config).
+        self.allow_destructive = allow_destructive
         # Injectable, so partition upkeep can be run as of another instant.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -115,9 +122,12 @@ class PostgresEngine:
         return action
 
     def apply_schema(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.schema_exists(session, obj.name):
-            return self.apply_amendments(obj, session)
-        return self.create(obj, session)
+        if not catalog.schema_exists(session, obj.name):
+            return self.create(obj, session)
+        if self.graph is not None:  # reported, never dropped
+            found = evolution.orphans(session, self.graph, {obj.name})
+            outcome.details["orphans"] = [str(orphan) for orphan in found]
+        return self.apply_amendments(obj, session)
 
     def apply_type(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.type_kind(session, obj.schema, obj.name) is None:
@@ -151,7 +161,7 @@ class PostgresEngine:
                     session.execute(statement.text)
                 action = Action.CREATED
         else:
-            action = self.apply_amendments(obj, session)
+            action = self.evolve_table(obj, session, outcome)
         if column is not None:
             outcome.details["engine_equivalent"] = f"partitioned by range ({column})"
         if is_range_partitioned(obj) and self.graph is not None:
@@ -161,18 +171,71 @@ class PostgresEngine:
                 action = Action.UPDATED
         return action
 
+    def evolve_table(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """An existing table: ALTER it to its declaration (evolution.py), refusing what
+        loses data unless the object is allowed it; then the missing amendments."""
+        changes = evolution.column_changes(obj, session)
+        losses = evolution.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
+        for change in changes:
+            for statement in change.statements:
+                session.execute(statement)
+                if change.loss:
+                    outcome.destructive.append(session.executed[-1])
+        if losses:
+            outcome.details["destructive_changes"] = losses
+        # Constraints once the columns match (a new column may bring its own).
+        constraint_changes = evolution.constraint_changes(obj, session)
+        for change in constraint_changes:
+            for statement in change.statements:
+                session.execute(statement)
+        amended = self.apply_amendments(obj, session)
+        if changes or constraint_changes:
+            return Action.UPDATED
+        return amended
+
     def apply_index(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             return self.create(obj, session)
+        if evolution.index_changed(obj, session):  # dropped and rebuilt in one transaction
+            session.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)))
+            self.create(obj, session)
+            return Action.UPDATED
         return self.apply_amendments(obj, session)
 
-    apply_view = apply_index
-    apply_materialized_view = apply_index
+    def apply_view(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        if catalog.relkind(session, obj.schema, obj.name) is None:
+            return self.create(obj, session)
+        change = evolution.view_change(obj, session)
+        if change is None:
+            return self.apply_amendments(obj, session)
+        if change.replace:
+            session.execute(or_replace(obj.definition))
+        else:  # its columns change: a view that depends on it makes this fail, and says so
+            session.execute(sql.SQL("DROP VIEW {}").format(sql.Identifier(obj.schema, obj.name)))
+            session.execute(obj.definition.text)
+        for statement in obj.statements[1:]:
+            session.execute(statement.text)
+        return Action.UPDATED
+
+    def apply_materialized_view(
+        self, obj: SchemaObject, session: Session, outcome: Outcome
+    ) -> Action:
+        if catalog.relkind(session, obj.schema, obj.name) is None:
+            return self.create(obj, session)
+        return self.apply_amendments(obj, session)
 
     def apply_trigger(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
         if not catalog.trigger_exists(session, obj.schema, obj.relation, obj.name):
             return self.create(obj, session)
+        if evolution.trigger_changed(obj, session):  # replaced in one transaction
+            session.execute(
+                sql.SQL("DROP TRIGGER {} ON {}").format(
+                    sql.Identifier(obj.name), sql.Identifier(obj.schema, obj.relation)
+                )
+            )
+            self.create(obj, session)
+            return Action.UPDATED
         return Action.UNCHANGED
 
     def apply_amendments(self, obj: SchemaObject, session: Session) -> Action:
