@@ -244,16 +244,14 @@ def stage(session: Session, seed: Seed, frame: Callable[[], pd.DataFrame]) -> st
     except psycopg.errors.FeatureNotSupported:  # a server without COPY FROM STDIN
         pass
     rows = frame()[seed.header]
-    width = len(seed.header)
-    per_batch = max(1, PARAMETERS_PER_INSERT // width)
-    row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * width))
+    per_batch = _per_batch(rows)
     for start in range(0, len(rows), per_batch):
         batch = rows.iloc[start : start + per_batch]
         session.conn.execute(
-            sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
+            sql.SQL("INSERT INTO {} ({}) {}").format(
                 sql.Identifier(STAGE),
                 sql.SQL(", ").join(map(sql.Identifier, seed.header)),
-                sql.SQL(", ").join([row] * len(batch)),
+                _values(len(seed.header), len(batch)),
             ),
             [value for values in batch.itertuples(index=False) for value in values],
         )
@@ -273,8 +271,9 @@ def _raise_located(
     check_rows(seed, frame, live)
 
     def attempt(start: int, end: int) -> None:
-        for first in range(start, end, _per_batch(frame)):
-            part = frame.iloc[first : min(end, first + _per_batch(frame))]
+        per_batch = _per_batch(frame)
+        for first in range(start, end, per_batch):
+            part = frame.iloc[first : min(end, first + per_batch)]
             session.conn.execute(
                 _upsert_sql(seed, list(frame.columns), _values(len(frame.columns), len(part))),
                 [value for values in part.itertuples(index=False) for value in values],
