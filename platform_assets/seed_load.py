@@ -234,7 +234,8 @@ def stage(session: Session, seed: Seed, frame: Callable[[], pd.DataFrame]) -> st
     )
     session.conn.execute(
         sql.SQL(
-            "ALTER TABLE {} ADD COLUMN {} bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0)"
+            "ALTER TABLE {} ADD COLUMN {} bigint "
+            "GENERATED ALWAYS AS IDENTITY (START WITH 0 MINVALUE 0)"
         ).format(sql.Identifier(STAGE), sql.Identifier(RECORD))
     )
     try:
