@@ -106,9 +106,7 @@ def materialize_objects(
             if obj.key not in selected and obj.key not in in_sync:
                 continue
             asset_key = translator.get_asset_key(obj)
-            blocked = sorted(dep for dep in obj.depends_on if dep in failures)
-            if blocked:
-                failures[obj.key] = f"not run: {'/'.join(blocked[0])} failed"
+            if blocked(obj.key, obj.depends_on, failures):
                 continue
             if obj.key in selected:
                 try:
@@ -151,6 +149,14 @@ def materialize_objects(
         )
 
 
+def blocked(key: ObjectKey, depends_on: set[ObjectKey], failures: dict[ObjectKey, str]) -> bool:
+    """Whether something `key` depends on failed; if so it is recorded as not run."""
+    failed = sorted(dep for dep in depends_on if dep in failures)
+    if failed:
+        failures[key] = f"not run: {'/'.join(failed[0])} failed"
+    return bool(failed)
+
+
 def materialize_seeds(
     context: dg.AssetExecutionContext,
     database: SchemaDatabase,
@@ -164,10 +170,11 @@ def materialize_seeds(
     """Load the selected seeds after every object (seeds depend on tables, never the
     reverse), each in its own transaction, then run their checks."""
     for key, seed in graph.seeds.items():
+        names = {name for check_key, name in checked if check_key == key}
+        if key not in selected and not names:
+            continue
         asset_key = translator.get_seed_asset_key(seed)
-        blocked = sorted(dep for dep in seed.depends_on if dep in failures)
-        if blocked:
-            failures[key] = f"not run: {'/'.join(blocked[0])} failed"
+        if blocked(key, seed.depends_on, failures):
             continue
         if key in selected:
             try:
@@ -185,7 +192,6 @@ def materialize_seeds(
                         f"{password!r} for the embedded database (shown only now)"
                     )
             yield dg.MaterializeResult(asset_key=asset_key, metadata=seed_metadata(result))
-        names = {name for check_key, name in checked if check_key == key}
         if names:
             for check in evaluate_seed_checks(session, seed, names):
                 yield dg.AssetCheckResult(

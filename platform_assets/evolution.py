@@ -35,6 +35,16 @@ SHADOW = "platform_declared_shadow"
 SHADOW_CONSTRAINT = "platform_declared_shadow_constraint"
 
 
+def _create_shadow(session: Session, schema: str, relation: str | None) -> None:
+    """A temporary copy of a table's columns, to build a declared index or trigger on
+    and read back as the server renders it (inside a rolled-back transaction)."""
+    session.conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(
+            sql.Identifier(SHADOW), sql.Identifier(schema, relation)
+        )
+    )
+
+
 def allow_hint(obj: SchemaObject) -> str:
     key = "/".join(obj.key)
     return (
@@ -550,11 +560,7 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
     if live == _normalized_index(declared, session, table):
         return False
     with session.conn.transaction(force_rollback=True):
-        session.conn.execute(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(
-                sql.Identifier(SHADOW), sql.Identifier(index.schema, index.relation)
-            )
-        )
+        _create_shadow(session, index.schema, index.relation)
         shadow = declared.copy()
         shadow.this.set("table", exp.to_table(f"pg_temp.{SHADOW}"))
         shadow.set("exists", False)
@@ -720,11 +726,7 @@ def trigger_changed(trigger: SchemaObject, session: Session) -> bool:
     if _trigger_tree(live) == _trigger_tree(declared.sql(DIALECT)):
         return False
     with session.conn.transaction(force_rollback=True):
-        session.conn.execute(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(
-                sql.Identifier(SHADOW), sql.Identifier(trigger.schema, trigger.relation)
-            )
-        )
+        _create_shadow(session, trigger.schema, trigger.relation)
         shadow = declared.copy()
         for props in shadow.find_all(exp.TriggerProperties):
             props.set("table", exp.to_table(f"pg_temp.{SHADOW}"))
