@@ -16,11 +16,11 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from platform_assets import evolution
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines import Action, select_engine
 from platform_assets.errors import SchemaError
+from platform_assets.evolution.orphans import Orphan, orphans
 from platform_assets.objects import ObjectKey, ObjectKind
 from platform_assets.session import Session
 
@@ -65,7 +65,7 @@ class Plan:
     steps: list[PlannedStep]
     engine: str
     # Live objects in a declared schema that nothing declares: reported, never dropped.
-    orphans: list[evolution.Orphan] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
 
     @property
     def pending(self) -> list[PlannedStep]:
@@ -145,7 +145,7 @@ def make_plan(
             schemas = {obj.name for obj in graph if obj.kind == ObjectKind.SCHEMA}
             if keys is not None:
                 schemas &= {key[0] for key in keys}
-            found = evolution.orphans(session, graph, schemas)
+            found = orphans(session, graph, schemas)
     finally:
         session.dry_run = False
     return Plan(steps, engine_name, found)

@@ -10,11 +10,12 @@ from psycopg import sql
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from platform_assets import catalog, evolution, partition_rules, partitions, rollups
+from platform_assets import catalog, partition_rules, partitions, rollups
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.errors import SchemaError
+from platform_assets.evolution import constraints, guard, orphans, replacements, table_columns
 from platform_assets.fallback import postgres_equivalent
 from platform_assets.health import is_range_partitioned
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject, Statement
@@ -125,7 +126,7 @@ class PostgresEngine:
         if not catalog.schema_exists(session, obj.name):
             return self.create(obj, session)
         if self.graph is not None:  # reported, never dropped
-            found = evolution.orphans(session, self.graph, {obj.name})
+            found = orphans.orphans(session, self.graph, {obj.name})
             outcome.details["orphans"] = [str(orphan) for orphan in found]
         return self.apply_amendments(obj, session)
 
@@ -172,10 +173,10 @@ class PostgresEngine:
         return action
 
     def evolve_table(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        """An existing table: ALTER it to its declaration (evolution.py), refusing what
+        """An existing table: ALTER it to its declaration (evolution/), refusing what
         loses data unless the object is allowed it; then the missing amendments."""
-        changes = evolution.column_changes(obj, session)
-        losses = evolution.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
+        changes = table_columns.column_changes(obj, session)
+        losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
         for change in changes:
             for statement in change.statements:
                 session.execute(statement)
@@ -184,7 +185,7 @@ class PostgresEngine:
         if losses:
             outcome.details["destructive_changes"] = losses
         # Constraints once the columns match (a new column may bring its own).
-        constraint_changes = evolution.constraint_changes(obj, session)
+        constraint_changes = constraints.constraint_changes(obj, session)
         for change in constraint_changes:
             for statement in change.statements:
                 session.execute(statement)
@@ -196,7 +197,7 @@ class PostgresEngine:
     def apply_index(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             return self.create(obj, session)
-        if evolution.index_changed(obj, session):  # dropped and rebuilt in one transaction
+        if replacements.index_changed(obj, session):  # dropped and rebuilt in one transaction
             session.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)))
             self.create(obj, session)
             return Action.UPDATED
@@ -205,7 +206,7 @@ class PostgresEngine:
     def apply_view(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             return self.create(obj, session)
-        change = evolution.view_change(obj, session)
+        change = replacements.view_change(obj, session)
         if change is None:
             return self.apply_amendments(obj, session)
         if change.replace:
@@ -228,7 +229,7 @@ class PostgresEngine:
         assert obj.relation is not None
         if not catalog.trigger_exists(session, obj.schema, obj.relation, obj.name):
             return self.create(obj, session)
-        if evolution.trigger_changed(obj, session):  # replaced in one transaction
+        if replacements.trigger_changed(obj, session):  # replaced in one transaction
             session.execute(
                 sql.SQL("DROP TRIGGER {} ON {}").format(
                     sql.Identifier(obj.name), sql.Identifier(obj.schema, obj.relation)
