@@ -61,6 +61,12 @@ class SchemaGraph:
     def attached(self, relation: SchemaObject, kind: ObjectKind) -> SchemaObject | None:
         return self.objects.get(object_key(kind, relation.schema, "", relation.name))
 
+    def attachments(self, relation: SchemaObject) -> list[SchemaObject]:
+        """Objects that belong to a relation (indexes, triggers, policies), in order."""
+        return [
+            obj for obj in self if obj.relation == relation.name and obj.schema == relation.schema
+        ]
+
     def dependents(self, key: ObjectKey) -> list[SchemaObject]:
         return [obj for obj in self if key in obj.depends_on]
 

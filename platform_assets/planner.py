@@ -133,7 +133,7 @@ def make_plan(
                     failed.add(obj.key)
                     continue
                 step.action = outcome.action.value
-                deferred = set(outcome.after_commit)
+                deferred = {*outcome.after_commit, *outcome.after_commit_transaction}
                 step.statements = [
                     classify_statement(text, deferred=text in deferred) for text in outcome.executed
                 ]

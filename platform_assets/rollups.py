@@ -17,6 +17,7 @@ from sqlglot import exp
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
+from platform_assets.evolution.aggregates import renamed
 from platform_assets.health import _interval_text
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.partition_rules import interval_seconds
@@ -25,8 +26,10 @@ TIMESCALE_ORIGIN = "2000-01-03 00:00:00"
 MAX_IDENTIFIER = 63
 
 
-def group_index_name(aggregate: SchemaObject) -> str:
-    return f"{aggregate.name[: MAX_IDENTIFIER - len('_group_key')]}_group_key"
+def group_index_name(aggregate: SchemaObject, view: str | None = None) -> str:
+    """The unique group index of the aggregate's view (or of the view built as `view`)."""
+    name = view or aggregate.name
+    return f"{name[: MAX_IDENTIFIER - len('_group_key')]}_group_key"
 
 
 def refresh_job_name(aggregate: SchemaObject) -> str:
@@ -51,9 +54,18 @@ def cron_for(schedule_interval: object) -> str:
     return "0 0 * * *"
 
 
-def materialized_view_sql(aggregate: SchemaObject, graph: SchemaGraph) -> str:
+def materialized_view_sql(
+    aggregate: SchemaObject, graph: SchemaGraph, name: str | None = None
+) -> str:
     """CREATE MATERIALIZED VIEW ... WITH DATA for the aggregate (populated, so the first
-    CONCURRENTLY refresh can run)."""
+    CONCURRENTLY refresh can run), under another `name` in its schema when given."""
+    tree = materialized_view_tree(aggregate, graph)
+    return (renamed(tree, name) if name else tree).sql(DIALECT, comments=False)
+
+
+def materialized_view_tree(aggregate: SchemaObject, graph: SchemaGraph) -> exp.Create:
+    """The aggregate's CREATE as a plain materialized view: TimescaleDB options left
+    out, time_bucket translated."""
     tree = aggregate.definition.tree.copy()
     properties = tree.args.get("properties")
     if properties is not None:
@@ -74,7 +86,7 @@ def materialized_view_sql(aggregate: SchemaObject, graph: SchemaGraph) -> str:
         if call.name.lower() == "time_bucket":
             call.replace(_translated_bucket(call, query, aggregate, graph))
     group_key(aggregate)  # fails early, naming the object, if it cannot be keyed
-    return tree.sql(DIALECT, comments=False)
+    return tree
 
 
 def group_key(aggregate: SchemaObject) -> list[str]:
@@ -94,10 +106,11 @@ def group_key(aggregate: SchemaObject) -> list[str]:
     return names
 
 
-def unique_index_sql(aggregate: SchemaObject) -> sql.Composed:
+def unique_index_sql(aggregate: SchemaObject, name: str | None = None) -> sql.Composed:
+    """The unique index on the view's group key (of the view built as `name`, when given)."""
     return sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
-        sql.Identifier(group_index_name(aggregate)),
-        sql.Identifier(aggregate.schema, aggregate.name),
+        sql.Identifier(group_index_name(aggregate, name)),
+        sql.Identifier(aggregate.schema, name or aggregate.name),
         sql.SQL(", ").join(sql.Identifier(name) for name in group_key(aggregate)),
     )
 

@@ -160,12 +160,15 @@ def test_rows_land_in_the_partition_of_their_time(systems):
             "FROM scheduler.users WHERE email = 'route@example.com'",
             (at, at),
         )
+        # The row just inserted (the seeds hold message logs of their own).
         landed = {
-            table: conn.execute(f"SELECT tableoid::regclass::text FROM {table}").fetchone()[0]
-            for table in (
-                "wildduck.metrics_system",
-                "wildduck.email_events",
-                "scheduler.message_logs",
+            table: conn.execute(
+                f"SELECT tableoid::regclass::text FROM {table} WHERE {column} = %s", (at,)
+            ).fetchone()[0]
+            for table, column in (
+                ("wildduck.metrics_system", "time"),
+                ("wildduck.email_events", "time"),
+                ("scheduler.message_logs", "scheduled_send_time"),
             )
         }
     assert landed == {

@@ -24,5 +24,7 @@ class Outcome:
     # Statements PostgreSQL forbids inside a transaction (refreshing a continuous
     # aggregate): run after the object's transaction commits, each safe to repeat.
     after_commit: list[str] = field(default_factory=list)
+    # Then run together in one more transaction (the swap of a rebuilt aggregate).
+    after_commit_transaction: list[str] = field(default_factory=list)
     # Statements that lose data, run because the object was allowed destructive changes.
     destructive: list[str] = field(default_factory=list)

@@ -15,7 +15,14 @@ from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.errors import SchemaError
-from platform_assets.evolution import constraints, guard, orphans, replacements, table_columns
+from platform_assets.evolution import (
+    aggregates,
+    constraints,
+    guard,
+    orphans,
+    replacements,
+    table_columns,
+)
 from platform_assets.fallback import postgres_equivalent
 from platform_assets.health import is_range_partitioned
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject, Statement
@@ -58,6 +65,10 @@ class PostgresEngine:
                 outcome.action = handler(obj, session, outcome)
             for statement in outcome.after_commit:
                 session.execute_after_commit(statement)
+            if outcome.after_commit_transaction:
+                with session.transaction(obj.definition.search_path):
+                    for statement in outcome.after_commit_transaction:
+                        session.execute_after_commit(statement)
         except SchemaError:
             raise
         except Exception as error:  # the server's own message, located in the user's file
@@ -310,10 +321,51 @@ class PostgresEngine:
                 obj.location,
                 obj.describe(),
             )
+        live = aggregates.live_query(session, obj, timescale=False)
+        declared = rollups.materialized_view_tree(obj, self.graph).expression
+        if live is not None and aggregates.query_changed(session, live, declared):
+            self.rebuild_view(obj, session, outcome)
+            return Action.UPDATED
         if catalog.relkind(session, obj.schema, rollups.group_index_name(obj)) is None:
             session.execute(rollups.unique_index_sql(obj))
             return Action.UPDATED
         return Action.UNCHANGED
+
+    def rebuild_view(self, obj: SchemaObject, session: Session, outcome: Outcome) -> None:
+        """A changed query: the new view is built populated under another name, then
+        swapped in, all in the object's transaction (readers see the old one until
+        it commits). It is computed from the source, so nothing is lost."""
+        assert self.graph is not None
+        aggregates.refuse_with_dependents(session, obj)
+        name = aggregates.rebuild_name(obj)
+        rebuilt = sql.Identifier(obj.schema, name)
+        session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
+        session.execute(rollups.materialized_view_sql(obj, self.graph, name))
+        session.execute(rollups.unique_index_sql(obj, name))
+        session.execute(
+            sql.SQL("DROP MATERIALIZED VIEW {}").format(sql.Identifier(obj.schema, obj.name))
+        )
+        session.execute(
+            sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}").format(
+                rebuilt, sql.Identifier(obj.name)
+            )
+        )
+        session.execute(
+            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                sql.Identifier(obj.schema, rollups.group_index_name(obj, name)),
+                sql.Identifier(rollups.group_index_name(obj)),
+            )
+        )
+        # Dropping the old view dropped what belonged to it: declare it again.
+        for statement in obj.statements[1:]:
+            if isinstance(statement.tree, exp.Comment):  # TimescaleDB ALTERs have no peer
+                session.execute(statement.text)
+        for attached in self.graph.attachments(obj):
+            if attached.kind in (ObjectKind.INDEX, ObjectKind.TRIGGER):
+                self.create(attached, session)
+        outcome.details["rebuilt"] = (
+            f"built as {obj.schema}.{name} from its source, then swapped in"
+        )
 
     def apply_refresh_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert self.graph is not None

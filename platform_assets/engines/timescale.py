@@ -21,6 +21,7 @@ from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.engines.postgres import PostgresEngine
 from platform_assets.errors import SchemaError
+from platform_assets.evolution import aggregates, guard
 from platform_assets.objects import ObjectKind, SchemaObject, Statement
 from platform_assets.session import Session
 
@@ -202,8 +203,62 @@ class TimescaleEngine(PostgresEngine):
                 obj.describe(),
             )
         else:
+            live = aggregates.live_query(session, obj, timescale=True)
+            if live is not None and aggregates.query_changed(
+                session, live, obj.definition.tree.expression
+            ):
+                return self.rebuild_aggregate(obj, session, outcome, live)
             action = self.apply_amendments(obj, session)
         return action
+
+    def rebuild_aggregate(
+        self, obj: SchemaObject, session: Session, outcome: Outcome, live: str
+    ) -> Action:
+        """A changed query: build the new aggregate under another name, refresh it,
+        then swap it in (one transaction), with its policies declared again. Allowed
+        destructive changes, it is dropped and recreated in place instead."""
+        aggregates.refuse_with_dependents(session, obj)
+        target = obj.qualified_name
+        if obj.key in self.allow_destructive:
+            session.execute(sql.SQL("DROP MATERIALIZED VIEW {}").format(self._identifier(obj)))
+            outcome.destructive.append(session.executed[-1])
+            outcome.details["rebuilt"] = "dropped and recreated (allowed destructive changes)"
+            session.execute(no_data_sql(obj.definition.tree))
+            swap: list[str] = []
+        else:
+            loss = aggregates.history_loss(session, obj, live)
+            guard.refuse_destructive(obj, [guard.Change([], loss)], allowed=False)
+            name = aggregates.rebuild_name(obj)
+            target = f"{obj.schema}.{name}"
+            rebuilt = sql.Identifier(obj.schema, name)
+            session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
+            session.execute(no_data_sql(aggregates.renamed(obj.definition.tree, name)))
+            swap = [
+                sql.SQL("DROP MATERIALIZED VIEW {}")
+                .format(self._identifier(obj))
+                .as_string(session.conn),
+                sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}")
+                .format(rebuilt, sql.Identifier(obj.name))
+                .as_string(session.conn),
+            ]
+            outcome.details["rebuilt"] = f"built as {target}, refreshed, then swapped in"
+        outcome.after_commit.append(
+            sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
+            .format(sql.Literal(target))
+            .as_string(session.conn)
+        )
+        # Dropping the old aggregate drops its policies: declare them again.
+        assert self.graph is not None
+        swap += [s.text for s in obj.statements[1:]]
+        swap += [s.text for s in self.graph.attachments(obj) for s in s.statements]
+        if not swap:
+            return Action.UPDATED
+        outcome.after_commit_transaction.extend(swap)
+        return Action.UPDATED
+
+    @staticmethod
+    def _identifier(obj: SchemaObject) -> sql.Identifier:
+        return sql.Identifier(obj.schema, obj.name)
 
 
 def declared_chunk_interval(obj: SchemaObject) -> str | None:
@@ -230,7 +285,14 @@ def with_no_data(statement: Statement) -> str:
     current = [p for p in (properties.expressions if properties else [])]
     if any(isinstance(p, exp.WithDataProperty) and p.args.get("no") for p in current):
         return statement.text
-    tree = statement.tree.copy()
+    return no_data_sql(statement.tree)
+
+
+def no_data_sql(create: exp.Expr) -> str:
+    """An aggregate's CREATE rendered with WITH NO DATA."""
+    properties = create.args.get("properties")
+    current = [p for p in (properties.expressions if properties else [])]
+    tree = create.copy()
     kept = [p.copy() for p in current if not isinstance(p, exp.WithDataProperty)]
     tree.set("properties", exp.Properties(expressions=[*kept, exp.WithDataProperty(no=True)]))
     return tree.sql(DIALECT)
