@@ -12,6 +12,7 @@ from platform_assets.compiler import SchemaGraph
 from platform_assets.engines import Outcome, select_engine
 from platform_assets.errors import SchemaError
 from platform_assets.health import observe
+from platform_assets.lint import lint_graph
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
 from platform_assets.resources import SchemaDatabase
 from platform_assets.seed_checks import evaluate_seed_checks
@@ -36,7 +37,10 @@ def build_schema_assets(
     graph: SchemaGraph, translator: SchemaTranslator | None = None
 ) -> dg.AssetsDefinition:
     translator = translator or SchemaTranslator()
-    specs = [translator.get_asset_spec(obj, graph) for obj in graph]
+    findings = lint_graph(graph)  # static rules: shown on the assets they concern
+    for finding in findings:
+        dg.get_dagster_logger().warning(f"lint: {finding}")
+    specs = [translator.get_asset_spec(obj, graph, findings) for obj in graph]
     specs += [translator.get_seed_asset_spec(seed, graph) for seed in graph.seeds.values()]
     check_specs = [spec for obj in graph for spec in translator.get_check_specs(obj)]
     check_specs += [

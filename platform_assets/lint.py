@@ -17,7 +17,7 @@ from psycopg import sql
 from sqlglot import exp
 
 from platform_assets.compiler import SchemaGraph
-from platform_assets.objects import ObjectKind, SchemaObject, SourceLocation, Statement
+from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject, SourceLocation, Statement
 from platform_assets.session import Session
 
 
@@ -127,6 +127,7 @@ class Finding:
     location: SourceLocation
     object_name: str
     message: str
+    key: ObjectKey  # the object's, also its asset key
 
     def __str__(self) -> str:
         return (
@@ -194,7 +195,7 @@ def lint_graph(graph: SchemaGraph, live: LiveFacts | None = None) -> list[Findin
             if rule_id in _disabled(statement):
                 continue
             location = SourceLocation(statement.location.file, line or statement.location.line)
-            findings.append(Finding(RULES[rule_id], location, obj.describe(), message))
+            findings.append(Finding(RULES[rule_id], location, obj.describe(), message, obj.key))
     return sorted(findings, key=lambda f: (str(f.location.file), f.location.line, f.rule.id))
 
 

@@ -22,6 +22,7 @@ from platform_assets import catalog, partitions, rollups
 from platform_assets.assets import SCHEMA_POOL
 from platform_assets.compiler import SchemaGraph
 from platform_assets.engines import select_engine
+from platform_assets.evolution import retention
 from platform_assets.health import is_range_partitioned
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.resources import SchemaDatabase
@@ -40,6 +41,13 @@ class PartitionClock(dg.ConfigurableResource):
             return datetime.now(UTC)
         value = datetime.fromisoformat(self.now)
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class MaintenanceConfig(dg.Config):
+    """Config of one table's upkeep op."""
+
+    # Drop partitions long past retention that hold rows (retention was shortened).
+    allow_destructive: bool = False
 
 
 def maintained_tables(graph: SchemaGraph) -> list[SchemaObject]:
@@ -84,13 +92,18 @@ def _maintenance_op(graph: SchemaGraph, table: SchemaObject) -> dg.OpDefinition:
     hypertable = graph.attached(table, ObjectKind.HYPERTABLE)
     reported_on = dg.AssetKey(list((hypertable or table).key))
 
+    op_name = f"maintain_{table.schema}__{table.name}"
+
     @dg.op(
-        name=f"maintain_{table.schema}__{table.name}",
+        name=op_name,
         description=f"Partition upkeep of {table.qualified_name}.",
         pool=SCHEMA_POOL,
     )
     def maintain(
-        context: dg.OpExecutionContext, database: SchemaDatabase, partition_clock: PartitionClock
+        context: dg.OpExecutionContext,
+        database: SchemaDatabase,
+        partition_clock: PartitionClock,
+        config: MaintenanceConfig,
     ) -> dg.Output:
         now = partition_clock.current()
         metadata: dict[str, object] = {"now": now.isoformat()}
@@ -103,6 +116,13 @@ def _maintenance_op(graph: SchemaGraph, table: SchemaObject) -> dg.OpDefinition:
             else:
                 with session.transaction(table.definition.search_path):
                     upkeep = partitions.plan(session, table, graph, now)
+                    loss = retention.partition_loss(table, upkeep.overdue)
+                    if loss and not config.allow_destructive:
+                        raise dg.Failure(
+                            f"{table.location}: {table.describe()}: refused: {loss}; to allow "
+                            f'it, run with config {{"ops": {{"{op_name}": {{"config": '
+                            '{"allow_destructive": true}}}}'
+                        )
                     partitions.apply(session, table, upkeep)
                 executed = session.take_executed()
                 metadata.update(

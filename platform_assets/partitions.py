@@ -28,6 +28,7 @@ from sqlglot import exp
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
+from platform_assets.evolution import retention
 from platform_assets.health import partition_settings, range_bounds
 from platform_assets.objects import SchemaObject, Statement
 from platform_assets.session import Session
@@ -39,6 +40,8 @@ class PartitionPlan:
     drop: list[str] = field(default_factory=list)
     # Wholly past retention by their bounds, yet holding a newer row: never dropped.
     kept: list[str] = field(default_factory=list)
+    # Of `drop`: expired longer ago than the upkeep grace, with their rows (retention.py).
+    overdue: dict[str, int] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -146,6 +149,14 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
                 result.kept.append(name)
             else:
                 result.drop.append(name)
+        late = cutoff - retention.grace(settings["partition_interval"])
+        for name in result.drop:
+            if existing[name][1] <= late:
+                rows = session.value(
+                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(obj.schema, name))
+                )
+                if rows:
+                    result.overdue[name] = rows
     return result
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import dagster as dg
 
 from platform_assets.checks import check_specs
 from platform_assets.compiler import SchemaGraph
+from platform_assets.lint import Finding
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.seed_checks import SEED_CHECKS
 from platform_assets.seeds import Seed
@@ -50,7 +52,27 @@ class SchemaTranslator:
     def get_check_specs(self, obj: SchemaObject) -> list[dg.AssetCheckSpec]:
         return check_specs(obj, self.get_asset_key(obj))
 
-    def get_asset_spec(self, obj: SchemaObject, graph: SchemaGraph) -> dg.AssetSpec:
+    def get_lint_metadata(self, findings: list[Finding]) -> dict[str, object]:
+        """The object's lint findings, one line each, for the asset page."""
+        lines = [
+            f"- `{f.rule.id}` {f.rule.severity} at {f.location}: {f.message}" for f in findings
+        ]
+        return {"lint": dg.MetadataValue.md("\n".join(lines))}
+
+    def get_lint_tags(self, findings: list[Finding]) -> dict[str, str]:
+        """`platform/lint`: the worst severity, so the catalog can be filtered by it."""
+        severities = {f.rule.severity for f in findings}
+        return {"platform/lint": "error" if "error" in severities else "warning"}
+
+    def get_asset_spec(
+        self, obj: SchemaObject, graph: SchemaGraph, findings: Sequence[Finding] = ()
+    ) -> dg.AssetSpec:
+        own = [f for f in findings if f.key == obj.key]
+        metadata = self.get_metadata(obj)
+        tags = self.get_tags(obj)
+        if own:
+            metadata.update(self.get_lint_metadata(own))
+            tags.update(self.get_lint_tags(own))
         return dg.AssetSpec(
             key=self.get_asset_key(obj),
             deps=[self.get_asset_key(graph[dep]) for dep in sorted(obj.depends_on)],
@@ -58,8 +80,8 @@ class SchemaTranslator:
             code_version=self.get_code_version(obj),
             kinds=self.get_kinds(obj),
             description=self.get_description(obj),
-            metadata=self.get_metadata(obj),
-            tags=self.get_tags(obj),
+            metadata=metadata,
+            tags=tags,
             skippable=True,
         )
 

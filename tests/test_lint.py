@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from platform_assets.assets import build_schema_assets
 from platform_assets.compiler import compile_files
 from platform_assets.lint import LiveFacts, lint_graph
 from platform_assets.session import Session
@@ -175,3 +176,22 @@ def test_the_documents_original_sql_reports_each_mistake_with_rule_file_and_line
     assert found >= DOCUMENT_MISTAKES, DOCUMENT_MISTAKES - found
     # Nothing else but the if_not_exists warnings on the 000 hypertable calls.
     assert {f[2] for f in found - DOCUMENT_MISTAKES} == {"TS008"}
+
+
+def test_findings_are_shown_on_their_assets_at_definitions_load(project):
+    project.write("sql/original.sql", HYPERTABLES)
+    graph = compile_files([project.root / "sql" / "original.sql"], project.root, lenient=True)
+    specs = {spec.key.to_user_string(): spec for spec in build_schema_assets(graph).specs}
+    events = specs["public/events"]
+    assert events.tags["platform/lint"] == "error"
+    assert "`TS001` error at sql/original.sql:2:" in events.metadata["lint"].value
+    policy = specs["public/events/compression_policy"]
+    assert "`TS003` error at sql/original.sql:8:" in policy.metadata["lint"].value
+    assert "lint" not in specs["public/correlations/hypertable"].metadata
+
+
+def test_shipped_definitions_carry_no_lint_findings():
+    from platform_assets.definitions import defs
+
+    specs = defs.resolve_all_asset_specs()
+    assert specs and not [s.key for s in specs if "platform/lint" in s.tags]

@@ -21,6 +21,7 @@ from platform_assets.evolution import (
     guard,
     orphans,
     replacements,
+    retention,
     table_columns,
 )
 from platform_assets.fallback import postgres_equivalent
@@ -99,13 +100,26 @@ class PostgresEngine:
         return partition_rules.time_column(hypertable) if hypertable is not None else None
 
     def upkeep(
-        self, table: SchemaObject, session: Session, outcome: Outcome, create: bool = True
+        self,
+        obj: SchemaObject,
+        table: SchemaObject,
+        session: Session,
+        outcome: Outcome,
+        create: bool = True,
     ) -> bool:
-        """Create missing partitions (when `create`) and drop expired ones; report both."""
+        """Create missing partitions (when `create`) and drop expired ones; report both.
+        Dropping partitions long past retention with rows is refused unless `obj` (the
+        object being applied) is allowed destructive changes."""
         assert self.graph is not None
         upkeep = partitions.plan(session, table, self.graph, self.clock())
         if not create:
             upkeep.create = []
+        loss = retention.partition_loss(table, upkeep.overdue)
+        losses = guard.refuse_destructive(
+            obj, [guard.Change([], loss)], obj.key in self.allow_destructive
+        )
+        if losses:
+            outcome.details["destructive_changes"] = losses
         partitions.apply(session, table, upkeep)
         if create:
             outcome.details["partitions_created"] = [name for name, _, _ in upkeep.create]
@@ -179,7 +193,7 @@ class PostgresEngine:
         if is_range_partitioned(obj) and self.graph is not None:
             if "partition_interval" in obj.annotations:
                 outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
-            if self.upkeep(obj, session, outcome) and action == Action.UNCHANGED:
+            if self.upkeep(obj, obj, session, outcome) and action == Action.UNCHANGED:
                 action = Action.UPDATED
         return action
 
@@ -284,7 +298,7 @@ class PostgresEngine:
                 obj.describe(),
             )
         had = bool(partitions.existing_partitions(session, obj.schema, obj.relation))
-        if not self.upkeep(table, session, outcome):
+        if not self.upkeep(obj, table, session, outcome):
             return Action.UNCHANGED
         return Action.UPDATED if had else Action.CREATED
 
@@ -299,7 +313,7 @@ class PostgresEngine:
             return self.not_applicable(obj, outcome, equivalent.removeprefix("not applicable: "))
         if partitions.partition_key(session, relation.schema, relation.name) is None:
             return Action.UNCHANGED  # its hypertable asset reports why it is not partitioned
-        changed = self.upkeep(relation, session, outcome, create=False)
+        changed = self.upkeep(obj, relation, session, outcome, create=False)
         return Action.UPDATED if changed else Action.UNCHANGED
 
     def apply_continuous_aggregate(

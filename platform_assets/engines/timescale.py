@@ -21,7 +21,7 @@ from platform_assets.dialect import DIALECT
 from platform_assets.engines.base import Action, Outcome
 from platform_assets.engines.postgres import PostgresEngine
 from platform_assets.errors import SchemaError
-from platform_assets.evolution import aggregates, guard
+from platform_assets.evolution import aggregates, guard, retention
 from platform_assets.objects import ObjectKind, SchemaObject, Statement
 from platform_assets.session import Session
 
@@ -124,6 +124,9 @@ class TimescaleEngine(PostgresEngine):
         declared = {key: _setting(obj, *names) for key, names in keys.items()}
         schedule = obj.params.get("schedule_interval")
         found = tc.jobs(session, proc, obj.schema, obj.relation)
+        destructive = obj.kind == ObjectKind.RETENTION_POLICY and self._guard_retention(
+            obj, session, outcome, found[0]["config"] if found else None
+        )
         if not found:
             self.create(obj, session)
             found = tc.jobs(session, proc, obj.schema, obj.relation)
@@ -169,11 +172,32 @@ class TimescaleEngine(PostgresEngine):
                     outcome.details["previous_schedule_interval"] = job["schedule_interval"]
                 action = Action.UPDATED
             found = tc.jobs(session, proc, obj.schema, obj.relation)
+        if destructive:  # allowed: the policy's statements are what loses the rows
+            outcome.destructive.extend(session.executed)
         job = found[0]
         outcome.details["job_id"] = job["job_id"]
         outcome.details["config"] = job["config"]
         outcome.details["schedule_interval"] = job["schedule_interval"]
         return action
+
+    def _guard_retention(
+        self, obj: SchemaObject, session: Session, outcome: Outcome, live: dict | None
+    ) -> bool:
+        """Refuse a retention that drops rows the live policy keeps, unless allowed;
+        whether it does (and was allowed)."""
+        declared = _setting(obj, "drop_after")
+        if declared is None or isinstance(declared, int):
+            return False
+        assert self.graph is not None
+        loss = retention.policy_loss(
+            session, self.graph, obj, live.get("drop_after") if live else None, str(declared)
+        )
+        losses = guard.refuse_destructive(
+            obj, [guard.Change([], loss)], obj.key in self.allow_destructive
+        )
+        if losses:
+            outcome.details["destructive_changes"] = losses
+        return bool(losses)
 
     apply_compression_policy = _apply_policy
     apply_retention_policy = _apply_policy

@@ -146,6 +146,12 @@ def _parsed(text: str | None) -> exp.Query | None:
     return tree if isinstance(tree, exp.Query) else None
 
 
+def bucket_column(query: exp.Query | None) -> str | None:
+    """The output column holding the query's time bucket."""
+    found = _bucket(query)
+    return found[0] if found else None
+
+
 def _bucket(query: exp.Query | None) -> tuple[str, exp.Anonymous] | None:
     """The output name and call of the query's `time_bucket(width, column)`."""
     if not isinstance(query, exp.Select):
