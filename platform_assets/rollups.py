@@ -17,7 +17,6 @@ from sqlglot import exp
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
-from platform_assets.health import _interval_text
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.partition_rules import interval_seconds
 
@@ -70,11 +69,38 @@ def materialized_view_sql(aggregate: SchemaObject, graph: SchemaGraph) -> str:
             aggregate.location,
             aggregate.describe(),
         )
+    _translate_buckets(query, aggregate, graph)
+    group_key(aggregate)  # fails early, naming the object, if it cannot be keyed
+    return tree.sql(DIALECT, comments=False)
+
+
+def translated_query(aggregate: SchemaObject, graph: SchemaGraph) -> exp.Select:
+    """The aggregate's SELECT with `time_bucket` translated, as the materialized view runs it."""
+    query = aggregate.definition.tree.expression.copy()
+    if not isinstance(query, exp.Select):
+        raise SchemaError(
+            "a continuous aggregate's query must be a SELECT",
+            aggregate.location,
+            aggregate.describe(),
+        )
+    _translate_buckets(query, aggregate, graph)
+    return query
+
+
+def _translate_buckets(query: exp.Select, aggregate: SchemaObject, graph: SchemaGraph) -> None:
     for call in list(query.find_all(exp.Anonymous)):
         if call.name.lower() == "time_bucket":
             call.replace(_translated_bucket(call, query, aggregate, graph))
-    group_key(aggregate)  # fails early, naming the object, if it cannot be keyed
-    return tree.sql(DIALECT, comments=False)
+
+
+def interval_text(node: exp.Expr) -> str | None:
+    """`INTERVAL '1 hour'`, `INTERVAL '1' HOUR` or `'1 hour'::interval` as '1 hour'."""
+    while isinstance(node, exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Interval):
+        unit = node.args.get("unit")
+        return f"{node.this.name} {unit.name}" if unit else node.this.name
+    return node.name if isinstance(node, exp.Literal) and node.is_string else None
 
 
 def group_key(aggregate: SchemaObject) -> list[str]:
@@ -138,7 +164,7 @@ def _translated_bucket(
     call: exp.Anonymous, query: exp.Select, aggregate: SchemaObject, graph: SchemaGraph
 ) -> exp.Expr:
     args = call.expressions
-    width_text = _interval_text(args[0]) if args else None
+    width_text = interval_text(args[0]) if args else None
     if len(args) != 2 or any(isinstance(a, exp.Kwarg) for a in args) or width_text is None:
         raise SchemaError(
             "time_bucket with an origin, offset or time zone, or a width that is not an "
