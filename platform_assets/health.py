@@ -512,14 +512,16 @@ def _refresh_limits(
     now: datetime,
     windowed: bool,
 ) -> RefreshLimits:
+    """No policy, no schedule: nothing is allowed or pending, buckets ended by now are complete."""
     params = policy.params if policy is not None else {}
     start = params.get("start_offset") if windowed else None
+    scheduled = policy is not None
     row = session.rows(
         _LIMITS,
         {
             "now": now,
-            "end": str(params.get("end_offset") or "0") if policy is not None else None,
-            "every": str(params.get("schedule_interval") or "1 hour") if policy else None,
+            "end": str(params.get("end_offset") or "0") if scheduled else None,
+            "every": str(params.get("schedule_interval") or "1 hour") if scheduled else None,
             "width": bucket.width,
             "start": str(start) if start else None,
         },
@@ -577,7 +579,8 @@ def _aggregate_finding(
     problems: list[str] = []
     metadata: dict[str, object] = {"watermark": watermark.isoformat() if watermark else ""}
     if watermark is not None:
-        metadata["lag"] = str(_seconds(now - watermark))
+        # A materialized view's newest bucket may end after now: no lag then.
+        metadata["lag"] = str(_seconds(max(now - watermark, timedelta(0))))
     if limits.allowed is not None:
         metadata["allowed_lag"] = str(limits.allowed)
         cutoff = now - limits.allowed
