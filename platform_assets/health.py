@@ -1,7 +1,8 @@
 """What the health sensors observe: chunks, partitions, policy jobs and aggregates.
 
 Every function here costs a fixed number of catalog queries however many chunks or
-partitions there are (one query returns all of them, aggregated by the server), and
+partitions there are (one query returns all of them, aggregated by the server; a few
+per aggregate for its watermark, pending rows and spot check), and
 returns one `Finding` per declared object it concerns, healthy or not, so a sensor
 tick reports every object it looked at.
 """
@@ -9,7 +10,7 @@ tick reports every object it looked at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 import psycopg
@@ -17,11 +18,12 @@ import sqlglot
 from psycopg import sql
 from sqlglot import exp
 
-from platform_assets import catalog
+from platform_assets import catalog, rollups
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
 from platform_assets.partition_rules import hypertable_settings
+from platform_assets.rollups import interval_text
 from platform_assets.session import Session
 
 CHUNK_HEALTH = "chunk_health"
@@ -52,6 +54,8 @@ class Finding:
     metadata: dict[str, object] = field(default_factory=dict)
     # The object whose materialization fixes the problem, when the fix is mechanical.
     fix: ObjectKey | None = None
+    # Or the job whose run fixes it (an aggregate's refresh).
+    fix_job: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -391,13 +395,29 @@ CROSS JOIN LATERAL (
 ) x
 """
 
+_MATERIALIZED_VIEWS = (
+    "SELECT schemaname AS schema, matviewname AS name, ispopulated FROM pg_matviews"
+)
+
+# What a refresh policy promises as of now. `complete_before`: a bucket that ended by
+# then was complete (end_offset passed) at the last refresh the schedule should have
+# made. `window_start`: TimescaleDB's policy never refreshes rows older than it.
+_LIMITS = """
+SELECT %(end)s::interval + %(every)s::interval + %(width)s::interval AS allowed,
+       %(now)s::timestamptz - %(start)s::interval AS window_start,
+       coalesce(%(now)s::timestamptz - %(end)s::interval - %(every)s::interval, %(now)s)
+           AS complete_before
+"""
+
+PENDING_CAP = 10_000  # source rows counted at most, per aggregate and tick
+
 
 @dataclass
 class Bucketing:
     """How an aggregate buckets time: `time_bucket(width, column) AS alias`."""
 
     width: str
-    column: str
+    column: exp.Column  # the raw time column, as the query names it
     alias: str
 
 
@@ -410,124 +430,239 @@ def bucketing(aggregate: SchemaObject) -> Bucketing | None:
         call = projection.this if isinstance(projection, exp.Alias) else projection
         if not (isinstance(call, exp.Anonymous) and call.name.lower() == "time_bucket"):
             continue
-        width, column = _interval_text(call.expressions[0]), call.expressions[1]
+        width, column = interval_text(call.expressions[0]), call.expressions[1]
         if width and isinstance(column, exp.Column):
-            return Bucketing(width, column.name, projection.alias_or_name)
+            return Bucketing(width, column.copy(), projection.alias_or_name)
     return None
 
 
-def _interval_text(node: exp.Expression) -> str | None:
-    """`INTERVAL '1 hour'`, `INTERVAL '1' HOUR` or `'1 hour'::interval` as '1 hour'."""
-    while isinstance(node, exp.Cast):
-        node = node.this
-    if isinstance(node, exp.Interval):
-        unit = node.args.get("unit")
-        return f"{node.this.name} {unit.name}" if unit else node.this.name
-    return node.name if isinstance(node, exp.Literal) and node.is_string else None
+@dataclass
+class Materialized:
+    """How far an aggregate is materialized, and the bucket to spot check."""
+
+    watermark: datetime | None  # end of the newest materialized bucket
+    spot_start: datetime | None = None  # the last complete bucket below the watermark
+    spot_end: datetime | None = None
+
+
+@dataclass
+class RefreshLimits:
+    allowed: timedelta | None  # end_offset + schedule_interval + one bucket
+    window_start: datetime | None
+    complete_before: datetime
 
 
 def aggregate_findings(
-    session: Session, graph: SchemaGraph, now: datetime, spot_check: bool = True
+    session: Session,
+    graph: SchemaGraph,
+    now: datetime,
+    *,
+    timescale: bool,
+    spot_check: bool = True,
 ) -> list[Finding]:
-    """`aggregate_health` of every declared continuous aggregate (TimescaleDB): lag of
-    the watermark against the refresh policy (end_offset + schedule_interval + one
-    bucket), and the last complete bucket compared with the same aggregation over
-    the raw table. One query for all watermarks, one spot check per aggregate."""
-    watermarks = {(r["schema"], r["name"]): r["watermark"] for r in session.rows(_WATERMARKS)}
+    """`aggregate_health` of every declared continuous aggregate, on either engine.
+
+    The watermark is TimescaleDB's (one query for all aggregates) or, for a
+    materialized view, the end of its newest bucket (one query per view). It is a
+    problem only when the source has rows at or after the watermark older than now -
+    (end_offset + schedule_interval + one bucket): rows the schedule should already
+    have aggregated; a quiet source is not stale. The last complete bucket is
+    compared with the same aggregation over the raw table. At most four queries per
+    aggregate, however many chunks or partitions."""
+    if timescale:
+        live = {(r["schema"], r["name"]): r["watermark"] for r in session.rows(_WATERMARKS)}
+    else:
+        live = {
+            (r["schema"], r["name"]): r["ispopulated"] for r in session.rows(_MATERIALIZED_VIEWS)
+        }
     findings = []
     for obj in _of_kind(graph, ObjectKind.CONTINUOUS_AGGREGATE):
-        if (obj.schema, obj.name) not in watermarks:
+        if (obj.schema, obj.name) not in live:
+            what = "continuous aggregate" if timescale else "materialized view"
             findings.append(
-                Finding(obj.key, AGGREGATE_HEALTH, ["no continuous aggregate on the server"],
-                        fix=obj.key)
-            )  # fmt: skip
-            continue
-        watermark = watermarks[(obj.schema, obj.name)]
-        bucket = bucketing(obj)
-        policy = graph.attached(obj, ObjectKind.REFRESH_POLICY)
-        problems: list[str] = []
-        metadata: dict[str, object] = {"watermark": watermark.isoformat() if watermark else ""}
-        if policy is not None and bucket is not None:
-            allowed = session.value(
-                "SELECT %(end)s::interval + %(every)s::interval + %(width)s::interval",
-                {
-                    "end": str(policy.params.get("end_offset") or "0"),
-                    "every": str(policy.params.get("schedule_interval") or "1 hour"),
-                    "width": bucket.width,
-                },
+                Finding(obj.key, AGGREGATE_HEALTH, [f"no {what} on the server"], fix=obj.key)
             )
-            metadata["allowed_lag"] = str(allowed)
-            if watermark is None:
-                # Refreshed over no data also leaves no watermark: only rows that
-                # the refresh window has passed make that a problem.
-                if _rows_before(session, obj, bucket, now - allowed):
-                    problems.append("never refreshed, though its source has rows to aggregate")
-            else:
-                lag = now - watermark
-                metadata["lag"] = str(lag)
-                if lag > allowed:
-                    problems.append(f"lag {lag} exceeds the refresh policy's {allowed}")
-        if spot_check and bucket is not None and watermark is not None:
-            try:
-                differing, start = _spot_check(session, obj, bucket, watermark)
-            except psycopg.Error as error:  # the live aggregate is not the declared one
-                first_line = str(error).strip().splitlines()[0]
-                problems.append(f"cannot compare with the declared query: {first_line}")
-                differing, start = 0, None
-            metadata["spot_checked_bucket"] = start.isoformat() if start else ""
-            if differing:
-                problems.append(
-                    f"bucket {start:%Y-%m-%d %H:%M} differs from the raw table "
-                    f"({differing} row(s) differ)"
-                )
+            continue
+        bucket = bucketing(obj)
+        if bucket is None:
+            reason = "no time_bucket in its query: no watermark to measure"
+            findings.append(Finding(obj.key, AGGREGATE_HEALTH, [], {"reason": reason}))
+            continue
+        policy = graph.attached(obj, ObjectKind.REFRESH_POLICY)
+        limits = _refresh_limits(session, policy, bucket, now, windowed=timescale)
+        if timescale:
+            query = obj.definition.tree.expression
+            materialized = _timescale_materialized(session, bucket, live[(obj.schema, obj.name)])
+        else:
+            query = rollups.translated_query(obj, graph)
+            materialized = (
+                _view_materialized(session, obj, bucket, limits.complete_before)
+                if live[(obj.schema, obj.name)]
+                else Materialized(None)  # created WITH NO DATA
+            )
         findings.append(
-            Finding(obj.key, AGGREGATE_HEALTH, problems, metadata,
-                    fix=policy.key if problems and policy is not None else None)
-        )  # fmt: skip
+            _aggregate_finding(session, obj, bucket, query, materialized, limits, now, spot_check)
+        )
     return findings
 
 
-def _rows_before(
-    session: Session, aggregate: SchemaObject, bucket: Bucketing, cutoff: datetime
-) -> bool:
-    """Whether the aggregate's source has a row older than `cutoff` (its own FROM,
-    joins and WHERE, one row at most)."""
-    query = aggregate.definition.tree.expression.copy()
-    query.set("group", None)
-    query.set("having", None)
-    probe = (
-        query.select(exp.Literal.number(1), append=False)
-        .where(
-            exp.column(bucket.column)
-            < exp.cast(exp.Literal.string(cutoff.isoformat()), "timestamptz"),
-            append=True,
-        )
-        .limit(1)
-    )
-    with session.transaction(aggregate.definition.search_path):
-        return session.value(exp.select(exp.Exists(this=probe)).sql(DIALECT))
+def _refresh_limits(
+    session: Session,
+    policy: SchemaObject | None,
+    bucket: Bucketing,
+    now: datetime,
+    windowed: bool,
+) -> RefreshLimits:
+    """No policy, no schedule: nothing is allowed or pending, buckets ended by now are complete."""
+    params = policy.params if policy is not None else {}
+    start = params.get("start_offset") if windowed else None
+    scheduled = policy is not None
+    row = session.rows(
+        _LIMITS,
+        {
+            "now": now,
+            "end": str(params.get("end_offset") or "0") if scheduled else None,
+            "every": str(params.get("schedule_interval") or "1 hour") if scheduled else None,
+            "width": bucket.width,
+            "start": str(start) if start else None,
+        },
+    )[0]
+    return RefreshLimits(row["allowed"], row["window_start"], row["complete_before"])
 
 
-def _spot_check(
-    session: Session, aggregate: SchemaObject, bucket: Bucketing, watermark: datetime
-) -> tuple[int, datetime]:
-    """Rows that differ, in the last complete bucket below the watermark, between the
-    aggregate and its query run afresh over the raw rows of that bucket only."""
+def _timescale_materialized(
+    session: Session, bucket: Bucketing, watermark: datetime | None
+) -> Materialized:
+    """TimescaleDB materializes whole buckets up to the watermark."""
+    if watermark is None:
+        return Materialized(None)
     start = session.value(
         "SELECT %(w)s::timestamptz - %(width)s::interval", {"w": watermark, "width": bucket.width}
     )
-    instant = exp.cast(exp.Literal.string(start.isoformat()), "timestamptz")
-    width = exp.cast(exp.Literal.string(bucket.width), "interval")
-    raw_time = exp.column(bucket.column)
-    query = aggregate.definition.tree.expression.copy().where(
-        exp.and_(raw_time >= instant, raw_time < exp.Add(this=instant, expression=width)),
+    return Materialized(watermark, start, watermark)
+
+
+def _view_materialized(
+    session: Session, aggregate: SchemaObject, bucket: Bucketing, complete_before: datetime
+) -> Materialized:
+    """A materialized view's watermark (end of its newest bucket) and its newest bucket
+    already complete at the last scheduled refresh, in one query."""
+    row = session.rows(
+        sql.SQL(
+            "SELECT max({b}) + {w}::interval AS watermark, "
+            "max({b}) FILTER (WHERE {b} + {w}::interval <= %(complete)s) AS spot, "
+            "max({b}) FILTER (WHERE {b} + {w}::interval <= %(complete)s) + {w}::interval "
+            "AS spot_end FROM {view}"
+        ).format(
+            b=sql.Identifier(bucket.alias),
+            w=sql.Literal(bucket.width),
+            view=sql.Identifier(aggregate.schema, aggregate.name),
+        ),
+        # As text, so the server reads it as the bucket's own type (a timestamp
+        # without time zone takes it as UTC, the way the platform writes one).
+        {"complete": _utc_text(complete_before)},
+    )[0]
+    return Materialized(_aware(row["watermark"]), _aware(row["spot"]), _aware(row["spot_end"]))
+
+
+def _aggregate_finding(
+    session: Session,
+    aggregate: SchemaObject,
+    bucket: Bucketing,
+    query: exp.Select,
+    materialized: Materialized,
+    limits: RefreshLimits,
+    now: datetime,
+    spot_check: bool,
+) -> Finding:
+    """Staleness against the refresh schedule and the spot check, the same on both engines."""
+    watermark = materialized.watermark
+    problems: list[str] = []
+    metadata: dict[str, object] = {"watermark": watermark.isoformat() if watermark else ""}
+    if watermark is not None:
+        # A materialized view's newest bucket may end after now: no lag then.
+        metadata["lag"] = str(_seconds(max(now - watermark, timedelta(0))))
+    if limits.allowed is not None:
+        metadata["allowed_lag"] = str(limits.allowed)
+        cutoff = now - limits.allowed
+        since = max((t for t in (watermark, limits.window_start) if t is not None), default=None)
+        pending = 0
+        if since is None or since < cutoff:  # else no row can be pending: skip the query
+            pending = _pending_rows(session, aggregate, bucket, query, since, cutoff)
+        metadata["pending_rows"] = pending
+        count = f"{pending}{'+' if pending >= PENDING_CAP else ''} source row(s)"
+        if pending and watermark is None:
+            problems.append(
+                f"never refreshed, though {count} are older than now - {limits.allowed}"
+            )
+        elif pending:
+            problems.append(
+                f"lag {metadata['lag']} exceeds the refresh policy's {limits.allowed}: "
+                f"{count} at or after the watermark are older than now - {limits.allowed}"
+            )
+    if spot_check and materialized.spot_start is not None and materialized.spot_end is not None:
+        start = materialized.spot_start
+        try:
+            differing = _spot_check(session, aggregate, bucket, query, start, materialized.spot_end)
+        except psycopg.Error as error:  # the live aggregate is not the declared one
+            first_line = str(error).strip().splitlines()[0]
+            problems.append(f"cannot compare with the declared query: {first_line}")
+            differing = 0
+        metadata["spot_checked_bucket"] = start.isoformat()
+        if differing:
+            problems.append(
+                f"bucket {start:%Y-%m-%d %H:%M} differs from the raw table "
+                f"({differing} row(s) differ)"
+            )
+    fix_job = rollups.refresh_job_name(aggregate) if problems else None
+    return Finding(aggregate.key, AGGREGATE_HEALTH, problems, metadata, fix_job=fix_job)
+
+
+def _pending_rows(
+    session: Session,
+    aggregate: SchemaObject,
+    bucket: Bucketing,
+    query: exp.Select,
+    since: datetime | None,
+    before: datetime,
+) -> int:
+    """Source rows (the aggregate's own FROM, joins and WHERE) from `since` to before
+    `before`, counted up to PENDING_CAP."""
+    probe = query.copy()
+    probe.set("group", None)
+    probe.set("having", None)
+    column = bucket.column
+    window = column.copy() < _time_literal(before)
+    if since is not None:
+        window = exp.and_(column.copy() >= _time_literal(since), window)
+    probe = probe.select(exp.Literal.number(1), append=False).where(window, append=True)
+    counted = exp.select(exp.Count(this=exp.Star())).from_(
+        probe.limit(PENDING_CAP).subquery("pending")
+    )
+    with session.transaction(aggregate.definition.search_path):
+        return session.value(counted.sql(DIALECT))
+
+
+def _spot_check(
+    session: Session,
+    aggregate: SchemaObject,
+    bucket: Bucketing,
+    query: exp.Select,
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Rows that differ, in the bucket [start, end), between the aggregate and its query
+    run afresh over the raw rows of that bucket only."""
+    column = bucket.column
+    fresh_query = query.copy().where(
+        exp.and_(column.copy() >= _time_literal(start), column.copy() < _time_literal(end)),
         append=True,
     )
-    fresh = exp.select("*").from_(query.subquery("fresh"))
+    fresh = exp.select("*").from_(fresh_query.subquery("fresh"))
     stored = (
         exp.select("*")
         .from_(exp.to_table(aggregate.qualified_name))
-        .where(exp.column(bucket.alias).eq(instant))
+        .where(exp.column(bucket.alias).eq(_time_literal(start)))
     )
 
     def rows_only_in(left: exp.Select, right: exp.Select) -> exp.Expression:
@@ -538,7 +673,30 @@ def _spot_check(
         exp.Add(this=rows_only_in(fresh, stored), expression=rows_only_in(stored, fresh))
     )
     with session.transaction(aggregate.definition.search_path):
-        return session.value(differing.sql(DIALECT)), start
+        return session.value(differing.sql(DIALECT))
+
+
+def _time_literal(value: datetime) -> exp.Literal:
+    """An instant as an untyped literal: the server reads it as the compared column's
+    type (a timestamp without time zone as UTC)."""
+    return exp.Literal.string(_utc_text(value))
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(sep=" ")
+
+
+def _aware(value: date | None) -> datetime | None:
+    """A bucket time as an aware datetime (a date or timestamp without time zone is UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(), UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _seconds(value: timedelta) -> timedelta:
+    return timedelta(seconds=round(value.total_seconds()))
 
 
 # ----------------------------------------------------------- which checks, and running them
@@ -547,8 +705,9 @@ CHECK_DESCRIPTIONS = {
     CHUNK_HEALTH: "Chunks or partitions are as the policies say: old chunks compressed, expired "
     "ones dropped, partitions made ahead, no rows in the future or in a default partition.",
     JOB_HEALTH: "The policy has exactly one job on the server, scheduled, not failing or overdue.",
-    AGGREGATE_HEALTH: "The aggregate's watermark is within its refresh policy's lag and its last "
-    "complete bucket matches the raw table.",
+    AGGREGATE_HEALTH: "The aggregate (a materialized view on plain PostgreSQL) holds every source "
+    "row its refresh schedule should have aggregated, and its last complete bucket matches the "
+    "raw table.",
 }
 SENSOR_CHECKS = {
     "chunk_health_sensor": (CHUNK_HEALTH, JOB_HEALTH),
@@ -577,9 +736,9 @@ def health_checks(obj: SchemaObject) -> list[str]:
 def observe(session: Session, graph: SchemaGraph, checks: set[str], now: datetime) -> list[Finding]:
     """Findings of the given checks on every object that has them.
 
-    On plain PostgreSQL the TimescaleDB objects have no native chunks, jobs or
-    watermarks: they are reported as not applicable (passed), the way their
-    materializations are.
+    On plain PostgreSQL the TimescaleDB objects have no native chunks or jobs: they
+    are reported as not applicable (passed), the way their materializations are; a
+    continuous aggregate is judged as its materialized view.
     """
     found: list[Finding] = []
     timescale = timescale_installed(session)
@@ -589,8 +748,8 @@ def observe(session: Session, graph: SchemaGraph, checks: set[str], now: datetim
             found += timescale_chunk_findings(session, graph, now)
     if JOB_HEALTH in checks and timescale:
         found += timescale_job_findings(session, graph, now)
-    if AGGREGATE_HEALTH in checks and timescale:
-        found += aggregate_findings(session, graph, now)
+    if AGGREGATE_HEALTH in checks:
+        found += aggregate_findings(session, graph, now, timescale=timescale)
     seen = {(f.key, f.check) for f in found}
     for obj in graph:
         for check in health_checks(obj):

@@ -8,17 +8,23 @@ op and as an observation of the asset). With nothing due it executes no SQL.
 `partition_maintenance_schedule` runs it daily. The clock is the `partition_clock`
 resource, so a run can be made as of another instant.
 
-Each continuous aggregate's refresh policy becomes `refresh_<schema>__<view>` and
-its schedule: REFRESH MATERIALIZED VIEW CONCURRENTLY. On TimescaleDB both leave
-hypertables and aggregates to TimescaleDB's own jobs.
+Each continuous aggregate has the job `refresh_<schema>__<view>`, the run the health
+sensor requests to fix a stale one: REFRESH MATERIALIZED VIEW CONCURRENTLY on plain
+PostgreSQL, and on TimescaleDB `CALL run_job` of the aggregate's own refresh policy
+(a whole `refresh_continuous_aggregate` when it has none). An aggregate with a
+refresh policy also gets a schedule running that job, which on TimescaleDB only
+repeats what the policy's own job does. Partition maintenance leaves hypertables to
+TimescaleDB.
 """
 
 import os
 from datetime import UTC, datetime
 
 import dagster as dg
+from psycopg import sql
 
 from platform_assets import catalog, partitions, rollups
+from platform_assets import timescale_catalog as tc
 from platform_assets.assets import SCHEMA_POOL
 from platform_assets.compiler import SchemaGraph
 from platform_assets.engines import select_engine
@@ -26,6 +32,7 @@ from platform_assets.evolution import retention
 from platform_assets.health import is_range_partitioned
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.resources import SchemaDatabase
+from platform_assets.session import Session
 
 PARTITION_MAINTENANCE_JOB = "partition_maintenance"
 PARTITION_MAINTENANCE_SCHEDULE = "partition_maintenance_schedule"
@@ -141,16 +148,17 @@ def _maintenance_op(graph: SchemaGraph, table: SchemaObject) -> dg.OpDefinition:
 def build_refresh_schedules(
     graph: SchemaGraph,
 ) -> tuple[list[dg.JobDefinition], list[dg.ScheduleDefinition]]:
-    """One job and schedule per continuous aggregate refresh policy."""
+    """A refresh job per continuous aggregate (what the health sensor runs to fix one),
+    and a schedule for each that has a refresh policy."""
     jobs, schedules = [], []
-    for policy in graph:
-        if policy.kind != ObjectKind.REFRESH_POLICY or policy.relation is None:
-            continue
-        aggregate = graph.relation(policy.schema, policy.relation)
-        if aggregate is None or aggregate.kind != ObjectKind.CONTINUOUS_AGGREGATE:
+    for aggregate in graph:
+        if aggregate.kind != ObjectKind.CONTINUOUS_AGGREGATE:
             continue
         job = _refresh_job(graph, aggregate)
         jobs.append(job)
+        policy = graph.attached(aggregate, ObjectKind.REFRESH_POLICY)
+        if policy is None:
+            continue
         schedules.append(
             dg.ScheduleDefinition(
                 name=rollups.refresh_schedule_name(aggregate),
@@ -163,31 +171,63 @@ def build_refresh_schedules(
     return jobs, schedules
 
 
+_REFRESH_POLICY_JOB = """
+SELECT j.job_id FROM timescaledb_information.jobs j
+JOIN timescaledb_information.continuous_aggregates ca
+  ON ca.materialization_hypertable_schema = j.hypertable_schema
+ AND ca.materialization_hypertable_name = j.hypertable_name
+WHERE j.proc_name = 'policy_refresh_continuous_aggregate'
+  AND ca.view_schema = %s AND ca.view_name = %s
+ORDER BY j.job_id LIMIT 1
+"""
+
+
 def _refresh_job(graph: SchemaGraph, aggregate: SchemaObject) -> dg.JobDefinition:
     name = rollups.refresh_job_name(aggregate)
 
-    @dg.op(name=f"{name}_op", description=f"REFRESH {aggregate.qualified_name} CONCURRENTLY.")
+    @dg.op(
+        name=f"{name}_op",
+        description=f"Refresh {aggregate.qualified_name} now: CONCURRENTLY on plain PostgreSQL, "
+        "its own refresh policy job on TimescaleDB.",
+    )
     def refresh(context: dg.OpExecutionContext, database: SchemaDatabase) -> dg.Output:
         metadata: dict[str, object] = {}
         with database.session(log=context.log.info) as session:
             engine = select_engine(session, graph)
             if engine.native_hypertables:
-                metadata["skipped"] = "TimescaleDB refreshes it with its own policy job"
+                metadata.update(_refresh_timescale(session, aggregate))
             elif catalog.relkind(session, aggregate.schema, aggregate.name) != "m":
                 raise dg.Failure(f"{aggregate.qualified_name} is not materialized yet")
             else:
                 session.execute(rollups.refresh_sql(aggregate))
                 metadata["refreshed"] = "concurrently"
-                metadata["dagster/row_count"] = catalog.row_count(
-                    session, aggregate.schema, aggregate.name
-                )
+            metadata["dagster/row_count"] = catalog.row_count(
+                session, aggregate.schema, aggregate.name
+            )
         context.log_event(
             dg.AssetObservation(asset_key=dg.AssetKey(list(aggregate.key)), metadata=metadata)
         )
         return dg.Output(None, metadata=metadata)
 
-    @dg.job(name=name, description=f"Refresh {aggregate.qualified_name} (plain PostgreSQL).")
+    @dg.job(name=name, description=f"Refresh {aggregate.qualified_name} now.")
     def refresh_job() -> None:
         refresh()
 
     return refresh_job
+
+
+def _refresh_timescale(session: Session, aggregate: SchemaObject) -> dict[str, object]:
+    """Run the aggregate's refresh policy job now (its window, its settings), or refresh
+    it whole when it has no policy. Autocommit: neither may run in a transaction."""
+    if not tc.is_continuous_aggregate(session, aggregate.schema, aggregate.name):
+        raise dg.Failure(f"{aggregate.qualified_name} is not a continuous aggregate yet")
+    job_id = session.value(_REFRESH_POLICY_JOB, (aggregate.schema, aggregate.name))
+    if job_id is not None:
+        session.execute("CALL run_job(%s)", (job_id,))
+        return {"refreshed": f"CALL run_job({job_id}) (its refresh policy)", "job_id": job_id}
+    session.execute(
+        sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)").format(
+            sql.Literal(tc.qualified(session, aggregate.schema, aggregate.name))
+        )
+    )
+    return {"refreshed": "whole aggregate (no refresh policy)"}

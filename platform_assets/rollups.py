@@ -18,7 +18,6 @@ from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
 from platform_assets.evolution.aggregates import renamed
-from platform_assets.health import _interval_text
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.partition_rules import interval_seconds
 
@@ -75,7 +74,14 @@ def materialized_view_tree(aggregate: SchemaObject, graph: SchemaGraph) -> exp.C
             if not isinstance(prop, exp.WithDataProperty) and not _timescale_option(prop)
         ]
         properties.set("expressions", kept)
-    query = tree.expression
+    tree.set("expression", translated_query(aggregate, graph))
+    group_key(aggregate)  # fails early, naming the object, if it cannot be keyed
+    return tree
+
+
+def translated_query(aggregate: SchemaObject, graph: SchemaGraph) -> exp.Select:
+    """The aggregate's SELECT with `time_bucket` translated, as the materialized view runs it."""
+    query = aggregate.definition.tree.expression.copy()
     if not isinstance(query, exp.Select):
         raise SchemaError(
             "a continuous aggregate's query must be a SELECT",
@@ -85,8 +91,17 @@ def materialized_view_tree(aggregate: SchemaObject, graph: SchemaGraph) -> exp.C
     for call in list(query.find_all(exp.Anonymous)):
         if call.name.lower() == "time_bucket":
             call.replace(_translated_bucket(call, query, aggregate, graph))
-    group_key(aggregate)  # fails early, naming the object, if it cannot be keyed
-    return tree
+    return query
+
+
+def interval_text(node: exp.Expr) -> str | None:
+    """`INTERVAL '1 hour'`, `INTERVAL '1' HOUR` or `'1 hour'::interval` as '1 hour'."""
+    while isinstance(node, exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Interval):
+        unit = node.args.get("unit")
+        return f"{node.this.name} {unit.name}" if unit else node.this.name
+    return node.name if isinstance(node, exp.Literal) and node.is_string else None
 
 
 def group_key(aggregate: SchemaObject) -> list[str]:
@@ -151,7 +166,7 @@ def _translated_bucket(
     call: exp.Anonymous, query: exp.Select, aggregate: SchemaObject, graph: SchemaGraph
 ) -> exp.Expr:
     args = call.expressions
-    width_text = _interval_text(args[0]) if args else None
+    width_text = interval_text(args[0]) if args else None
     if len(args) != 2 or any(isinstance(a, exp.Kwarg) for a in args) or width_text is None:
         raise SchemaError(
             "time_bucket with an origin, offset or time zone, or a width that is not an "

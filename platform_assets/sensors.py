@@ -2,14 +2,16 @@
 
 Each tick observes the database (a fixed number of catalog queries, see health.py)
 and reports one evaluation per object it concerns, so the UI shows a hypertable,
-policy or aggregate as unhealthy. Where the fix is mechanical (create missing
-partitions, recreate a dropped job, refresh a lagging aggregate) it also requests
-the run that materializes the fixing asset, at most once an hour per fix. A
-database that is down or a missing table is reported, never raised.
+policy or aggregate as unhealthy. Where the fix is mechanical it also requests the
+run that fixes it, at most once an hour per fix: a run of `health_fix` materializing
+the fixing asset (create missing partitions, recreate a dropped job), or a run of an
+aggregate's `refresh_<schema>__<view>` job (refresh a stale aggregate). A database
+that is down or a missing table is reported, never raised.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -17,29 +19,56 @@ import psycopg
 
 from platform_assets.compiler import SchemaGraph
 from platform_assets.health import SENSOR_CHECKS, Finding, observe
+from platform_assets.maintenance import build_refresh_schedules
 from platform_assets.resources import SchemaDatabase
 from platform_assets.translator import SchemaTranslator
 
+HEALTH_FIX_JOB = "health_fix"
+
+
+def build_health_fix_job(
+    graph: SchemaGraph, translator: SchemaTranslator | None = None
+) -> dg.UnresolvedAssetJobDefinition:
+    """The asset job the sensors launch to materialize a fixing asset (a subset per run)."""
+    translator = translator or SchemaTranslator()
+    return dg.define_asset_job(
+        HEALTH_FIX_JOB,
+        selection=dg.AssetSelection.assets(*(translator.get_asset_key(obj) for obj in graph)),
+        description="Materialize the schema asset a health sensor found broken; each run "
+        "selects only the asset it fixes.",
+    )
+
 
 def build_health_sensors(
-    graph: SchemaGraph, translator: SchemaTranslator | None = None
+    graph: SchemaGraph,
+    translator: SchemaTranslator | None = None,
+    fix_job: dg.UnresolvedAssetJobDefinition | None = None,
+    refresh_jobs: Sequence[dg.JobDefinition] | None = None,
 ) -> list[dg.SensorDefinition]:
+    """Both health sensors. Pass the same `fix_job` and `refresh_jobs` given to the
+    Definitions (built here when omitted)."""
     translator = translator or SchemaTranslator()
+    fix_job = fix_job or build_health_fix_job(graph, translator)
+    if refresh_jobs is None:
+        refresh_jobs, _ = build_refresh_schedules(graph)
+    jobs = [fix_job, *refresh_jobs]
     return [
-        _health_sensor(name, set(checks), graph, translator)
+        _health_sensor(name, set(checks), graph, translator, jobs)
         for name, checks in SENSOR_CHECKS.items()
     ]
 
 
 def _health_sensor(
-    name: str, checks: set[str], graph: SchemaGraph, translator: SchemaTranslator
+    name: str,
+    checks: set[str],
+    graph: SchemaGraph,
+    translator: SchemaTranslator,
+    jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition],
 ) -> dg.SensorDefinition:
-    keys = [translator.get_asset_key(obj) for obj in graph]
-
     @dg.sensor(
         name=name,
         minimum_interval_seconds=300,
-        target=keys,
+        jobs=jobs,
         description=f"Reports {', '.join(sorted(checks))} on the assets they concern; "
         "requests the run that fixes what is mechanical.",
     )
@@ -52,19 +81,30 @@ def _health_sensor(
             message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             return dg.SkipReason(f"database unreachable or unreadable: {message}")
         evaluations = [_evaluation(f, translator.get_asset_key(graph[f.key])) for f in findings]
-        fixes = sorted({f.fix for f in findings if not f.passed and f.fix is not None})
+        unhealthy = [f for f in findings if not f.passed]
+        asset_fixes = sorted({f.fix for f in unhealthy if f.fix is not None})
+        job_fixes = sorted({f.fix_job for f in unhealthy if f.fix_job is not None})
         summary = (
-            f"{sum(f.passed for f in findings)} healthy, "
-            f"{sum(not f.passed for f in findings)} unhealthy, {len(fixes)} fix(es) requested"
+            f"{len(findings) - len(unhealthy)} healthy, {len(unhealthy)} unhealthy, "
+            f"{len(asset_fixes) + len(job_fixes)} fix(es) requested"
         )
         context.log.info(summary)
+        hour = f"{now:%Y%m%d%H}"
         run_requests = [
             dg.RunRequest(
-                run_key=f"{name}:{'/'.join(fix)}:{now:%Y%m%d%H}",
+                run_key=f"{name}:{'/'.join(fix)}:{hour}",
+                job_name=HEALTH_FIX_JOB,
                 asset_selection=[translator.get_asset_key(graph[fix])],
                 tags={"platform/fix": "/".join(fix), "platform/sensor": name},
             )
-            for fix in fixes
+            for fix in asset_fixes
+        ] + [
+            dg.RunRequest(
+                run_key=f"{name}:{job}:{hour}",
+                job_name=job,
+                tags={"platform/fix": job, "platform/sensor": name},
+            )
+            for job in job_fixes
         ]
         return dg.SensorResult(
             asset_events=evaluations,

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from platform_assets.assets import build_schema_assets
@@ -129,3 +130,11 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
             name: getattr(value, "value", value) for name, value in materialization.metadata.items()
         }
     return found
+
+
+def query(url: str, text: str, params: tuple = ()) -> list[dict]:
+    """Rows of one statement on a fresh connection, closed at once (the TimescaleDB test
+    server takes one connection at a time)."""
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        cursor = conn.execute(text, params)
+        return cursor.fetchall() if cursor.description else []

@@ -7,12 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import SimpleNamespace
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from platform_assets.evolution.aggregates import REBUILD_SUFFIX
-from tests.conftest import materializations, materialize
+from tests.conftest import materializations, materialize, query
 from tests.test_evolution import allow, failure_message, in_sync, plan, statements
 from tests.timescale import timescale_server
 
@@ -34,12 +32,6 @@ RAW = (
     "SELECT date_bin(INTERVAL '1 hour', ts, '2000-01-03') AS bucket, device, count(*) AS n, "
     "sum(value) AS total FROM {schema}.readings GROUP BY 1, 2 ORDER BY 1, 2"
 )
-
-
-def query(url: str, text: str) -> list[dict]:
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        cursor = conn.execute(text)
-        return cursor.fetchall() if cursor.description else []
 
 
 def write(project, schema: str, measures: str) -> None:

@@ -12,6 +12,8 @@ import psycopg
 import pytest
 
 from platform_assets.health import AGGREGATE_HEALTH, CHUNK_HEALTH, JOB_HEALTH, observe
+from platform_assets.maintenance import build_refresh_schedules
+from platform_assets.resources import SchemaDatabase
 from platform_assets.session import Session
 from tests.conftest import materialize
 from tests.test_health import evaluations, sensor_tick
@@ -36,6 +38,7 @@ CHECKS = {CHUNK_HEALTH, JOB_HEALTH, AGGREGATE_HEALTH}
 HYPERTABLE = ("m", "readings", "hypertable")
 COMPRESSION = ("m", "readings", "compression_policy")
 AGGREGATE = ("m", "readings_hourly")
+REFRESH_JOB = "refresh_m__readings_hourly"
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +56,15 @@ def job_id(conn: psycopg.Connection, proc: str) -> int:
     return conn.execute(
         "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = %s", (proc,)
     ).fetchone()[0]
+
+
+def run_refresh_job(graph, url: str) -> dg.ExecuteInProcessResult:
+    """The run the sensor requests for a stale aggregate, executed."""
+    jobs, _ = build_refresh_schedules(graph)
+    job = next(j for j in jobs if j.name == REFRESH_JOB)
+    result = job.execute_in_process(resources={"database": SchemaDatabase(url=url)})
+    assert result.success
+    return result
 
 
 def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, server_url):
@@ -77,14 +89,17 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
         assert found[(AGGREGATE, AGGREGATE_HEALTH)].description.startswith("never refreshed")
 
         conn.execute("CALL run_job(%s)", (job_id(conn, "policy_compression"),))
-        conn.execute(
-            "CALL refresh_continuous_aggregate('m.readings_hourly', now() - INTERVAL '3 days', "
-            "date_trunc('hour', now()))"
-        )
+        assert found[(AGGREGATE, AGGREGATE_HEALTH)].fix_job == REFRESH_JOB
+
+    # The fix run: the aggregate's refresh job runs its refresh policy's job now. It
+    # opens its own connection (the server takes one at a time).
+    run_refresh_job(graph, server_url)
+    with psycopg.connect(server_url, autocommit=True) as conn:
         found = findings(conn, graph)
         assert found[(HYPERTABLE, CHUNK_HEALTH)].passed, found[(HYPERTABLE, CHUNK_HEALTH)]
         aggregate = found[(AGGREGATE, AGGREGATE_HEALTH)]
         assert aggregate.passed, aggregate.description
+        assert aggregate.metadata["pending_rows"] == 0
         checked = datetime.fromisoformat(aggregate.metadata["spot_checked_bucket"])
 
         # A late row in the last complete bucket: the stored aggregate is now wrong.
@@ -95,11 +110,13 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
         assert not aggregate.passed
         # One group changed: its stored row and its recomputed row differ.
         assert "differs from the raw table (2 row(s) differ)" in aggregate.description
-        assert aggregate.fix == ("m", "readings_hourly", "refresh_policy")
-        conn.execute(
-            "CALL refresh_continuous_aggregate('m.readings_hourly', %s, %s)",
-            (checked, checked + timedelta(hours=1)),
-        )
+        assert aggregate.fix_job == REFRESH_JOB
+
+    stale = sensor_tick(graph, server_url, "aggregate_health_sensor")
+    assert not evaluations(stale)[("m/readings_hourly", AGGREGATE_HEALTH)].passed
+    assert [r.job_name for r in stale.run_requests] == [REFRESH_JOB]
+    run_refresh_job(graph, server_url)
+    with psycopg.connect(server_url, autocommit=True) as conn:
         assert findings(conn, graph)[(AGGREGATE, AGGREGATE_HEALTH)].passed
 
         refresh_job = job_id(conn, "policy_refresh_continuous_aggregate")
@@ -116,7 +133,8 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
     missing = reported[("m/readings/compression_policy", JOB_HEALTH)]
     assert not missing.passed and missing.description == "no job on the server"
     assert reported[("m/readings/hypertable", CHUNK_HEALTH)].passed
-    assert [dg.AssetKey(list(COMPRESSION))] in [r.asset_selection for r in result.run_requests]
+    requested = [(r.job_name, r.asset_selection) for r in result.run_requests]
+    assert ("health_fix", [dg.AssetKey(list(COMPRESSION))]) in requested
 
     aggregates = evaluations(sensor_tick(graph, server_url, "aggregate_health_sensor"))
     assert aggregates[("m/readings_hourly", AGGREGATE_HEALTH)].passed

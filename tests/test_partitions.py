@@ -18,6 +18,7 @@ from platform_assets.maintenance import (
 )
 from platform_assets.objects import ObjectKind
 from platform_assets.resources import SchemaDatabase
+from platform_assets.sensors import build_health_sensors
 from tests.conftest import REPO, materializations, materialize
 
 MONTH = "1 month"
@@ -65,6 +66,24 @@ def systems(pg_cluster):
     result = materialize(graph, url)
     assert result.success
     return graph, url, materializations(result), result, started
+
+
+def test_both_health_sensors_report_all_healthy_after_the_main_job(systems):
+    # Before the other tests here add rows: right after the main job.
+    graph, url, _, _, _ = systems
+    for sensor in build_health_sensors(graph):
+        result = sensor(dg.build_sensor_context(resources={"database": SchemaDatabase(url=url)}))
+        assert result.asset_events, sensor.name
+        failed = [(e.asset_key.path, e.description) for e in result.asset_events if not e.passed]
+        assert failed == [], sensor.name
+        assert not result.run_requests, sensor.name
+    aggregates = [
+        e
+        for e in result.asset_events  # aggregate_health_sensor: every view judged natively
+        if e.check_name == "aggregate_health"
+    ]
+    assert len(aggregates) == 4
+    assert all("watermark" in e.metadata for e in aggregates)
 
 
 def test_every_hypertable_is_partitioned_through_the_premake_horizon(systems):

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from platform_assets.maintenance import PartitionClock, build_partition_maintenance
 from platform_assets.resources import SchemaDatabase
-from tests.conftest import materializations, materialize
+from tests.conftest import materializations, materialize, query
 from tests.test_evolution import allow, failure_message
 from tests.timescale import timescale_server
 
@@ -21,12 +19,6 @@ SIXTY_DAYS = (
     "INSERT INTO {table} SELECT now() - INTERVAL '12 hours' - n * INTERVAL '1 day', 'x' "
     "FROM generate_series(0, 59) n"
 )
-
-
-def query(url: str, text: str) -> list[dict]:
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        cursor = conn.execute(text)
-        return cursor.fetchall() if cursor.description else []
 
 
 PARTITIONED = """\

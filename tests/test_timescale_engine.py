@@ -11,14 +11,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from platform_assets.backfill import build_aggregate_backfill
 from platform_assets.compiler import compile_directory
 from platform_assets.resources import SchemaDatabase
-from tests.conftest import REPO, materializations, materialize
+from tests.conftest import REPO, materializations, materialize, query
 from tests.test_five_systems import dagster_cli
 from tests.timescale import timescale_server
 
@@ -55,12 +53,6 @@ PROCS = {
 def server_url() -> Iterator[str]:
     with timescale_server() as url:
         yield url
-
-
-def query(url: str, text: str, params: tuple = ()) -> list[dict]:
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        cursor = conn.execute(text, params)
-        return cursor.fetchall() if cursor.description else []
 
 
 def test_cli_materializes_the_five_systems_natively_and_a_rerun_changes_nothing(
