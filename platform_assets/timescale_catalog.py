@@ -1,4 +1,5 @@
-"""Reads of TimescaleDB's own catalog (`timescaledb_information`), for the engine and checks."""
+"""Reads of TimescaleDB's own catalog (`timescaledb_information`, `_timescaledb_catalog`),
+for the engine, orphans and checks."""
 
 from __future__ import annotations
 
@@ -93,3 +94,103 @@ def same_interval(session: Session, left: object, right: object) -> bool:
 def interval_text(session: Session, value: object) -> str:
     """An interval as the server renders it ('14 DAYS' -> '14 days')."""
     return session.value("SELECT %s::text::interval::text", (value,))
+
+
+def installed(session: Session) -> bool:
+    """Whether this database has TimescaleDB's catalog (the extension is installed)."""
+    return bool(session.value("SELECT to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL"))
+
+
+@dataclass
+class OwnRelations:
+    """Relations TimescaleDB made in some schemas: never the user's orphans."""
+
+    internal: set[tuple[str, str]]  # chunks, compressed chunks, internal tables and views
+    default_indexes: set[tuple[str, str]]  # create_hypertable's indexes, chunk indexes
+    aggregates: set[tuple[str, str]]  # continuous aggregates (their user views)
+
+
+def own_relations(session: Session, schemas: list[str]) -> OwnRelations:
+    """What TimescaleDB created in `schemas`, read from its catalog: chunks (in a
+    hypertable's associated schema), compressed chunks, the compressed and
+    materialization hypertables, an aggregate's partial and direct views, their
+    indexes, and the default indexes create_hypertable makes on a hypertable (its
+    time column DESC, and each space dimension with the time column DESC)."""
+    found = OwnRelations(set(), set(), set())
+    if not installed(session):
+        return found
+    internal = session.rows(
+        """
+        WITH internal AS (
+            SELECT to_regclass(format('%%I.%%I', schema_name, table_name)) AS rel
+            FROM _timescaledb_catalog.chunk
+            UNION ALL
+            SELECT to_regclass(format('%%I.%%I', schema_name, table_name))
+            FROM _timescaledb_catalog.hypertable
+            WHERE compression_state = 2
+               OR id IN (SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg)
+            UNION ALL
+            SELECT to_regclass(format('%%I.%%I', partial_view_schema, partial_view_name))
+            FROM _timescaledb_catalog.continuous_agg
+            UNION ALL
+            SELECT to_regclass(format('%%I.%%I', direct_view_schema, direct_view_name))
+            FROM _timescaledb_catalog.continuous_agg
+        )
+        SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_index i ON i.indexrelid = c.oid
+        WHERE n.nspname = ANY(%(schemas)s)
+          AND (c.oid IN (SELECT rel FROM internal) OR i.indrelid IN (SELECT rel FROM internal))
+        """,
+        {"schemas": schemas},
+    )
+    for row in internal:
+        target = found.default_indexes if row["relkind"] in ("i", "I") else found.internal
+        target.add((row["schema"], row["name"]))
+    indexes = session.rows(
+        """
+        SELECT n.nspname::text AS schema, ic.relname::text AS name,
+               ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                     ORDER BY k.ord) AS columns,
+               i.indoption::int2[] AS options,
+               ARRAY(SELECT d.column_name::text FROM _timescaledb_catalog.dimension d
+                     WHERE d.hypertable_id = h.id AND d.interval_length IS NOT NULL
+                     ORDER BY d.id) AS time_columns,
+               ARRAY(SELECT d.column_name::text FROM _timescaledb_catalog.dimension d
+                     WHERE d.hypertable_id = h.id AND d.interval_length IS NULL) AS space_columns
+        FROM _timescaledb_catalog.hypertable h
+        JOIN pg_index i ON i.indrelid = to_regclass(format('%%I.%%I', h.schema_name, h.table_name))
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        JOIN pg_namespace n ON n.oid = ic.relnamespace
+        JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+        WHERE n.nspname = ANY(%(schemas)s) AND NOT i.indisunique AND i.indpred IS NULL
+          AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts
+        """,
+        {"schemas": schemas},
+    )
+    for row in indexes:
+        if _is_default_index(row):
+            found.default_indexes.add((row["schema"], row["name"]))
+    aggregates = session.rows(
+        "SELECT user_view_schema::text AS schema, user_view_name::text AS name "
+        "FROM _timescaledb_catalog.continuous_agg WHERE user_view_schema = ANY(%(schemas)s)",
+        {"schemas": schemas},
+    )
+    found.aggregates = {(row["schema"], row["name"]) for row in aggregates}
+    return found
+
+
+_INDOPTION_DESC = 1
+
+
+def _is_default_index(row: dict[str, Any]) -> bool:
+    """(time DESC), or (space column, time DESC): the indexes create_hypertable makes."""
+    if not row["time_columns"]:
+        return False
+    time_column = row["time_columns"][0]
+    columns, options = row["columns"], row["options"]
+    if not columns or columns[-1] != time_column or not options[-1] & _INDOPTION_DESC:
+        return False
+    return len(columns) == 1 or (len(columns) == 2 and columns[0] in row["space_columns"])
