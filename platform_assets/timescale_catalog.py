@@ -1,13 +1,15 @@
 """Reads of TimescaleDB's own catalog (`timescaledb_information`, `_timescaledb_catalog`),
-for the engine, orphans and checks."""
+for the engine, evolution and checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import sqlglot
 from psycopg import sql
 
+from platform_assets.dialect import DIALECT
 from platform_assets.session import Session
 
 
@@ -99,6 +101,55 @@ def interval_text(session: Session, value: object) -> str:
 def installed(session: Session) -> bool:
     """Whether this database has TimescaleDB's catalog (the extension is installed)."""
     return bool(session.value("SELECT to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL"))
+
+
+@dataclass
+class LiveColumnstore:
+    """A hypertable's columnstore (compression) settings, as the server renders them."""
+
+    segmentby: str | None
+    orderby: str | None
+    chunk_interval: str | None  # compress_chunk_time_interval, when set
+    compressed_chunks: int
+
+    def setting_of(self, column: str) -> str | None:
+        """The setting that names `column` (compress_segmentby / compress_orderby), if any."""
+        if column in setting_columns(self.segmentby):
+            return "compress_segmentby"
+        if column in setting_columns(self.orderby):
+            return "compress_orderby"
+        return None
+
+
+def columnstore(session: Session, schema: str, name: str) -> LiveColumnstore | None:
+    """None unless `schema.name` is a hypertable with columnstore (compression) enabled."""
+    if not installed(session):
+        return None
+    settings = compression_settings(session, schema, name)
+    if settings is None:
+        return None
+    row = session.rows(
+        "SELECT s.compress_interval_length, (SELECT count(*) FROM timescaledb_information.chunks c "
+        "  WHERE c.hypertable_schema = %s AND c.hypertable_name = %s AND c.is_compressed) "
+        "  AS compressed "
+        "FROM timescaledb_information.hypertable_compression_settings s "
+        "WHERE s.hypertable = %s::regclass",
+        (schema, name, qualified(session, schema, name)),
+    )[0]
+    return LiveColumnstore(
+        segmentby=settings["segmentby"] or None,
+        orderby=settings["orderby"] or None,
+        chunk_interval=row["compress_interval_length"],
+        compressed_chunks=row["compressed"],
+    )
+
+
+def setting_columns(text: str | None) -> list[str]:
+    """The column names of a segmentby or orderby setting ('device, ts DESC')."""
+    if not text:
+        return []
+    tree = sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT)
+    return [ordered.this.name for ordered in tree.args["order"].expressions]
 
 
 @dataclass
