@@ -156,6 +156,40 @@ def test_column_added_to_a_compressed_hypertable_is_planned_as_one_alter_then_ap
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
+def test_check_added_to_a_compressed_hypertable_is_validated_in_one_statement(project, server):
+    """TimescaleDB refuses VALIDATE CONSTRAINT on a hypertable with columnstore enabled,
+    so the NOT VALID-then-VALIDATE of a plain table cannot be used there."""
+    rows = create(project, server, "checked", "    value float8", "d * 1.5")
+    declared = "    value float8,\n    CONSTRAINT readings_value_sane CHECK (value >= 0)"
+    project.write("sql/ts.sql", readings("checked", declared))
+    pending = plan(project, server)
+    assert pending.returncode == 2, pending.stdout + pending.stderr
+    assert statements(pending) == [
+        '[LOCKS] ALTER TABLE "checked"."readings" ADD CONSTRAINT "readings_value_sane" '
+        "CHECK (value >= 0);"
+    ]
+    result = materialize(project.graph(), server.url)
+    assert materializations(result)["checked/readings"]["action"] == "updated"
+    assert server.rows(
+        "SELECT pg_get_constraintdef(oid) AS definition, convalidated FROM pg_constraint "
+        "WHERE conname = 'readings_value_sane' AND conrelid = 'checked.readings'::regclass"
+    ) == [{"definition": "CHECK ((value >= (0)::double precision))", "convalidated": True}]
+    assert in_sync(result, "checked/readings").passed
+    assert server.value("SELECT count(*) FROM checked.readings") == rows
+
+    # A row that breaks it: the constraint is not added, the table is as it was.
+    server.rows("INSERT INTO checked.readings VALUES (now(), 1, 500)")
+    tighter = declared.replace("value >= 0", "value >= 0 AND value < 100")
+    project.write("sql/ts.sql", readings("checked", tighter))
+    refused = materialize(project.graph(), server.url, raise_on_error=False)
+    assert "is violated by some row" in failure_message(refused)
+    live = (
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conname = 'readings_value_sane' AND conrelid = 'checked.readings'::regclass"
+    )
+    assert server.value(live) == ("CHECK ((value >= (0)::double precision))")
+
+
 def test_dropped_column_on_a_hypertable_is_refused_with_its_row_count_until_allowed(
     project, server
 ):
