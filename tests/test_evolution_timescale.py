@@ -259,6 +259,8 @@ def test_dropping_a_segmentby_column_is_refused_naming_the_compression_setting(p
             message
         )
         assert "TimescaleDB refuses to drop a segmentby or orderby column" in message
+        compressed = server.chunks("seg")[1]
+        assert f"decompress the {compressed} chunk(s) compressed with it" in message
     pending = plan(project, server, "--allow-destructive", "seg/readings")
     assert pending.returncode == 1, pending.stdout
     assert "ERROR sql/ts.sql:3: table seg.readings: cannot drop column device: " in pending.stdout

@@ -3,10 +3,12 @@
 What TimescaleDB does there (verified on 2.23, the test server): ADD COLUMN works,
 and so does DROP COLUMN, compressed chunks included, except for a column named in
 compress_segmentby or compress_orderby ("cannot drop orderby or segmentby column
-from a hypertable with columnstore enabled"). `ALTER COLUMN ... TYPE` is refused
+from a hypertable with columnstore enabled"; changing the setting leaves the chunks
+compressed with it refusing the same). `ALTER COLUMN ... TYPE` is refused
 outright ("operation not supported on hypertables that have columnstore
-enabled"), compressed chunks or not, and columnstore cannot be switched off while
-any chunk is compressed.
+enabled"), compressed chunks or not, and so is `VALIDATE CONSTRAINT`
+(constraints.py adds a constraint validated there); columnstore cannot be
+switched off while any chunk is compressed.
 
 So a type change is applied by switching columnstore off, changing the type and
 switching it back on with the live settings, in the table's one transaction,
@@ -32,7 +34,7 @@ def columnstore(table: SchemaObject, session: Session) -> tc.LiveColumnstore | N
 
 
 def refuse_columnstore_drops(
-    table: SchemaObject, live: tc.LiveColumnstore, dropped: list[str]
+    table: SchemaObject, session: Session, live: tc.LiveColumnstore, dropped: list[str]
 ) -> None:
     """A column named in the columnstore settings cannot be dropped: say so, and how."""
     for name in dropped:
@@ -40,13 +42,20 @@ def refuse_columnstore_drops(
         if setting is None:
             continue
         current = live.segmentby if setting == "compress_segmentby" else live.orderby
+        decompress = ""
+        if live.compressed_chunks:
+            literal = sql.Literal(table.qualified_name).as_string(session.conn)
+            decompress = (
+                f" and decompress the {live.compressed_chunks} chunk(s) compressed with it "
+                f"(SELECT decompress_chunk(c, true) FROM show_chunks({literal}) c)"
+            )
         raise SchemaError(
             f"cannot drop column {name}: the hypertable's columnstore (compression) settings "
             f"name it ({setting} = '{current}'), and TimescaleDB refuses to drop a segmentby "
-            "or orderby column while columnstore is enabled (allow_destructive cannot change "
-            f"that); take {name} out of the live {setting} first (ALTER TABLE "
-            f"{table.qualified_name} SET (timescaledb.{setting} = ...), after decompressing "
-            "its compressed chunks if TimescaleDB asks), then materialize again",
+            "or orderby column while columnstore is enabled, from the hypertable and from "
+            "every chunk compressed with it (allow_destructive cannot change that); first "
+            f"set {setting} without it (ALTER TABLE {table.qualified_name} SET "
+            f"(timescaledb.{setting} = '...')){decompress}, then materialize again",
             table.location,
             table.describe(),
         )

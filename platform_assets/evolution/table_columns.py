@@ -29,7 +29,7 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
     # A hypertable with columnstore: what TimescaleDB refuses there (hypertables.py).
     columnstore = hypertables.columnstore(table, session)
     if columnstore is not None:
-        hypertables.refuse_columnstore_drops(table, columnstore, comparison.extra)
+        hypertables.refuse_columnstore_drops(table, session, columnstore, comparison.extra)
     drops, types, adds, defaults, nullability = [], [], [], [], []
     retyped: list[tuple[str, str, str]] = []
     for name in comparison.extra:
