@@ -110,6 +110,9 @@ class LiveColumnstore:
     segmentby: str | None
     orderby: str | None
     chunk_interval: str | None  # compress_chunk_time_interval, when set
+    # The sparse indexes the user configured ('bloom(label), minmax(v)'), on versions
+    # that have them (2.22+); those made from orderby are TimescaleDB's own.
+    sparse_index: str | None
     compressed_chunks: int
 
     def setting_of(self, column: str) -> str | None:
@@ -128,18 +131,25 @@ def columnstore(session: Session, schema: str, name: str) -> LiveColumnstore | N
     settings = compression_settings(session, schema, name)
     if settings is None:
         return None
+    # The view's columns vary between versions: read it as one JSON value.
     row = session.rows(
-        "SELECT s.compress_interval_length, (SELECT count(*) FROM timescaledb_information.chunks c "
+        "SELECT to_jsonb(s) AS settings, (SELECT count(*) FROM timescaledb_information.chunks c "
         "  WHERE c.hypertable_schema = %s AND c.hypertable_name = %s AND c.is_compressed) "
         "  AS compressed "
         "FROM timescaledb_information.hypertable_compression_settings s "
         "WHERE s.hypertable = %s::regclass",
         (schema, name, qualified(session, schema, name)),
     )[0]
+    configured = [
+        sql.SQL("{}({})").format(sql.SQL(index["type"]), sql.Identifier(index["column"]))
+        for index in row["settings"].get("index") or []
+        if index.get("source") == "config"
+    ]
     return LiveColumnstore(
         segmentby=settings["segmentby"] or None,
         orderby=settings["orderby"] or None,
-        chunk_interval=row["compress_interval_length"],
+        chunk_interval=row["settings"].get("compress_interval_length"),
+        sparse_index=sql.SQL(", ").join(configured).as_string(session.conn) if configured else None,
         compressed_chunks=row["compressed"],
     )
 

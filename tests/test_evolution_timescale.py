@@ -81,6 +81,14 @@ class Server:
         )[0]
         return row["chunks"], row["compressed"]
 
+    def compression_settings(self, schema: str) -> dict:
+        return self.rows(
+            "SELECT segmentby, orderby, index FROM "
+            "timescaledb_information.hypertable_compression_settings "
+            "WHERE hypertable = to_regclass(%s)",
+            (f"{schema}.readings",),
+        )[0]
+
     def compress_old_chunks(self, schema: str) -> None:
         """Run the declared compression policy's job, as the scheduler would."""
         self.rows("CALL run_job(%s)", (self.jobs(schema)["policy_compression"]["job_id"],))
@@ -268,14 +276,25 @@ def test_dropping_a_segmentby_column_is_refused_naming_the_compression_setting(p
     assert server.value("SELECT count(device) FROM seg.readings") == rows
 
 
+def widen(columns: str) -> str:
+    """The hypertable with its orderby and a sparse index set too (TimescaleDB 2.22+)."""
+    return readings("wide", columns).replace(
+        "compress_segmentby = 'device'",
+        "compress_segmentby = 'device', timescaledb.compress_orderby = 'ts DESC', "
+        "timescaledb.sparse_index = 'bloom(label)'",
+    )
+
+
 def test_widened_types_on_a_hypertable_with_columnstore_are_applied_keeping_values(project, server):
-    project.write("sql/ts.sql", readings("wide", "    visits int,\n    label varchar(20)"))
+    project.write("sql/ts.sql", widen("    visits int,\n    label varchar(20)"))
     materialize(project.graph(), server.url)
     rows = fill(server, "wide", "2147483647, 'device ' || d")
     jobs = server.jobs("wide")
+    settings = server.compression_settings("wide")
+    assert {"type": "bloom", "column": "label", "source": "config"} in settings["index"]
 
     widened = "    visits bigint,\n    label varchar(50)"
-    project.write("sql/ts.sql", readings("wide", widened))
+    project.write("sql/ts.sql", widen(widened))
     pending = plan(project, server)
     assert pending.returncode == 2, pending.stdout + pending.stderr
     planned = statements(pending)
@@ -286,7 +305,8 @@ def test_widened_types_on_a_hypertable_with_columnstore_are_applied_keeping_valu
         '[LOCKS] ALTER TABLE "wide"."readings" ALTER COLUMN "visits" TYPE bigint;',
         '[LOCKS] ALTER TABLE "wide"."readings" ALTER COLUMN "label" TYPE character varying(50);',
         '[LOCKS] ALTER TABLE "wide"."readings" SET (timescaledb.compress, '
-        "timescaledb.compress_segmentby = 'device');",
+        "timescaledb.compress_segmentby = 'device', timescaledb.compress_orderby = 'ts DESC', "
+        "timescaledb.sparse_index = 'bloom(\"label\")');",
     ], pending.stdout
     assert server.columns("wide")["visits"] == "integer"
 
@@ -309,6 +329,7 @@ def test_widened_types_on_a_hypertable_with_columnstore_are_applied_keeping_valu
         "device"
     )
     assert server.jobs("wide") == jobs
+    assert server.compression_settings("wide") == settings
     assert in_sync(result, "wide/readings").passed
     server.rows("INSERT INTO wide.readings VALUES (now(), 3, 2147483648, repeat('x', 50))")
 
@@ -316,7 +337,7 @@ def test_widened_types_on_a_hypertable_with_columnstore_are_applied_keeping_valu
     server.compress_old_chunks("wide")
     compressed = server.chunks("wide")[1]
     assert compressed > 0
-    project.write("sql/ts.sql", readings("wide", widened.replace("varchar(50)", "text")))
+    project.write("sql/ts.sql", widen(widened.replace("varchar(50)", "text")))
     refused = materialize(project.graph(), server.url, raise_on_error=False)
     assert not refused.success
     message = failure_message(refused)

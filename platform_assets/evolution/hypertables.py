@@ -89,6 +89,7 @@ def around_type_changes(
         ("compress_segmentby", live.segmentby),
         ("compress_orderby", live.orderby),
         ("compress_chunk_time_interval", live.chunk_interval),
+        ("sparse_index", live.sparse_index),
     ):
         if value:
             options.append(
