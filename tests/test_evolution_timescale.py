@@ -170,14 +170,13 @@ def test_check_added_to_a_compressed_hypertable_is_validated_in_one_statement(pr
     rows = create(project, server, "checked", "    value float8", "d * 1.5")
     declared = "    value float8,\n    CONSTRAINT readings_value_sane CHECK (value >= 0)"
     project.write("sql/ts.sql", readings("checked", declared))
-    pending = plan(project, server)
-    assert pending.returncode == 2, pending.stdout + pending.stderr
-    assert statements(pending) == [
-        '[LOCKS] ALTER TABLE "checked"."readings" ADD CONSTRAINT "readings_value_sane" '
-        "CHECK (value >= 0);"
-    ]
     result = materialize(project.graph(), server.url)
-    assert materializations(result)["checked/readings"]["action"] == "updated"
+    done = materializations(result)["checked/readings"]
+    assert done["action"] == "updated"
+    assert done["sql_executed"] == (
+        '```sql\nALTER TABLE "checked"."readings" ADD CONSTRAINT "readings_value_sane" '
+        "CHECK (value >= 0);\n```"
+    )
     assert server.rows(
         "SELECT pg_get_constraintdef(oid) AS definition, convalidated FROM pg_constraint "
         "WHERE conname = 'readings_value_sane' AND conrelid = 'checked.readings'::regclass"
@@ -222,11 +221,6 @@ def test_dropped_column_on_a_hypertable_is_refused_with_its_row_count_until_allo
     assert not check.passed
     assert "refused destructive change(s): dropping column note" in check.description
 
-    pending = plan(project, server)
-    assert pending.returncode == 1, pending.stdout
-    assert "ERROR sql/ts.sql:3: table dropped.readings: refused destructive change(s)" in (
-        pending.stdout
-    )
     allowed_plan = plan(project, server, "--allow-destructive", "dropped/readings")
     assert allowed_plan.returncode == 2, allowed_plan.stdout
     assert statements(allowed_plan) == [
@@ -269,9 +263,6 @@ def test_dropping_a_segmentby_column_is_refused_naming_the_compression_setting(p
         assert "TimescaleDB refuses to drop a segmentby or orderby column" in message
         compressed = server.chunks("seg")[1]
         assert f"decompress the {compressed} chunk(s) compressed with it" in message
-    pending = plan(project, server, "--allow-destructive", "seg/readings")
-    assert pending.returncode == 1, pending.stdout
-    assert "ERROR sql/ts.sql:3: table seg.readings: cannot drop column device: " in pending.stdout
     assert "device" in server.columns("seg")
     assert server.value("SELECT count(device) FROM seg.readings") == rows
 
@@ -402,7 +393,7 @@ def test_changed_policies_are_planned_as_alter_job_and_keep_their_job_ids(projec
     assert clean.returncode == 0, clean.stdout
 
 
-LEGACY = """\
+ORPH_SCHEMA = """\
 CREATE EXTENSION IF NOT EXISTS timescaledb;
 CREATE SCHEMA orph;
 """
@@ -423,7 +414,7 @@ NOTES = "CREATE TABLE orph.notes (body text);\n"
 def test_removed_declarations_are_orphans_and_timescaledb_internals_never_are(project, server):
     """The hypertable keeps its chunks in its own schema (associated_schema_name), so its
     chunks and their indexes sit beside the declared objects."""
-    project.write("sql/a_schema.sql", LEGACY)
+    project.write("sql/a_schema.sql", ORPH_SCHEMA)
     project.write("sql/b_readings.sql", HYPERTABLE + INDEX)
     project.write("sql/c_notes.sql", NOTES)
     materialize(project.graph(), server.url)
@@ -435,6 +426,7 @@ def test_removed_declarations_are_orphans_and_timescaledb_internals_never_are(pr
         "WHERE n.nspname = 'orph' AND c.relname LIKE '\\_hyper\\_%'"
     )
     assert chunks > 10  # the chunks and their indexes live in orph
+    assert server.value("SELECT to_regclass('orph.readings_ts_idx') IS NOT NULL")  # TimescaleDB's
     assert server.chunks("orph")[1] > 0
 
     clean = plan(project, server)
@@ -470,3 +462,4 @@ def test_removed_declarations_are_orphans_and_timescaledb_internals_never_are(pr
     assert server.value("SELECT count(*) FROM orph.readings") == rows
     assert server.value("SELECT count(*) FROM orph.notes") == 2
     assert server.value("SELECT to_regclass('orph.idx_readings_device') IS NOT NULL")
+    assert server.value("SELECT to_regclass('orph.hourly') IS NOT NULL")
