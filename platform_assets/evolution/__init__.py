@@ -13,5 +13,7 @@ declared are reported as orphans, never dropped.
 
 Modules: `guard` (what counts as destructive, and the refusal), `table_columns`
 (column ALTERs), `constraints`, `replacements` (indexes, views, triggers),
-`rendering` (how the server renders a declaration, without DDL) and `orphans`.
+`rendering` (how the server renders a declaration, without DDL), `hypertables` (what
+TimescaleDB refuses on a hypertable with columnstore, and how a type change is made
+there) and `orphans`.
 """

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import sqlglot
 from psycopg import sql
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from platform_assets import timescale_catalog as tc
 from platform_assets.dialect import DIALECT
 from platform_assets.evolution.guard import Change
 from platform_assets.evolution.rendering import (
@@ -134,6 +136,18 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
         )
         == "p"
     )
+
+    @cache
+    def validate_later() -> bool:
+        # TimescaleDB refuses VALIDATE CONSTRAINT on a hypertable with columnstore enabled
+        # ("operation not supported"), yet adds a validated constraint there, compressed
+        # chunks included: there a constraint is added in one statement. Read only when
+        # a constraint is to be added.
+        return tc.columnstore(session, table.schema, table.name) is None
+
+    def add(constraint: DeclaredConstraint) -> Change:
+        return _add_constraint(relation, constraint, partitioned, validate_later())
+
     live = {row["conname"]: row for row in _live_constraints(session, table)}
     declared = declared_constraints(table)
     matched: set[str] = set()
@@ -147,12 +161,12 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
         row = live.get(constraint.name)
         if row is None:
             if not constraint.amendment:  # an amendment runs as written (apply_amendments)
-                adds.append(_add_constraint(relation, constraint, partitioned))
+                adds.append(add(constraint))
             continue
         matched.add(constraint.name)
         if not _same_constraint(session, table, constraint, row):
             drops.append(_drop_constraint(relation, constraint.name))
-            adds.append(_add_constraint(relation, constraint, partitioned))
+            adds.append(add(constraint))
     # Unnamed constraints carry the server's generated names: matched by what they
     # constrain (kind, columns, referenced table), never by name.
     for constraint in unnamed:
@@ -166,7 +180,7 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
             None,
         )
         if row is None:
-            adds.append(_add_constraint(relation, constraint, partitioned))
+            adds.append(add(constraint))
         else:
             matched.add(row["conname"])
     for name in live.keys() - matched:
@@ -181,7 +195,10 @@ def _drop_constraint(relation: sql.Identifier, name: str) -> Change:
 
 
 def _add_constraint(
-    relation: sql.Identifier, constraint: DeclaredConstraint, partitioned: bool
+    relation: sql.Identifier,
+    constraint: DeclaredConstraint,
+    partitioned: bool,
+    validate_later: bool = True,
 ) -> Change:
     definition = sql.SQL(constraint.node.sql(DIALECT))
     if constraint.name is None:
@@ -191,7 +208,9 @@ def _add_constraint(
     # CHECK and FOREIGN KEY: added without scanning the table (a brief lock), then
     # validated, which scans without blocking writes. A partitioned table's foreign
     # key cannot be NOT VALID on this PostgreSQL.
-    if constraint.contype == "c" or (constraint.contype == "f" and not partitioned):
+    if validate_later and (
+        constraint.contype == "c" or (constraint.contype == "f" and not partitioned)
+    ):
         return Change(
             [
                 sql.SQL("{} NOT VALID").format(add),

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from platform_assets import partition_rules, rollups
+from platform_assets import rollups
+from platform_assets import timescale_catalog as tc
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.session import Session
 
@@ -48,12 +49,12 @@ def orphans(session: Session, graph: Iterable[SchemaObject], schemas: set[str]) 
             declared_relations.add((obj.schema, obj.name))
             if obj.kind == ObjectKind.CONTINUOUS_AGGREGATE:  # the platform's own index on it
                 declared_relations.add((obj.schema, rollups.group_index_name(obj)))
-        elif obj.kind == ObjectKind.HYPERTABLE and obj.relation:
-            # create_hypertable's default index on the time column
-            column = partition_rules.time_column(obj)
-            declared_relations.add((obj.schema, f"{obj.relation}_{column}_idx"))
     if not schemas:
         return []
+    # TimescaleDB's own relations (chunks in a hypertable's associated schema, their
+    # indexes, create_hypertable's default indexes), read from its catalog.
+    timescale = tc.own_relations(session, sorted(schemas))
+    declared_relations |= timescale.internal | timescale.default_indexes
     rows = session.rows(
         """
         SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
@@ -97,5 +98,8 @@ def orphans(session: Session, graph: Iterable[SchemaObject], schemas: set[str]) 
                         sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*key))
                     )
                     rows_note = f"{count} row(s)"
-                found.append(Orphan(_RELKIND_NAMES[row["relkind"]], *key, rows_note))
+                kind = _RELKIND_NAMES[row["relkind"]]
+                if key in timescale.aggregates:
+                    kind = "continuous aggregate"
+                found.append(Orphan(kind, *key, rows_note))
     return found

@@ -11,6 +11,7 @@ from sqlglot.errors import ParseError
 from platform_assets.columns import ColumnComparison, compare_columns
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
+from platform_assets.evolution import hypertables
 from platform_assets.evolution.guard import Change
 from platform_assets.objects import SchemaObject
 from platform_assets.session import Session
@@ -25,7 +26,12 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
     if comparison is None or comparison.same:
         return []
     relation = sql.Identifier(table.schema, table.name)
+    # A hypertable with columnstore: what TimescaleDB refuses there (hypertables.py).
+    columnstore = hypertables.columnstore(table, session)
+    if columnstore is not None:
+        hypertables.refuse_columnstore_drops(table, session, columnstore, comparison.extra)
     drops, types, adds, defaults, nullability = [], [], [], [], []
+    retyped: list[tuple[str, str, str]] = []
     for name in comparison.extra:
         total, values = _counts(session, relation, name)
         drops.append(
@@ -49,6 +55,7 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
             )
         if live.type != declared.type:
             types.append(_type_change(table, session, comparison, name))
+            retyped.append((name, comparison.live[name].type, comparison.declared[name].type))
         if live.default != declared.default:
             default = _declared_default(comparison, name)
             defaults.append(
@@ -94,6 +101,8 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
                     ]
                 )
             )
+    if types and columnstore is not None:
+        types = hypertables.around_type_changes(table, session, columnstore, retyped, types)
     return drops + types + adds + defaults + nullability
 
 
