@@ -16,6 +16,7 @@ import pytest
 from platform_assets.backfill import build_aggregate_backfill
 from platform_assets.compiler import compile_directory
 from platform_assets.resources import SchemaDatabase
+from platform_assets.sensors import build_health_sensors
 from tests.conftest import REPO, materializations, materialize, query
 from tests.test_five_systems import dagster_cli
 from tests.timescale import timescale_server
@@ -129,6 +130,15 @@ def test_cli_materializes_the_five_systems_natively_and_a_rerun_changes_nothing(
         "tenant_id by_hash 4",
     ]
     assert again["wildduck/email_events/compression_policy"]["job_id"] >= 1000
+    # Both sensors report every chunk, job and aggregate healthy, and request nothing.
+    for sensor in build_health_sensors(graph):
+        context = dg.build_sensor_context(resources={"database": SchemaDatabase(url=server_url)})
+        result = sensor(context)
+        assert result.asset_events, sensor.name
+        failed = [(e.asset_key.path, e.description) for e in result.asset_events if not e.passed]
+        assert failed == [], sensor.name
+        assert not result.run_requests, sensor.name
+    assert len([e for e in result.asset_events if e.check_name == "aggregate_health"]) == 4
 
 
 POLICY_SQL = """\
