@@ -20,9 +20,9 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import bcrypt
-import pandas as pd
 import psycopg
 from psycopg import sql
 
@@ -31,6 +31,9 @@ from platform_assets.compiler import SchemaGraph
 from platform_assets.health import partition_settings
 from platform_assets.seeds import Seed
 from platform_assets.session import Session
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STAGE = "platform_seed_stage"
 RECORD = "platform_record"  # the row's position in the file, 0 for the first data row
@@ -68,6 +71,8 @@ class SeedResult:
 
 def read_frame(seed: Seed, secret_values: dict[str, str] | None = None) -> pd.DataFrame:
     """The file as strings (an empty field is NULL), with the secret columns added."""
+    import pandas as pd  # here, not at import: it would cost every definitions load ~0.5 s
+
     frame = pd.read_csv(seed.path, dtype=str, keep_default_na=False, na_filter=False)
     frame = frame.astype(object).where(frame != "", None)
     for column, value in (secret_values or {}).items():

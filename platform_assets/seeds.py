@@ -18,11 +18,11 @@ An optional `seeds/<schema>/seeds.toml` sets, per table:
 
 from __future__ import annotations
 
+import csv
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from sqlglot import exp
 
 from platform_assets.errors import SchemaError, SchemaErrors
@@ -102,6 +102,13 @@ def discover_seeds(root: Path, tables: dict[ObjectKey, SchemaObject]) -> dict[Ob
     return found
 
 
+def _header(path: Path) -> list[str]:
+    """The file's column names. The csv module reads this one line: importing pandas
+    (which reads the rows, seed_load.py) would cost every definitions load ~0.5 s."""
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        return next(csv.reader(file), [])
+
+
 def _read_seed(path: Path, root: Path, tables: dict[ObjectKey, SchemaObject]) -> Seed:
     schema, table_name = path.parent.name, path.stem
     relative = path.relative_to(root)
@@ -114,7 +121,7 @@ def _read_seed(path: Path, root: Path, tables: dict[ObjectKey, SchemaObject]) ->
             f"seed {schema}.{table_name}",
         )
     config = _table_config(path, table_name)
-    header = [str(c) for c in pd.read_csv(path, nrows=0, dtype=str).columns]
+    header = _header(path)
     seed = Seed(
         schema=table.schema,
         table=table.name,
