@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
+import secrets
 import shutil
 import sys
 import tempfile
@@ -33,6 +35,9 @@ from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# The shipped admin seed stores the hash of this password; on a throwaway cluster
+# any will do.
+os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", secrets.token_urlsafe(16))
 
 from platform_assets.assets import build_schema_assets  # noqa: E402
 from platform_assets.compiler import compile_directory  # noqa: E402

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -30,6 +31,9 @@ from sqlglot import exp
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# The shipped admin seed stores the hash of this password; on a throwaway cluster
+# any will do.
+os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", secrets.token_urlsafe(16))
 
 from platform_assets.assets import build_schema_assets  # noqa: E402
 from platform_assets.compiler import compile_directory  # noqa: E402
