@@ -24,7 +24,7 @@ IN_SYNC = "in_sync"
 
 
 def check_specs(obj: SchemaObject, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    """`in_sync` on every asset, and the health checks (health.py) where they apply."""
+    """`in_sync` on every asset, and the health checks (health/) where they apply."""
     return [
         dg.AssetCheckSpec(
             name=IN_SYNC,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from platform_assets import partition_rules, rollups
 from platform_assets.compiler import SchemaGraph
-from platform_assets.health import is_range_partitioned, partition_settings
 from platform_assets.objects import ObjectKind, SchemaObject
+from platform_assets.partition_rules import is_range_partitioned, partition_settings
 
 
 @dataclass(frozen=True)

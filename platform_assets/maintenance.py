@@ -29,8 +29,8 @@ from platform_assets.assets import SCHEMA_POOL
 from platform_assets.compiler import SchemaGraph
 from platform_assets.engines import select_engine
 from platform_assets.evolution import retention
-from platform_assets.health import is_range_partitioned
 from platform_assets.objects import ObjectKind, SchemaObject
+from platform_assets.partition_rules import is_range_partitioned
 from platform_assets.resources import SchemaDatabase
 from platform_assets.session import Session
 

@@ -16,9 +16,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
 
 from platform_assets.errors import SchemaError
-from platform_assets.objects import SchemaObject
+from platform_assets.objects import ObjectKind, SchemaObject
+
+if TYPE_CHECKING:
+    from platform_assets.compiler import SchemaGraph
 
 DEFAULT_PREMAKE = 4  # pg_partman's default
 MAX_PARTITIONS = 100
@@ -144,4 +150,25 @@ def hypertable_settings(
         settings["partition_interval"] = choose_width(
             chunk_interval(hypertable), settings.get("retention"), premake
         )
+    return settings
+
+
+def is_range_partitioned(obj: SchemaObject) -> bool:
+    """A table declared `PARTITION BY RANGE (...)` in its own SQL."""
+    return obj.kind == ObjectKind.TABLE and any(
+        True for _ in obj.definition.tree.find_all(exp.PartitionedByProperty)
+    )
+
+
+def partition_settings(obj: SchemaObject, graph: SchemaGraph) -> dict[str, str]:
+    """Premake, retention and interval of a natively partitioned table: its
+    `-- platform:` annotation, else (a hypertable rendered natively) the width rule
+    of partition_rules.py and its retention policy's drop_after."""
+    settings = dict(obj.annotations)
+    hypertable = graph.attached(obj, ObjectKind.HYPERTABLE)
+    retention = graph.attached(obj, ObjectKind.RETENTION_POLICY)
+    if hypertable is not None:  # the width rule of partition_rules.py
+        return hypertable_settings(hypertable, retention, settings)
+    if retention is not None and "retention" not in settings:
+        settings["retention"] = str(retention.params.get("drop_after"))
     return settings

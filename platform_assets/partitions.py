@@ -20,8 +20,9 @@ executes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
+import sqlglot
 from psycopg import sql
 from sqlglot import exp
 
@@ -29,8 +30,8 @@ from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
 from platform_assets.evolution import retention
-from platform_assets.health import partition_settings, range_bounds
 from platform_assets.objects import SchemaObject, Statement
+from platform_assets.partition_rules import partition_settings
 from platform_assets.session import Session
 
 
@@ -235,3 +236,27 @@ def apply(session: Session, obj: SchemaObject, partition_plan: PartitionPlan) ->
             )
         )
         session.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(obj.schema, name)))
+
+
+def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | None]:
+    """Lower and upper bound of a range partition, from its implicit constraint
+    (`col >= '...'::type AND col < '...'::type`) read with sqlglot."""
+    if not constraint:
+        return None, None
+    tree = sqlglot.parse_one(constraint, read=DIALECT)
+    lower = next((n.expression for n in tree.find_all(exp.GTE)), None)
+    upper = next((n.expression for n in tree.find_all(exp.LT)), None)
+    return _instant(lower), _instant(upper)
+
+
+def _instant(node: exp.Expression | None) -> datetime | None:
+    """A timestamp/date literal as an aware datetime (a date or naive timestamp as UTC)."""
+    while isinstance(node, exp.Cast):
+        node = node.this
+    if not isinstance(node, exp.Literal) or not node.is_string:
+        return None
+    try:
+        value = datetime.fromisoformat(node.name)
+    except ValueError:  # not a time partition key
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -28,7 +28,7 @@ from psycopg import sql
 
 from platform_assets import partitions
 from platform_assets.compiler import SchemaGraph
-from platform_assets.health import partition_settings
+from platform_assets.partition_rules import partition_settings
 from platform_assets.seeds import Seed
 from platform_assets.session import Session
 

@@ -1,6 +1,6 @@
 """`chunk_health_sensor` and `aggregate_health_sensor`: health as asset check evaluations.
 
-Each tick observes the database (a fixed number of catalog queries, see health.py)
+Each tick observes the database (a fixed number of catalog queries, see health/)
 and reports one evaluation per object it concerns, so the UI shows a hypertable,
 policy or aggregate as unhealthy. Where the fix is mechanical it also requests the
 run that fixes it, at most once an hour per fix: a run of `health_fix` materializing

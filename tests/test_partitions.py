@@ -10,13 +10,14 @@ import psycopg
 import pytest
 
 from platform_assets.compiler import compile_directory
-from platform_assets.health import partition_settings, range_bounds
 from platform_assets.maintenance import (
     PartitionClock,
     build_partition_maintenance,
     build_refresh_schedules,
 )
 from platform_assets.objects import ObjectKind
+from platform_assets.partition_rules import partition_settings
+from platform_assets.partitions import range_bounds
 from platform_assets.resources import SchemaDatabase
 from platform_assets.sensors import build_health_sensors
 from tests.conftest import REPO, materializations, materialize

@@ -25,8 +25,8 @@ from platform_assets.evolution import (
     table_columns,
 )
 from platform_assets.fallback import postgres_equivalent
-from platform_assets.health import is_range_partitioned
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject, Statement
+from platform_assets.partition_rules import is_range_partitioned
 from platform_assets.session import Session
 
 Handler = Callable[[SchemaObject, Session, Outcome], Action]

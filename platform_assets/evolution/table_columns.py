@@ -21,7 +21,7 @@ from platform_assets.session import Session
 
 def column_changes(table: SchemaObject, session: Session) -> list[Change]:
     """ALTERs that bring the live columns to the declared ones, in a safe order:
-    drop, change type, add, then defaults and NOT NULL."""
+    drop, change type, add, drop identity, then defaults, NOT NULL, add identity."""
     comparison = compare_columns(table, session)
     if comparison is None or comparison.same:
         return []
@@ -31,6 +31,8 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
     if columnstore is not None:
         hypertables.refuse_columnstore_drops(table, session, columnstore, comparison.extra)
     drops, types, adds, defaults, nullability = [], [], [], [], []
+    unidentify: list[Change] = []
+    identify: list[Change] = []
     retyped: list[tuple[str, str, str]] = []
     for name in comparison.extra:
         total, values = _counts(session, relation, name)
@@ -47,12 +49,9 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
         live, declared = comparison.comparable(name)
         column = sql.Identifier(name)
         if live.identity != declared.identity:
-            raise SchemaError(
-                f"column {name}: changing an identity column ({live.describe()} -> "
-                f"{declared.describe()}) is not applied automatically; change it by hand",
-                table.location,
-                table.describe(),
-            )
+            change = _identity_change(session, relation, name, live.identity, declared.identity)
+            # Dropped before a default takes its place; added once NOT NULL is set.
+            (unidentify if not declared.identity else identify).append(change)
         if live.type != declared.type:
             types.append(_type_change(table, session, comparison, name))
             retyped.append((name, comparison.live[name].type, comparison.declared[name].type))
@@ -103,7 +102,34 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
             )
     if types and columnstore is not None:
         types = hypertables.around_type_changes(table, session, columnstore, retyped, types)
-    return drops + types + adds + defaults + nullability
+    return drops + types + adds + unidentify + defaults + nullability + identify
+
+
+_GENERATED = {"a": "ALWAYS", "d": "BY DEFAULT"}
+
+
+def _identity_change(
+    session: Session, relation: sql.Identifier, name: str, live: str, declared: str
+) -> Change:
+    """Make a column an identity column (numbering after its largest value), change
+    how it generates, or make it a plain column again (its values are kept)."""
+    alter = sql.SQL("ALTER TABLE {} ALTER COLUMN {} ").format(relation, sql.Identifier(name))
+    if not declared:
+        return Change([alter + sql.SQL("DROP IDENTITY")])
+    generated = sql.SQL(_GENERATED[declared])
+    if live:
+        return Change([alter + sql.SQL("SET GENERATED {}").format(generated)])
+    start = session.value(
+        sql.SQL("SELECT coalesce(max({}), 0) + 1 FROM {}").format(sql.Identifier(name), relation)
+    )
+    return Change(
+        [
+            alter
+            + sql.SQL("ADD GENERATED {} AS IDENTITY (START WITH {})").format(
+                generated, sql.Literal(start)
+            )
+        ]
+    )
 
 
 def _counts(session: Session, relation: sql.Identifier, column: str) -> tuple[int, int]:
