@@ -242,7 +242,7 @@ class TimescaleEngine(PostgresEngine):
         then swap it in (one transaction), with its policies declared again. Allowed
         destructive changes, it is dropped and recreated in place instead."""
         aggregates.refuse_with_dependents(session, obj)
-        target = obj.qualified_name
+        target = tc.qualified(session, obj.schema, obj.name)
         if obj.key in self.allow_destructive:
             session.execute(sql.SQL("DROP MATERIALIZED VIEW {}").format(self._identifier(obj)))
             outcome.destructive.append(session.executed[-1])
@@ -253,7 +253,7 @@ class TimescaleEngine(PostgresEngine):
             loss = aggregates.history_loss(session, obj, live)
             guard.refuse_destructive(obj, [guard.Change([], loss)], allowed=False)
             name = aggregates.rebuild_name(obj)
-            target = f"{obj.schema}.{name}"
+            target = tc.qualified(session, obj.schema, name)
             rebuilt = sql.Identifier(obj.schema, name)
             session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
             session.execute(no_data_sql(aggregates.renamed(obj.definition.tree, name)))
@@ -265,7 +265,7 @@ class TimescaleEngine(PostgresEngine):
                 .format(rebuilt, sql.Identifier(obj.name))
                 .as_string(session.conn),
             ]
-            outcome.details["rebuilt"] = f"built as {target}, refreshed, then swapped in"
+            outcome.details["rebuilt"] = f"built as {obj.schema}.{name}, refreshed, then swapped in"
         outcome.after_commit.append(
             sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
             .format(sql.Literal(target))
@@ -273,10 +273,12 @@ class TimescaleEngine(PostgresEngine):
         )
         # Dropping the old aggregate drops its policies: declare them again.
         assert self.graph is not None
-        swap += [s.text for s in obj.statements[1:]]
-        swap += [s.text for s in self.graph.attachments(obj) for s in s.statements]
-        if not swap:
-            return Action.UPDATED
+        swap += [statement.text for statement in obj.statements[1:]]
+        swap += [
+            statement.text
+            for attached in self.graph.attachments(obj)
+            for statement in attached.statements
+        ]
         outcome.after_commit_transaction.extend(swap)
         return Action.UPDATED
 
