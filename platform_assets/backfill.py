@@ -22,7 +22,6 @@ from psycopg import sql
 from platform_assets import rollups
 from platform_assets import timescale_catalog as tc
 from platform_assets.compiler import SchemaGraph
-from platform_assets.health import timescale_installed
 from platform_assets.objects import ObjectKind
 from platform_assets.resources import SchemaDatabase
 from platform_assets.translator import SchemaTranslator
@@ -45,7 +44,7 @@ def build_aggregate_backfill(
     def refresh_aggregate_window(context: dg.OpExecutionContext, database: SchemaDatabase):
         window = context.partition_time_window
         with database.session(log=context.log.info) as session:
-            timescale = timescale_installed(session)
+            timescale = tc.installed(session)
             for aggregate in aggregates:
                 if timescale:
                     statement = sql.SQL("CALL refresh_continuous_aggregate({}, {}, {})").format(

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from platform_assets.compiler import SchemaGraph
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject, SourceLocation, Statement
+from platform_assets.rollups import interval_text
 from platform_assets.session import Session
 
 
@@ -426,13 +427,7 @@ def sources(aggregate: SchemaObject, graph: SchemaGraph) -> list[SchemaObject]:
 def bucket_width(aggregate: SchemaObject) -> timedelta | None:
     for call in aggregate.definition.tree.find_all(exp.Anonymous):
         if call.name.lower() == "time_bucket" and call.expressions:
-            first = call.expressions[0]
-            text = (
-                f"{first.this.name} {first.unit.name if first.unit else ''}"
-                if isinstance(first, exp.Interval)
-                else first.name
-            )
-            return parse_interval(text)
+            return parse_interval(interval_text(call.expressions[0]))
     return None
 
 

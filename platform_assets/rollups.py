@@ -11,13 +11,14 @@ that refreshes the whole view: a materialized view has no refresh window.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from psycopg import sql
 from sqlglot import exp
 
 from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
-from platform_assets.evolution.aggregates import renamed
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.partition_rules import interval_seconds
 
@@ -92,6 +93,38 @@ def translated_query(aggregate: SchemaObject, graph: SchemaGraph) -> exp.Select:
         if call.name.lower() == "time_bucket":
             call.replace(_translated_bucket(call, query, aggregate, graph))
     return query
+
+
+def renamed(create: exp.Create, name: str) -> exp.Create:
+    """A copy of an aggregate's CREATE that creates it under another name, same schema."""
+    tree = create.copy()
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    target.set("this", exp.to_identifier(name))
+    return tree
+
+
+@dataclass
+class Bucketing:
+    """How an aggregate buckets time: `time_bucket(width, column) AS alias`."""
+
+    width: str
+    column: exp.Column  # the raw time column, as the query names it
+    alias: str
+
+
+def bucketing(query: exp.Expr | None) -> Bucketing | None:
+    """The time bucket of an aggregate's query (declared, or as the server renders
+    the live one), read with sqlglot."""
+    if not isinstance(query, exp.Select):
+        return None
+    for projection in query.expressions:
+        call = projection.this if isinstance(projection, exp.Alias) else projection
+        if not (isinstance(call, exp.Anonymous) and call.name.lower() == "time_bucket"):
+            continue
+        width, column = interval_text(call.expressions[0]), call.expressions[1]
+        if width and isinstance(column, exp.Column):
+            return Bucketing(width, column.copy(), projection.alias_or_name)
+    return None
 
 
 def interval_text(node: exp.Expr) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlglot
 from psycopg import sql
 
+from platform_assets import catalog
 from platform_assets.dialect import DIALECT
 from platform_assets.session import Session
 
@@ -99,8 +100,8 @@ def interval_text(session: Session, value: object) -> str:
 
 
 def installed(session: Session) -> bool:
-    """Whether this database has TimescaleDB's catalog (the extension is installed)."""
-    return bool(session.value("SELECT to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL"))
+    """Whether the TimescaleDB extension is installed in this database."""
+    return catalog.extension_version(session, "timescaledb") is not None
 
 
 @dataclass

@@ -14,7 +14,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlglot import exp
 
-from platform_assets import catalog
+from platform_assets import catalog, rollups
 from platform_assets import timescale_catalog as tc
 from platform_assets.classify import call_arguments, single_call
 from platform_assets.dialect import DIALECT
@@ -256,7 +256,7 @@ class TimescaleEngine(PostgresEngine):
             target = tc.qualified(session, obj.schema, name)
             rebuilt = sql.Identifier(obj.schema, name)
             session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
-            session.execute(no_data_sql(aggregates.renamed(obj.definition.tree, name)))
+            session.execute(no_data_sql(rollups.renamed(obj.definition.tree, name)))
             swap = [
                 sql.SQL("DROP MATERIALIZED VIEW {}")
                 .format(self._identifier(obj))

@@ -20,6 +20,7 @@ from psycopg import sql
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from platform_assets import rollups
 from platform_assets.dialect import DIALECT
 from platform_assets.errors import SchemaError
 from platform_assets.objects import SchemaObject
@@ -64,14 +65,6 @@ def query_changed(session: Session, live: str, declared: exp.Query) -> bool:
     return live_plan != declared_plan
 
 
-def renamed(create: exp.Create, name: str) -> exp.Create:
-    """A copy of an aggregate's CREATE that creates it under another name, same schema."""
-    tree = create.copy()
-    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-    target.set("this", exp.to_identifier(name))
-    return tree
-
-
 def dependent_views(session: Session, aggregate: SchemaObject) -> list[str]:
     """Views and aggregates built on this one (a swap would have to rebuild them too)."""
     rows = session.rows(
@@ -101,29 +94,20 @@ def history_loss(session: Session, aggregate: SchemaObject, live: str) -> str | 
     before the first bucket the declared query finds in its source (retention
     dropped their raw rows). None when nothing would be lost."""
     declared = aggregate.definition.tree.expression
-    old_bucket = _bucket(_parsed(live))
-    new_bucket = _bucket(declared)
+    old_bucket, new_bucket = rollups.bucketing(_parsed(live)), rollups.bucketing(declared)
     if old_bucket is None or new_bucket is None:
         return None
-    old_alias, _ = old_bucket
-    _, call = new_bucket
-    width, column = call.expressions[0], call.expressions[1]
     # time_bucket is monotonic: the first bucket is the bucket of the oldest row.
     first = declared.copy()
     first.set("group", None)
     first.set("having", None)
     first.set("order", None)
-    first.set(
-        "expressions",
-        [
-            exp.Anonymous(
-                this="time_bucket", expressions=[width.copy(), exp.Min(this=column.copy())]
-            )
-        ],
-    )
+    width = exp.cast(exp.Literal.string(new_bucket.width), "interval")
+    oldest = exp.Min(this=new_bucket.column.copy())
+    first.set("expressions", [exp.Anonymous(this="time_bucket", expressions=[width, oldest])])
     query = sql.SQL("SELECT count(*) FROM {} WHERE {} < coalesce(({}), 'infinity')").format(
         sql.Identifier(aggregate.schema, aggregate.name),
-        sql.Identifier(old_alias),
+        sql.Identifier(old_bucket.alias),
         sql.SQL(first.sql(DIALECT)),
     )
     with session.conn.transaction():
@@ -144,24 +128,3 @@ def _parsed(text: str | None) -> exp.Query | None:
     except ParseError:
         return None
     return tree if isinstance(tree, exp.Query) else None
-
-
-def bucket_column(query: exp.Query | None) -> str | None:
-    """The output column holding the query's time bucket."""
-    found = _bucket(query)
-    return found[0] if found else None
-
-
-def _bucket(query: exp.Query | None) -> tuple[str, exp.Anonymous] | None:
-    """The output name and call of the query's `time_bucket(width, column)`."""
-    if not isinstance(query, exp.Select):
-        return None
-    for projection in query.expressions:
-        call = projection.this if isinstance(projection, exp.Alias) else projection
-        if (
-            isinstance(call, exp.Anonymous)
-            and call.name.lower() == "time_bucket"
-            and len(call.expressions) >= 2
-        ):
-            return projection.alias_or_name, call
-    return None

@@ -18,9 +18,8 @@ from datetime import timedelta
 
 from psycopg import sql
 
-from platform_assets import partition_rules
+from platform_assets import partition_rules, rollups
 from platform_assets.compiler import SchemaGraph
-from platform_assets.evolution.aggregates import bucket_column
 from platform_assets.objects import ObjectKind, SchemaObject
 from platform_assets.session import Session
 
@@ -96,6 +95,7 @@ def partition_loss(table: SchemaObject, overdue: dict[str, int]) -> str | None:
 
 def _time_column(relation: SchemaObject, graph: SchemaGraph) -> str | None:
     if relation.kind == ObjectKind.CONTINUOUS_AGGREGATE:
-        return bucket_column(relation.definition.tree.expression)
+        bucket = rollups.bucketing(relation.definition.tree.expression)
+        return bucket.alias if bucket else None
     hypertable = graph.attached(relation, ObjectKind.HYPERTABLE)
     return partition_rules.time_column(hypertable) if hypertable is not None else None

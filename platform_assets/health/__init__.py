@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from platform_assets import timescale_catalog as tc
 from platform_assets.compiler import SchemaGraph
 from platform_assets.health.aggregates import aggregate_findings
 from platform_assets.health.findings import (
@@ -22,7 +23,6 @@ from platform_assets.health.findings import (
     JOB_HEALTH,
     POLICY_PROCS,
     Finding,
-    timescale_installed,
 )
 from platform_assets.health.partitions import partition_findings
 from platform_assets.health.timescale import timescale_chunk_findings, timescale_job_findings
@@ -39,7 +39,6 @@ __all__ = [
     "Finding",
     "health_checks",
     "observe",
-    "timescale_installed",
 ]
 
 CHECK_DESCRIPTIONS = {
@@ -75,7 +74,7 @@ def observe(session: Session, graph: SchemaGraph, checks: set[str], now: datetim
     continuous aggregate is judged as its materialized view.
     """
     found: list[Finding] = []
-    timescale = timescale_installed(session)
+    timescale = tc.installed(session)
     if CHUNK_HEALTH in checks:
         found += partition_findings(session, graph, now)
         if timescale:

@@ -15,7 +15,7 @@ from platform_assets.compiler import SchemaGraph
 from platform_assets.dialect import DIALECT
 from platform_assets.health.findings import AGGREGATE_HEALTH, Finding, of_kind
 from platform_assets.objects import ObjectKind, SchemaObject
-from platform_assets.rollups import interval_text
+from platform_assets.rollups import Bucketing
 from platform_assets.session import Session
 
 _WATERMARKS = """
@@ -47,30 +47,6 @@ SELECT %(end)s::interval + %(every)s::interval + %(width)s::interval AS allowed,
 """
 
 PENDING_CAP = 10_000  # source rows counted at most, per aggregate and tick
-
-
-@dataclass
-class Bucketing:
-    """How an aggregate buckets time: `time_bucket(width, column) AS alias`."""
-
-    width: str
-    column: exp.Column  # the raw time column, as the query names it
-    alias: str
-
-
-def bucketing(aggregate: SchemaObject) -> Bucketing | None:
-    """The aggregate's time bucket, read from its declared query with sqlglot."""
-    query = aggregate.definition.tree.expression
-    if not isinstance(query, exp.Select):
-        return None
-    for projection in query.expressions:
-        call = projection.this if isinstance(projection, exp.Alias) else projection
-        if not (isinstance(call, exp.Anonymous) and call.name.lower() == "time_bucket"):
-            continue
-        width, column = interval_text(call.expressions[0]), call.expressions[1]
-        if width and isinstance(column, exp.Column):
-            return Bucketing(width, column.copy(), projection.alias_or_name)
-    return None
 
 
 @dataclass
@@ -120,7 +96,7 @@ def aggregate_findings(
                 Finding(obj.key, AGGREGATE_HEALTH, [f"no {what} on the server"], fix=obj.key)
             )
             continue
-        bucket = bucketing(obj)
+        bucket = rollups.bucketing(obj.definition.tree.expression)
         if bucket is None:
             reason = "no time_bucket in its query: no watermark to measure"
             findings.append(Finding(obj.key, AGGREGATE_HEALTH, [], {"reason": reason}))

@@ -6,10 +6,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from platform_assets import catalog
 from platform_assets.compiler import SchemaGraph
 from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
-from platform_assets.session import Session
 
 CHUNK_HEALTH = "chunk_health"
 JOB_HEALTH = "job_health"
@@ -55,10 +53,6 @@ class Finding:
     @property
     def dagster_metadata(self) -> dict[str, object]:
         return {"problems": dg.MetadataValue.json(self.problems), **self.metadata}
-
-
-def timescale_installed(session: Session) -> bool:
-    return catalog.extension_version(session, "timescaledb") is not None
 
 
 def of_kind(graph: SchemaGraph, kind: ObjectKind) -> list[SchemaObject]:
