@@ -39,10 +39,10 @@ sys.path.insert(0, str(REPO))
 # any will do.
 os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", secrets.token_urlsafe(16))
 
-from platform_assets.assets import build_schema_assets  # noqa: E402
-from platform_assets.compiler import compile_directory  # noqa: E402
-from platform_assets.embedded import EmbeddedCluster  # noqa: E402
-from platform_assets.resources import SchemaDatabase  # noqa: E402
+from platform_assets.dagster.assets import build_schema_assets  # noqa: E402
+from platform_assets.dagster.resources import SchemaDatabase  # noqa: E402
+from platform_assets.live.embedded import EmbeddedCluster  # noqa: E402
+from platform_assets.parse.compiler import compile_directory  # noqa: E402
 
 EMAIL_COLUMNS = (
     "time", "event_type", "message_id", "from_address", "from_domain", "to_address",

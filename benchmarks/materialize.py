@@ -35,11 +35,11 @@ sys.path.insert(0, str(REPO))
 # any will do.
 os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", secrets.token_urlsafe(16))
 
-from platform_assets.assets import build_schema_assets  # noqa: E402
-from platform_assets.compiler import compile_directory  # noqa: E402
-from platform_assets.dialect import DIALECT  # noqa: E402
-from platform_assets.embedded import EmbeddedCluster, find_bindir  # noqa: E402
-from platform_assets.seed_load import STAGE  # noqa: E402
+from platform_assets.dagster.assets import build_schema_assets  # noqa: E402
+from platform_assets.live.embedded import EmbeddedCluster, find_bindir  # noqa: E402
+from platform_assets.parse.compiler import compile_directory  # noqa: E402
+from platform_assets.parse.dialect import DIALECT  # noqa: E402
+from platform_assets.seeding.load import STAGE  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 

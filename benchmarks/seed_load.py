@@ -32,10 +32,10 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from platform_assets.compiler import compile_directory  # noqa: E402
-from platform_assets.embedded import SERVER_USER, EmbeddedCluster, find_bindir  # noqa: E402
-from platform_assets.seed_load import load_seed  # noqa: E402
-from platform_assets.session import Session  # noqa: E402
+from platform_assets.live.embedded import SERVER_USER, EmbeddedCluster, find_bindir  # noqa: E402
+from platform_assets.live.session import Session  # noqa: E402
+from platform_assets.parse.compiler import compile_directory  # noqa: E402
+from platform_assets.seeding.load import load_seed  # noqa: E402
 
 SQL = """\
 CREATE SCHEMA bench;

@@ -31,11 +31,11 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from platform_assets.compiler import compile_directory  # noqa: E402
+from platform_assets.dagster.resources import SchemaDatabase  # noqa: E402
+from platform_assets.dagster.sensors import build_health_sensors  # noqa: E402
 from platform_assets.health import CHUNK_HEALTH, JOB_HEALTH, observe  # noqa: E402
-from platform_assets.resources import SchemaDatabase  # noqa: E402
-from platform_assets.sensors import build_health_sensors  # noqa: E402
-from platform_assets.session import Session  # noqa: E402
+from platform_assets.live.session import Session  # noqa: E402
+from platform_assets.parse.compiler import compile_directory  # noqa: E402
 from tests.timescale import timescale_server  # noqa: E402
 
 SQL = """\

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import dagster as dg
 
-from platform_assets.assets import build_schema_assets
-from platform_assets.backfill import build_aggregate_backfill
-from platform_assets.compiler import compile_directory
-from platform_assets.embedded import project_root
-from platform_assets.maintenance import (
+from platform_assets.dagster.assets import build_schema_assets
+from platform_assets.dagster.backfill import build_aggregate_backfill
+from platform_assets.dagster.maintenance import (
     PartitionClock,
     build_partition_maintenance,
     build_refresh_schedules,
 )
-from platform_assets.resources import database_from_environment
-from platform_assets.schedules import verify_schema_job, verify_schema_schedule
-from platform_assets.sensors import build_health_fix_job, build_health_sensors
+from platform_assets.dagster.resources import database_from_environment
+from platform_assets.dagster.schedules import build_verify_schema
+from platform_assets.dagster.sensors import build_health_fix_job, build_health_sensors
+from platform_assets.live.embedded import project_root
+from platform_assets.parse.compiler import compile_directory
 
 
 def build_definitions() -> dg.Definitions:
     root = project_root()
     graph = compile_directory(root / "sql", root)
+    verify_schema_job, verify_schema_schedule = build_verify_schema()
     maintenance_job, maintenance_schedule = build_partition_maintenance(graph)
     refresh_jobs, refresh_schedules = build_refresh_schedules(graph)
     backfill_jobs, backfill_schedules = build_aggregate_backfill(graph)

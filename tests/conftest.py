@@ -17,10 +17,11 @@ import pytest
 from psycopg.rows import dict_row
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from platform_assets.assets import build_schema_assets
-from platform_assets.compiler import SchemaGraph, compile_directory
-from platform_assets.embedded import SERVER_USER, EmbeddedCluster
-from platform_assets.resources import SchemaDatabase
+from platform_assets.dagster.assets import build_schema_assets
+from platform_assets.dagster.resources import SchemaDatabase
+from platform_assets.live.embedded import SERVER_USER, EmbeddedCluster
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.parse.compiler import compile_directory
 
 REPO = Path(__file__).resolve().parent.parent
 # The wildduck admin seed needs its password from the environment (tests that need it

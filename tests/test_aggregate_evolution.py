@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from platform_assets.evolution.aggregates import REBUILD_SUFFIX
+from platform_assets.diff.aggregates import REBUILD_SUFFIX
 from tests.conftest import materializations, materialize, query
 from tests.test_evolution import allow, failure_message, in_sync, plan, statements
 from tests.timescale import timescale_server

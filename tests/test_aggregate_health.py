@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import psycopg
 
+from platform_assets.dagster.maintenance import build_refresh_schedules
+from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.health import AGGREGATE_HEALTH, Finding, observe
-from platform_assets.maintenance import build_refresh_schedules
-from platform_assets.resources import SchemaDatabase
-from platform_assets.session import Session
+from platform_assets.live.session import Session
 from tests.conftest import materialize
 from tests.test_health import evaluations, sensor_tick
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from platform_assets.assets import build_schema_assets
-from platform_assets.resources import SchemaDatabase
+from platform_assets.dagster.assets import build_schema_assets
+from platform_assets.dagster.resources import SchemaDatabase
 from tests.conftest import materialize
 from tests.test_apply import EVERY_KIND
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platform_assets.errors import SchemaError
+from platform_assets.model.errors import SchemaError
 
 DEMO = """\
 CREATE SCHEMA demo;

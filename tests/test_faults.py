@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from platform_assets.embedded import EmbeddedCluster
+from platform_assets.live.embedded import EmbeddedCluster
 from tests.conftest import materializations, materialize
 
 # The materialized view sleeps while it is built, so a fault can land in the middle of it.

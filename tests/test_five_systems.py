@@ -11,7 +11,7 @@ import bcrypt
 import psycopg
 import pytest
 
-from platform_assets.compiler import compile_directory
+from platform_assets.parse.compiler import compile_directory
 from tests.conftest import REPO, materializations, materialize
 
 SYSTEMS = ("wildduck", "scheduler", "unity", "scan", "analytics")

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import psycopg
 
-from platform_assets import partitions
+from platform_assets.dagster.resources import SchemaDatabase
+from platform_assets.dagster.sensors import build_health_sensors
+from platform_assets.execute import partitions
 from platform_assets.health import CHUNK_HEALTH
-from platform_assets.resources import SchemaDatabase
-from platform_assets.sensors import build_health_sensors
-from platform_assets.session import Session
+from platform_assets.live.session import Session
 from tests.conftest import materializations, materialize
 
 PARTITIONED = """\

@@ -11,10 +11,10 @@ import dagster as dg
 import psycopg
 import pytest
 
+from platform_assets.dagster.maintenance import build_refresh_schedules
+from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.health import AGGREGATE_HEALTH, CHUNK_HEALTH, JOB_HEALTH, observe
-from platform_assets.maintenance import build_refresh_schedules
-from platform_assets.resources import SchemaDatabase
-from platform_assets.session import Session
+from platform_assets.live.session import Session
 from tests.conftest import materialize
 from tests.test_health import evaluations, sensor_tick
 from tests.timescale import timescale_server

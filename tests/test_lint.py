@@ -6,10 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from platform_assets.assets import build_schema_assets
-from platform_assets.compiler import compile_files
-from platform_assets.lint import LiveFacts, lint_graph
-from platform_assets.session import Session
+from platform_assets.dagster.assets import build_schema_assets
+from platform_assets.lint.rules import LiveFacts, lint_graph
+from platform_assets.live.session import Session
+from platform_assets.parse.compiler import compile_files
 from tests.conftest import REPO
 
 HYPERTABLES = """\

@@ -9,17 +9,17 @@ import dagster as dg
 import psycopg
 import pytest
 
-from platform_assets.compiler import compile_directory
-from platform_assets.maintenance import (
+from platform_assets.dagster.maintenance import (
     PartitionClock,
     build_partition_maintenance,
     build_refresh_schedules,
 )
-from platform_assets.objects import ObjectKind
-from platform_assets.partition_rules import partition_settings
-from platform_assets.partitions import range_bounds
-from platform_assets.resources import SchemaDatabase
-from platform_assets.sensors import build_health_sensors
+from platform_assets.dagster.resources import SchemaDatabase
+from platform_assets.dagster.sensors import build_health_sensors
+from platform_assets.execute.partition_rules import partition_settings
+from platform_assets.execute.partitions import range_bounds
+from platform_assets.model.objects import ObjectKind
+from platform_assets.parse.compiler import compile_directory
 from tests.conftest import REPO, materializations, materialize
 
 MONTH = "1 month"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from platform_assets.maintenance import PartitionClock, build_partition_maintenance
-from platform_assets.resources import SchemaDatabase
+from platform_assets.dagster.maintenance import PartitionClock, build_partition_maintenance
+from platform_assets.dagster.resources import SchemaDatabase
 from tests.conftest import materializations, materialize, query
 from tests.test_evolution import allow, failure_message
 from tests.timescale import timescale_server

@@ -10,7 +10,7 @@ import bcrypt
 import dagster as dg
 import pytest
 
-from platform_assets.errors import SchemaError
+from platform_assets.model.errors import SchemaError
 from tests.conftest import materializations, materialize
 
 SHOP = """\

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from platform_assets.backfill import build_aggregate_backfill
-from platform_assets.compiler import compile_directory
-from platform_assets.resources import SchemaDatabase
-from platform_assets.sensors import build_health_sensors
+from platform_assets.dagster.backfill import build_aggregate_backfill
+from platform_assets.dagster.resources import SchemaDatabase
+from platform_assets.dagster.sensors import build_health_sensors
+from platform_assets.parse.compiler import compile_directory
 from tests.conftest import REPO, materializations, materialize, query
 from tests.test_five_systems import dagster_cli
 from tests.timescale import timescale_server

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from platform_assets.embedded import free_port
+from platform_assets.live.embedded import free_port
 from tests.conftest import REPO
 from tests.test_five_systems import SYSTEMS, dagster_cli
 

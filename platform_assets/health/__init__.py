@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from platform_assets import timescale_catalog as tc
-from platform_assets.compiler import SchemaGraph
+from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.health.aggregates import aggregate_findings
 from platform_assets.health.findings import (
     AGGREGATE_HEALTH,
@@ -26,9 +25,10 @@ from platform_assets.health.findings import (
 )
 from platform_assets.health.partitions import partition_findings
 from platform_assets.health.timescale import timescale_chunk_findings, timescale_job_findings
-from platform_assets.objects import ObjectKind, SchemaObject
-from platform_assets.partition_rules import is_range_partitioned
-from platform_assets.session import Session
+from platform_assets.live import timescale_catalog as tc
+from platform_assets.live.session import Session
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKind, SchemaObject
 
 __all__ = [
     "AGGREGATE_HEALTH",

@@ -10,13 +10,13 @@ import psycopg
 from psycopg import sql
 from sqlglot import exp
 
-from platform_assets import rollups
-from platform_assets.compiler import SchemaGraph
-from platform_assets.dialect import DIALECT
+from platform_assets.execute import rollups
+from platform_assets.execute.rollups import Bucketing
 from platform_assets.health.findings import AGGREGATE_HEALTH, Finding, of_kind
-from platform_assets.objects import ObjectKind, SchemaObject
-from platform_assets.rollups import Bucketing
-from platform_assets.session import Session
+from platform_assets.live.session import Session
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKind, SchemaObject
+from platform_assets.parse.dialect import DIALECT
 
 _WATERMARKS = """
 SELECT ca.view_schema AS schema, ca.view_name AS name,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from platform_assets.compiler import SchemaGraph
-from platform_assets.objects import ObjectKey, ObjectKind, SchemaObject
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject
 
 CHUNK_HEALTH = "chunk_health"
 JOB_HEALTH = "job_health"

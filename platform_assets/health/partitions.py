@@ -6,12 +6,12 @@ from datetime import datetime
 
 from psycopg import sql
 
-from platform_assets.compiler import SchemaGraph
+from platform_assets.execute.partition_rules import partition_settings
+from platform_assets.execute.partitions import range_bounds
 from platform_assets.health.findings import CHUNK_HEALTH, EXAMPLES, Finding, of_kind
-from platform_assets.objects import ObjectKind
-from platform_assets.partition_rules import partition_settings
-from platform_assets.partitions import range_bounds
-from platform_assets.session import Session
+from platform_assets.live.session import Session
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKind
 
 _PARTITIONS = """
 SELECT n.nspname AS schema, parent.relname AS name, child.relname AS partition,

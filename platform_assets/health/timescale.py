@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from platform_assets.compiler import SchemaGraph
 from platform_assets.health.findings import (
     CHUNK_HEALTH,
     EXAMPLES,
@@ -15,8 +14,9 @@ from platform_assets.health.findings import (
     Finding,
     of_kind,
 )
-from platform_assets.objects import ObjectKey, ObjectKind
-from platform_assets.session import Session
+from platform_assets.live.session import Session
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKey, ObjectKind
 
 _CHUNKS = """
 WITH policy AS (

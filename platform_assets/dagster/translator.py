@@ -1,0 +1,130 @@
+"""How a declared object becomes an AssetSpec. Subclass and override a method to customise."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import dagster as dg
+
+from platform_assets.dagster.checks import check_specs
+from platform_assets.lint.rules import Finding
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKind, SchemaObject
+from platform_assets.seeding.checks import SEED_CHECKS
+from platform_assets.seeding.declaration import Seed
+
+PLATFORM_GROUP = "platform"
+
+
+class SchemaTranslator:
+    def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
+        return dg.AssetKey(list(obj.key))
+
+    def get_group_name(self, obj: SchemaObject) -> str:
+        return PLATFORM_GROUP if obj.kind == ObjectKind.EXTENSION else obj.schema
+
+    def get_code_version(self, obj: SchemaObject) -> str:
+        return hashlib.sha256(obj.sql.encode()).hexdigest()[:16]
+
+    def get_kinds(self, obj: SchemaObject) -> set[str]:
+        engine = "timescaledb" if obj.is_timescale or obj.name == "timescaledb" else "postgres"
+        return {engine, "sql"}
+
+    def get_description(self, obj: SchemaObject) -> str:
+        return f"{obj.describe().capitalize()}, declared at {obj.location}."
+
+    def get_metadata(self, obj: SchemaObject) -> dict[str, object]:
+        metadata: dict[str, object] = {
+            "sql": dg.MetadataValue.md(f"```sql\n{obj.sql}\n```"),
+            "source": dg.MetadataValue.path(str(obj.location)),
+            "object_kind": obj.kind.value,
+        }
+        if obj.is_timescale:
+            metadata["engines"] = (
+                "TimescaleDB: native. Plain PostgreSQL: see the asset's last materialization."
+            )
+        return metadata
+
+    def get_tags(self, obj: SchemaObject) -> dict[str, str]:
+        return {"platform/kind": obj.kind.value}
+
+    def get_check_specs(self, obj: SchemaObject) -> list[dg.AssetCheckSpec]:
+        return check_specs(obj, self.get_asset_key(obj))
+
+    def get_lint_metadata(self, findings: list[Finding]) -> dict[str, object]:
+        """The object's lint findings, one line each, for the asset page."""
+        lines = [
+            f"- `{f.rule.id}` {f.rule.severity} at {f.location}: {f.message}" for f in findings
+        ]
+        return {"lint": dg.MetadataValue.md("\n".join(lines))}
+
+    def get_lint_tags(self, findings: list[Finding]) -> dict[str, str]:
+        """`platform/lint`: the worst severity, so the catalog can be filtered by it."""
+        severities = {f.rule.severity for f in findings}
+        return {"platform/lint": "error" if "error" in severities else "warning"}
+
+    def get_asset_spec(
+        self, obj: SchemaObject, graph: SchemaGraph, findings: Sequence[Finding] = ()
+    ) -> dg.AssetSpec:
+        own = [f for f in findings if f.key == obj.key]
+        metadata = self.get_metadata(obj)
+        tags = self.get_tags(obj)
+        if own:
+            metadata.update(self.get_lint_metadata(own))
+            tags.update(self.get_lint_tags(own))
+        return dg.AssetSpec(
+            key=self.get_asset_key(obj),
+            deps=[self.get_asset_key(graph[dep]) for dep in sorted(obj.depends_on)],
+            group_name=self.get_group_name(obj),
+            code_version=self.get_code_version(obj),
+            kinds=self.get_kinds(obj),
+            description=self.get_description(obj),
+            metadata=metadata,
+            tags=tags,
+            skippable=True,
+        )
+
+    # -- seeds -----------------------------------------------------------------------
+
+    def get_seed_asset_key(self, seed: Seed) -> dg.AssetKey:
+        return dg.AssetKey(list(seed.key_path))
+
+    def get_seed_check_specs(self, seed: Seed) -> list[dg.AssetCheckSpec]:
+        key = self.get_seed_asset_key(seed)
+        return [
+            dg.AssetCheckSpec(name=name, asset=key, description=description)
+            for name, description in SEED_CHECKS.items()
+        ]
+
+    def get_seed_asset_spec(self, seed: Seed, graph: SchemaGraph) -> dg.AssetSpec:
+        def dep_key(key: tuple[str, ...]) -> dg.AssetKey:
+            if key in graph.seeds:
+                return self.get_seed_asset_key(graph.seeds[key])
+            return self.get_asset_key(graph[key])
+
+        metadata: dict[str, object] = {
+            "source": dg.MetadataValue.path(str(seed.location.file)),
+            "key": ", ".join(seed.key),
+            "owns_table": seed.owns_table,
+            "object_kind": "seed",
+        }
+        if seed.secrets:
+            metadata["secrets"] = ", ".join(
+                f"{c} <- ${v} (bcrypt)" for c, v in seed.secrets.items()
+            )
+        return dg.AssetSpec(
+            key=self.get_seed_asset_key(seed),
+            deps=[dep_key(dep) for dep in sorted(seed.depends_on)],
+            group_name=seed.schema,
+            code_version=hashlib.sha256(
+                seed.path.read_bytes()
+                + repr((seed.key, seed.owns_table, seed.insert_only, seed.secrets)).encode()
+            ).hexdigest()[:16],
+            kinds={"postgres", "csv"},
+            description=f"Seed rows of {seed.qualified_table} from {seed.location.file}, "
+            f"upserted on ({', '.join(seed.key)}).",
+            metadata=metadata,
+            tags={"platform/kind": "seed"},
+            skippable=True,
+        )

@@ -1,0 +1,284 @@
+"""Declared vs live table columns, compared once for both the drift check and evolution.
+
+Both sides are first compared as sqlglot spells them (no DDL: a healthy
+database is verified without touching it); only when that finds a difference
+are the declared columns rendered by the server itself, in a scratch table,
+so spellings sqlglot cannot equate (casts the server adds) are not reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import psycopg
+import sqlglot
+from psycopg import sql
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from platform_assets.live.session import Session
+from platform_assets.model.objects import SchemaObject
+from platform_assets.parse.dialect import DIALECT
+
+SHADOW_TABLE = "platform_declared_shadow"
+
+
+@dataclass(frozen=True)
+class ColumnShape:
+    name: str
+    type: str
+    not_null: bool
+    default: str | None
+    identity: str
+
+    def describe(self) -> str:
+        parts = [self.type, "NOT NULL" if self.not_null else "NULL"]
+        if self.default:
+            parts.append(f"DEFAULT {self.default}")
+        if self.identity:
+            parts.append("IDENTITY")
+        return " ".join(parts)
+
+
+@dataclass
+class ColumnComparison:
+    """Live columns against the declared ones, both as the server renders them."""
+
+    live: dict[str, ColumnShape]
+    declared: dict[str, ColumnShape]
+    # The declared column definitions as written (with every inline constraint).
+    written: dict[str, exp.ColumnDef] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # declared, not live
+    extra: list[str] = field(default_factory=list)  # live, not declared
+    changed: list[str] = field(default_factory=list)  # both, with another shape
+
+    @property
+    def same(self) -> bool:
+        return not (self.missing or self.extra or self.changed)
+
+    def comparable(self, name: str) -> tuple[ColumnShape, ColumnShape]:
+        """(live, declared) of one column in sqlglot's spelling."""
+        return _spelled([self.live[name]])[name], _spelled([self.declared[name]])[name]
+
+
+def compare_columns(table: SchemaObject, session: Session) -> ColumnComparison | None:
+    """None when the table does not exist or takes its columns from elsewhere
+    (`PARTITION OF`, `AS SELECT`)."""
+    live = _column_shapes(session, table.schema, table.name)
+    columns = _declared_columns(table)
+    if not live or columns is None:
+        return None
+    written = {c.name: c for c in _written_columns(table)}
+    declared_spelling = _spelled(_declared_spelling(columns))
+    if _same_shapes(
+        declared_spelling, _spelled(live.values()), session, table.definition.search_path
+    ):
+        return ColumnComparison(live, dict(live), written)
+    declared = _server_shapes(table, columns, session)
+    comparison = ColumnComparison(live, declared, written)
+    comparable_live, comparable_declared = _spelled(live.values()), _spelled(declared.values())
+    for name in declared:
+        if name not in live:
+            comparison.missing.append(name)
+        elif comparable_live[name] != comparable_declared[name]:
+            comparison.changed.append(name)
+    comparison.extra = [name for name in live if name not in declared]
+    return comparison
+
+
+def column_differences(table: SchemaObject, session: Session) -> list[str]:
+    """Declared vs live columns, in words."""
+    comparison = compare_columns(table, session)
+    if comparison is None:
+        if not _column_shapes(session, table.schema, table.name):
+            return [f"table {table.qualified_name} does not exist"]
+        return []
+    differences = [f"column {name} is declared but missing" for name in comparison.missing]
+    differences += [
+        f"column {name}: declared {comparison.declared[name].describe()}, "
+        f"live {comparison.live[name].describe()}"
+        for name in comparison.changed
+    ]
+    differences += [f"column {name} exists but is not declared" for name in comparison.extra]
+    return differences
+
+
+def _written_columns(table: SchemaObject) -> list[exp.ColumnDef]:
+    create = table.definition.tree
+    schema = create.this if isinstance(create.this, exp.Schema) else None
+    if schema is None:
+        return []
+    return [c for c in schema.expressions if isinstance(c, exp.ColumnDef)]
+
+
+def _declared_columns(table: SchemaObject) -> list[exp.ColumnDef] | None:
+    """The declared columns with only what shapes a column (type, NOT NULL, default,
+    identity); primary-key columns are marked NOT NULL, as the server makes them."""
+    create = table.definition.tree
+    schema = create.this if isinstance(create.this, exp.Schema) else None
+    if schema is None:
+        return None
+    primary = {c.name for key in create.find_all(exp.PrimaryKey) for c in key.expressions}
+    columns = []
+    for column in schema.expressions:
+        if not isinstance(column, exp.ColumnDef):
+            continue
+        constraints = column.args.get("constraints") or []
+        kept = [c for c in constraints if isinstance(c.kind, _SHAPING_CONSTRAINTS)]
+        in_key = column.name in primary or any(
+            isinstance(c.kind, exp.PrimaryKeyColumnConstraint) for c in constraints
+        )
+        if in_key and not any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in kept):
+            kept.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+        columns.append(
+            exp.ColumnDef(this=column.this, kind=column.args.get("kind"), constraints=kept)
+        )
+    return columns
+
+
+_SHAPING_CONSTRAINTS = (
+    exp.NotNullColumnConstraint,
+    exp.DefaultColumnConstraint,
+    exp.GeneratedAsIdentityColumnConstraint,
+)
+
+
+def _declared_spelling(columns: list[exp.ColumnDef]) -> list[ColumnShape]:
+    shapes = []
+    for column in columns:
+        kinds = {type(c.kind): c.kind for c in column.args.get("constraints") or []}
+        default = kinds.get(exp.DefaultColumnConstraint)
+        identity = kinds.get(exp.GeneratedAsIdentityColumnConstraint)
+        data_type = column.args.get("kind")
+        type_text = data_type.sql(DIALECT) if data_type else ""
+        shapes.append(
+            ColumnShape(
+                column.name,
+                type_text,
+                exp.NotNullColumnConstraint in kinds or identity is not None,
+                default.this.sql(DIALECT) if default else None,
+                ("a" if identity.this else "d") if identity else "",
+            )
+        )
+    return shapes
+
+
+_SERIALS = {"SMALLSERIAL": "SMALLINT", "SERIAL": "INT", "BIGSERIAL": "BIGINT"}
+
+
+def _spelled(shapes) -> dict[str, ColumnShape]:
+    """Shapes in sqlglot's spelling: types parsed and re-rendered, casts of literal
+    defaults dropped, serial as its integer type with a sequence default."""
+    spelled = {}
+    for shape in shapes:
+        type_text = _type_spelling(shape.type)
+        default = _default_spelling(shape.default)
+        not_null = shape.not_null
+        if type_text in _SERIALS:
+            type_text, default, not_null = _SERIALS[type_text], "nextval()", True
+        spelled[shape.name] = ColumnShape(shape.name, type_text, not_null, default, shape.identity)
+    return spelled
+
+
+def _same_shapes(
+    declared: dict[str, ColumnShape],
+    live: dict[str, ColumnShape],
+    session: Session,
+    search_path: tuple[str, ...],
+) -> bool:
+    """Equal spellings, or constant defaults the server evaluates as equal
+    (`'15 minutes'` is stored as `'00:15:00'::interval`): a SELECT, not DDL."""
+    if declared.keys() != live.keys():
+        return False
+    for name, shape in declared.items():
+        other = live[name]
+        if shape == other:
+            continue
+        if replace(shape, default=other.default) != other or not (
+            _is_constant(shape.default) and _is_constant(other.default)
+        ):
+            return False
+        type_ = sql.SQL(shape.type)
+        comparison = sql.SQL("SELECT CAST({} AS {}) IS NOT DISTINCT FROM CAST({} AS {})").format(
+            sql.SQL(shape.default), type_, sql.SQL(other.default), type_
+        )
+        try:
+            with session.transaction(search_path):
+                if not session.value(comparison):
+                    return False
+        except psycopg.Error:  # not comparable as constants: let the server-rendered path decide
+            return False
+    return True
+
+
+def _is_constant(default: str | None) -> bool:
+    """A literal, possibly cast: safe to evaluate (no function is called)."""
+    if default is None:
+        return False
+    tree = sqlglot.parse_one(default, read=DIALECT)
+    return not any(
+        isinstance(node, exp.Func) and not isinstance(node, exp.Cast) for node in tree.walk()
+    )
+
+
+def _type_spelling(type_text: str) -> str:
+    try:
+        data_type = sqlglot.parse_one(f"CAST(NULL AS {type_text})", read=DIALECT).to
+    except ParseError:
+        return type_text
+    # A user type is shown qualified unless it is on the search path: compare by name.
+    return data_type.sql(DIALECT).rsplit(".", 1)[-1]
+
+
+def _default_spelling(default: str | None) -> str | None:
+    if default is None:
+        return None
+    try:
+        tree = sqlglot.parse_one(default, read=DIALECT)
+    except ParseError:
+        return default
+    if isinstance(tree, exp.Anonymous) and tree.name.lower() == "nextval":
+        return "nextval()"
+    tree = tree.transform(
+        lambda node: node.this if isinstance(node, exp.Cast) and node.this.is_string else node
+    )
+    return tree.sql(DIALECT)
+
+
+def _server_shapes(
+    table: SchemaObject, columns: list[exp.ColumnDef], session: Session
+) -> dict[str, ColumnShape]:
+    """Create the declared columns (and nothing else) as a scratch table, then read them
+    back: the server's own rendering of what was declared."""
+    body = ", ".join(c.sql(DIALECT) for c in columns)
+    with session.conn.transaction(force_rollback=True):
+        if table.definition.search_path:
+            path = sql.SQL(", ").join(sql.Identifier(s) for s in table.definition.search_path)
+            session.conn.execute(sql.SQL("SET LOCAL search_path TO {}, pg_temp").format(path))
+        session.conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} ({})").format(sql.Identifier(SHADOW_TABLE), sql.SQL(body))
+        )
+        return _column_shapes(session, None, SHADOW_TABLE)
+
+
+def _column_shapes(session: Session, schema: str | None, table: str) -> dict[str, ColumnShape]:
+    relation = (
+        sql.Identifier(schema, table)
+        if schema
+        else sql.SQL("pg_temp.{}").format(sql.Identifier(table))
+    )
+    rows = session.rows(
+        sql.SQL(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, "
+            "pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity "
+            "FROM pg_attribute a LEFT JOIN pg_attrdef d "
+            "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE a.attrelid = to_regclass({}) AND a.attnum > 0 AND NOT a.attisdropped"
+        ).format(sql.Literal(relation.as_string(session.conn)))
+    )
+    return {
+        r["attname"]: ColumnShape(
+            r["attname"], r["type"], r["attnotnull"], r["default"], r["identity"]
+        )
+        for r in rows
+    }

@@ -1,0 +1,264 @@
+"""Table constraints: declared vs live, and the ALTERs between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sqlglot
+from psycopg import sql
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from platform_assets.diff.guard import Change
+from platform_assets.diff.rendering import (
+    SHADOW_CONSTRAINT,
+    normalized,
+    server_expressions,
+)
+from platform_assets.live import timescale_catalog as tc
+from platform_assets.live.session import Session
+from platform_assets.model.objects import SchemaObject
+from platform_assets.parse.dialect import DIALECT
+
+# -- table constraints --------------------------------------------------------------
+
+_CONTYPES = {
+    exp.CheckColumnConstraint: "c",
+    exp.ForeignKey: "f",
+    exp.PrimaryKey: "p",
+    exp.UniqueColumnConstraint: "u",
+}
+
+
+@dataclass
+class DeclaredConstraint:
+    name: str | None
+    contype: str
+    node: exp.Expr  # the table-level definition (CHECK (...), FOREIGN KEY ..., ...)
+    columns: tuple[str, ...]
+    referenced: str | None
+    # Declared by an ALTER TABLE amendment: added as written by apply_amendments.
+    amendment: bool = False
+
+    @property
+    def signature(self) -> tuple[str, tuple[str, ...], str | None]:
+        return (self.contype, self.columns, self.referenced)
+
+
+def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
+    """Every constraint of the declaration: in CREATE TABLE (table and column level)
+    and in its ALTER TABLE ... ADD CONSTRAINT amendments."""
+    found: list[DeclaredConstraint] = []
+    create = table.definition.tree
+    schema = create.this if isinstance(create.this, exp.Schema) else None
+    for item in schema.expressions if schema is not None else []:
+        if isinstance(item, exp.ColumnDef):
+            for constraint in item.args.get("constraints") or []:
+                node = _column_level(item.name, constraint.kind)
+                if node is not None:
+                    name = constraint.this.name if constraint.this else None
+                    found.append(_declared(name, node))
+        elif isinstance(item, exp.Constraint) and item.expressions:
+            found.append(_declared(item.name, item.expressions[0]))
+        elif type(item) in _CONTYPES:
+            found.append(_declared(None, item))
+    for statement in table.statements[1:]:
+        if not isinstance(statement.tree, exp.Alter):
+            continue
+        for action in statement.tree.args.get("actions") or []:
+            if not isinstance(action, exp.AddConstraint):
+                continue
+            for item in action.expressions:
+                if isinstance(item, exp.Constraint) and item.expressions:
+                    found.append(_declared(item.name, item.expressions[0], amendment=True))
+                elif type(item) in _CONTYPES:
+                    found.append(_declared(None, item, amendment=True))
+    return [c for c in found if c.contype]
+
+
+def _column_level(column: str, kind: exp.Expr) -> exp.Expr | None:
+    """A column constraint as the equivalent table constraint."""
+    ident = exp.to_identifier(column)
+    if isinstance(kind, exp.CheckColumnConstraint):
+        return kind.copy()
+    if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+        return exp.PrimaryKey(expressions=[ident])
+    if isinstance(kind, exp.UniqueColumnConstraint):
+        return exp.UniqueColumnConstraint(this=exp.Schema(expressions=[ident]))
+    if isinstance(kind, exp.Reference):
+        return exp.ForeignKey(expressions=[ident], reference=kind.copy())
+    return None
+
+
+def _declared(name: str | None, node: exp.Expr, amendment: bool = False) -> DeclaredConstraint:
+    contype = _CONTYPES.get(type(node), "")
+    referenced = None
+    if isinstance(node, exp.CheckColumnConstraint):
+        columns = {c.name for c in node.find_all(exp.Column)}
+    elif isinstance(node, exp.ForeignKey):
+        columns = {c.name for c in node.expressions}
+        reference = node.args.get("reference")
+        target = reference.find(exp.Table) if reference else None
+        referenced = target.name if target else None
+    elif isinstance(node, exp.UniqueColumnConstraint):
+        target_columns = node.this.expressions if isinstance(node.this, exp.Schema) else []
+        columns = {c.name for c in target_columns}
+    else:
+        columns = {c.name for c in node.expressions}
+    return DeclaredConstraint(
+        name, contype, node, tuple(sorted(columns)), referenced, amendment=amendment
+    )
+
+
+def _live_constraints(session: Session, table: SchemaObject) -> list[dict]:
+    return session.rows(
+        "SELECT con.conname, con.contype::text AS contype, "
+        "pg_get_constraintdef(con.oid) AS definition, "
+        "pg_get_expr(con.conbin, con.conrelid) AS expression, "
+        "ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a "
+        "ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1) AS columns, "
+        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced "
+        "FROM pg_constraint con WHERE con.conrelid = to_regclass(%s) "
+        "AND con.contype IN ('c', 'f', 'p', 'u') AND con.conislocal",
+        (sql.Identifier(table.schema, table.name).as_string(session.conn),),
+    )
+
+
+def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
+    """Constraints added to, changed in or removed from the declaration (the table's
+    columns already match it). Removing a constraint loses no data: not destructive."""
+    relation = sql.Identifier(table.schema, table.name)
+    partitioned = (
+        session.value(
+            "SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s)",
+            (relation.as_string(session.conn),),
+        )
+        == "p"
+    )
+
+    @cache
+    def validate_later() -> bool:
+        # TimescaleDB refuses VALIDATE CONSTRAINT on a hypertable with columnstore enabled
+        # ("operation not supported"), yet adds a validated constraint there, compressed
+        # chunks included: there a constraint is added in one statement. Read only when
+        # a constraint is to be added.
+        return tc.columnstore(session, table.schema, table.name) is None
+
+    def add(constraint: DeclaredConstraint) -> Change:
+        return _add_constraint(relation, constraint, partitioned, validate_later())
+
+    live = {row["conname"]: row for row in _live_constraints(session, table)}
+    declared = declared_constraints(table)
+    matched: set[str] = set()
+    drops: list[Change] = []
+    adds: list[Change] = []
+    unnamed = []
+    for constraint in declared:
+        if constraint.name is None:
+            unnamed.append(constraint)
+            continue
+        row = live.get(constraint.name)
+        if row is None:
+            if not constraint.amendment:  # an amendment runs as written (apply_amendments)
+                adds.append(add(constraint))
+            continue
+        matched.add(constraint.name)
+        if not _same_constraint(session, table, constraint, row):
+            drops.append(_drop_constraint(relation, constraint.name))
+            adds.append(add(constraint))
+    # Unnamed constraints carry the server's generated names: matched by what they
+    # constrain (kind, columns, referenced table), never by name.
+    for constraint in unnamed:
+        row = next(
+            (
+                r
+                for name, r in live.items()
+                if name not in matched
+                and (r["contype"], tuple(r["columns"]), r["referenced"]) == constraint.signature
+            ),
+            None,
+        )
+        if row is None:
+            adds.append(add(constraint))
+        else:
+            matched.add(row["conname"])
+    for name in live.keys() - matched:
+        drops.append(_drop_constraint(relation, name))
+    return drops + adds
+
+
+def _drop_constraint(relation: sql.Identifier, name: str) -> Change:
+    return Change(
+        [sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(relation, sql.Identifier(name))]
+    )
+
+
+def _add_constraint(
+    relation: sql.Identifier,
+    constraint: DeclaredConstraint,
+    partitioned: bool,
+    validate_later: bool = True,
+) -> Change:
+    definition = sql.SQL(constraint.node.sql(DIALECT))
+    if constraint.name is None:
+        return Change([sql.SQL("ALTER TABLE {} ADD {}").format(relation, definition)])
+    name = sql.Identifier(constraint.name)
+    add = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(relation, name, definition)
+    # CHECK and FOREIGN KEY: added without scanning the table (a brief lock), then
+    # validated, which scans without blocking writes. A partitioned table's foreign
+    # key cannot be NOT VALID on this PostgreSQL.
+    if validate_later and (
+        constraint.contype == "c" or (constraint.contype == "f" and not partitioned)
+    ):
+        return Change(
+            [
+                sql.SQL("{} NOT VALID").format(add),
+                sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, name),
+            ]
+        )
+    return Change([add])
+
+
+def _same_constraint(
+    session: Session, table: SchemaObject, constraint: DeclaredConstraint, row: dict
+) -> bool:
+    """Compare by sqlglot's normalized tree; a CHECK that differs there is compared
+    as the server deparses both expressions (no DDL); a FOREIGN KEY by the server's
+    rendering of the declaration, added NOT VALID (no scan) and rolled back."""
+    live: str = row["definition"]
+    live_tree = _constraint_tree(live)
+    if live_tree is not None and live_tree == normalized(constraint.node):
+        return True
+    if constraint.contype != row["contype"] or constraint.contype not in ("c", "f"):
+        return False
+    relation = sql.Identifier(table.schema, table.name)
+    if constraint.contype == "c":
+        rendered = server_expressions(
+            session, relation, [row["expression"], constraint.node.this.sql(DIALECT)]
+        )
+        return rendered is not None and rendered[0] == rendered[1]
+    with session.conn.transaction(force_rollback=True):
+        session.conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID").format(
+                relation, sql.Identifier(SHADOW_CONSTRAINT), sql.SQL(constraint.node.sql(DIALECT))
+            )
+        )
+        rendered = session.value(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = to_regclass(%s) AND conname = %s",
+            (relation.as_string(session.conn), SHADOW_CONSTRAINT),
+        )
+    return rendered.removesuffix(" NOT VALID") == live.removesuffix(" NOT VALID")
+
+
+def _constraint_tree(definition: str) -> exp.Expr | None:
+    try:
+        tree = sqlglot.parse_one(f"ALTER TABLE x ADD CONSTRAINT n {definition}", read=DIALECT)
+    except ParseError:
+        return None
+    actions = tree.args.get("actions") or [] if isinstance(tree, exp.Alter) else []
+    items = actions[0].expressions if actions else []
+    if not items or not isinstance(items[0], exp.Constraint) or not items[0].expressions:
+        return None
+    return normalized(items[0].expressions[0])

@@ -1,0 +1,365 @@
+"""TimescaleDB: hypertables, compression, policies and continuous aggregates applied natively.
+
+Everything is reconciled against `timescaledb_information`, never created blindly
+with `if_not_exists` (which keeps an old policy's settings): a policy job that
+exists with other settings is changed with `alter_job`, keeping its id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlglot
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from sqlglot import exp
+
+from platform_assets.diff import aggregates, guard, retention
+from platform_assets.execute import rollups
+from platform_assets.execute.engines.base import Action, Outcome
+from platform_assets.execute.engines.postgres import PostgresEngine
+from platform_assets.live import catalog
+from platform_assets.live import timescale_catalog as tc
+from platform_assets.live.session import Session
+from platform_assets.model.errors import SchemaError
+from platform_assets.model.objects import ObjectKind, SchemaObject, Statement
+from platform_assets.parse.classify import call_arguments, single_call
+from platform_assets.parse.dialect import DIALECT
+
+# Policy kind -> (job proc_name, the config keys the declaration sets, by call parameter).
+POLICIES: dict[ObjectKind, tuple[str, dict[str, tuple[str, ...]]]] = {
+    ObjectKind.COMPRESSION_POLICY: (
+        "policy_compression", {"compress_after": ("compress_after", "after")}
+    ),
+    ObjectKind.RETENTION_POLICY: ("policy_retention", {"drop_after": ("drop_after",)}),
+    ObjectKind.REORDER_POLICY: ("policy_reorder", {"index_name": ("index_name",)}),
+    ObjectKind.REFRESH_POLICY: (
+        "policy_refresh_continuous_aggregate",
+        {"start_offset": ("start_offset",), "end_offset": ("end_offset",)},
+    ),
+}  # fmt: skip
+NAME_SETTINGS = {"index_name"}  # compared as names, the rest as intervals
+
+
+class TimescaleEngine(PostgresEngine):
+    """PostgreSQL with TimescaleDB: its declarations are applied natively."""
+
+    name = "timescaledb"
+    native_hypertables = True
+
+    # -- hypertables ----------------------------------------------------------------
+
+    def apply_hypertable(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        assert obj.relation is not None
+        live = tc.hypertable(session, obj.schema, obj.relation)
+        if live is None:
+            rows = catalog.row_count(session, obj.schema, obj.relation)
+            session.execute(with_migrate_data(obj.definition) if rows else obj.definition.text)
+            for statement in obj.statements[1:]:
+                session.execute(statement.text)
+            if rows:
+                outcome.details["migrated_rows"] = rows
+                outcome.details["note"] = f"converted with its {rows} existing rows (migrate_data)"
+            action = Action.CREATED
+        else:
+            action = Action.UNCHANGED
+            declared = declared_chunk_interval(obj)
+            if declared and not tc.same_interval(session, declared, live.chunk_interval):
+                session.execute(
+                    sql.SQL("SELECT set_chunk_time_interval({}, {}::interval)").format(
+                        sql.Literal(tc.qualified(session, obj.schema, obj.relation)),
+                        sql.Literal(declared),
+                    )
+                )
+                outcome.details["chunk_interval_changed"] = (
+                    f"{live.chunk_interval} -> {declared}; applies to new chunks only"
+                )
+                action = Action.UPDATED
+            for statement in obj.statements[1:]:
+                column = _dimension_column(statement)
+                if column not in live.dimension_columns:
+                    session.execute(statement.text)
+                    action = Action.UPDATED
+        self._hypertable_details(obj, session, outcome)
+        return action
+
+    def _hypertable_details(self, obj: SchemaObject, session: Session, outcome: Outcome) -> None:
+        assert obj.relation is not None
+        live = tc.hypertable(session, obj.schema, obj.relation)
+        if live is not None:
+            outcome.details["chunk_interval"] = live.chunk_interval
+            outcome.details["dimensions"] = live.dimensions
+            outcome.details["chunks"] = live.chunks
+
+    # -- compression settings -------------------------------------------------------
+
+    def apply_compression_settings(
+        self, obj: SchemaObject, session: Session, outcome: Outcome
+    ) -> Action:
+        assert obj.relation is not None
+        live = tc.compression_settings(session, obj.schema, obj.relation)
+        declared = {
+            "segmentby": _setting(obj, "compress_segmentby", "segmentby"),
+            "orderby": _setting(obj, "compress_orderby", "orderby"),
+        }
+        if live is None:
+            action = self.create(obj, session)
+        elif _columns(declared["segmentby"]) != _columns(live["segmentby"]) or _ordering(
+            declared["orderby"]
+        ) != _ordering(live["orderby"]):
+            outcome.details["previous_settings"] = dict(live)
+            for statement in obj.statements:
+                session.execute(statement.text)
+            action = Action.UPDATED
+        else:
+            action = Action.UNCHANGED
+        now = tc.compression_settings(session, obj.schema, obj.relation) or {}
+        outcome.details["compression_settings"] = {k: now.get(k) for k in ("segmentby", "orderby")}
+        return action
+
+    # -- policies -------------------------------------------------------------------
+
+    def _apply_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        assert obj.relation is not None
+        proc, keys = POLICIES[obj.kind]
+        declared = {key: _setting(obj, *names) for key, names in keys.items()}
+        schedule = obj.params.get("schedule_interval")
+        found = tc.jobs(session, proc, obj.schema, obj.relation)
+        destructive = obj.kind == ObjectKind.RETENTION_POLICY and self._guard_retention(
+            obj, session, outcome, found[0]["config"] if found else None
+        )
+        if not found:
+            self.create(obj, session)
+            found = tc.jobs(session, proc, obj.schema, obj.relation)
+            action = Action.CREATED
+        else:
+            action = Action.UNCHANGED
+            for extra in found[1:]:  # one job per declaration
+                session.execute("SELECT delete_job(%s)", (extra["job_id"],))
+                outcome.details.setdefault("deleted_duplicate_jobs", []).append(extra["job_id"])
+                action = Action.UPDATED
+            job = found[0]
+            changed = {
+                key: value
+                for key, value in declared.items()
+                if not _same_setting(session, key, job["config"].get(key), value)
+            }
+            new_schedule = (
+                schedule
+                if schedule and not tc.same_interval(session, schedule, job["schedule_interval"])
+                else None
+            )
+            if changed or new_schedule:
+                # Stored as TimescaleDB itself stores them ('14 days', not '14 DAYS').
+                config = {
+                    **job["config"],
+                    **{
+                        key: value if key in NAME_SETTINGS else tc.interval_text(session, value)
+                        for key, value in changed.items()
+                    },
+                }
+                schedule_argument = (
+                    sql.SQL(", schedule_interval => {}::interval").format(sql.Literal(new_schedule))
+                    if new_schedule
+                    else sql.SQL("")
+                )
+                session.execute(
+                    sql.SQL("SELECT job_id FROM alter_job({}, config => {}{})").format(
+                        sql.Literal(job["job_id"]), sql.Literal(Jsonb(config)), schedule_argument
+                    )
+                )
+                outcome.details["previous_config"] = job["config"]
+                if new_schedule:
+                    outcome.details["previous_schedule_interval"] = job["schedule_interval"]
+                action = Action.UPDATED
+            found = tc.jobs(session, proc, obj.schema, obj.relation)
+        if destructive:  # allowed: the policy's statements are what loses the rows
+            outcome.destructive.extend(session.executed)
+        job = found[0]
+        outcome.details["job_id"] = job["job_id"]
+        outcome.details["config"] = job["config"]
+        outcome.details["schedule_interval"] = job["schedule_interval"]
+        return action
+
+    def _guard_retention(
+        self, obj: SchemaObject, session: Session, outcome: Outcome, live: dict | None
+    ) -> bool:
+        """Refuse a retention that drops rows the live policy keeps, unless allowed;
+        whether it does (and was allowed)."""
+        declared = _setting(obj, "drop_after")
+        if declared is None or isinstance(declared, int):
+            return False
+        assert self.graph is not None
+        loss = retention.policy_loss(
+            session, self.graph, obj, live.get("drop_after") if live else None, str(declared)
+        )
+        losses = guard.refuse_destructive(
+            obj, [guard.Change([], loss)], obj.key in self.allow_destructive
+        )
+        if losses:
+            outcome.details["destructive_changes"] = losses
+        return bool(losses)
+
+    apply_compression_policy = _apply_policy
+    apply_retention_policy = _apply_policy
+    apply_reorder_policy = _apply_policy
+    apply_refresh_policy = _apply_policy
+
+    # -- continuous aggregates ------------------------------------------------------
+
+    def apply_continuous_aggregate(
+        self, obj: SchemaObject, session: Session, outcome: Outcome
+    ) -> Action:
+        if catalog.relkind(session, obj.schema, obj.name) is None:
+            # WITH DATA cannot run in a transaction: create empty, refresh after commit.
+            session.execute(with_no_data(obj.definition))
+            for statement in obj.statements[1:]:
+                session.execute(statement.text)
+            outcome.after_commit.append(
+                sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
+                .format(sql.Literal(tc.qualified(session, obj.schema, obj.name)))
+                .as_string(session.conn)
+            )
+            action = Action.CREATED
+        elif not tc.is_continuous_aggregate(session, obj.schema, obj.name):
+            raise SchemaError(
+                f"{obj.qualified_name} exists but is not a continuous aggregate",
+                obj.location,
+                obj.describe(),
+            )
+        else:
+            live = aggregates.live_query(session, obj, timescale=True)
+            if live is not None and aggregates.query_changed(
+                session, live, obj.definition.tree.expression
+            ):
+                return self.rebuild_aggregate(obj, session, outcome, live)
+            action = self.apply_amendments(obj, session)
+        return action
+
+    def rebuild_aggregate(
+        self, obj: SchemaObject, session: Session, outcome: Outcome, live: str
+    ) -> Action:
+        """A changed query: build the new aggregate under another name, refresh it,
+        then swap it in (one transaction), with its policies declared again. Allowed
+        destructive changes, it is dropped and recreated in place instead."""
+        aggregates.refuse_with_dependents(session, obj)
+        target = tc.qualified(session, obj.schema, obj.name)
+        if obj.key in self.allow_destructive:
+            session.execute(sql.SQL("DROP MATERIALIZED VIEW {}").format(self._identifier(obj)))
+            outcome.destructive.append(session.executed[-1])
+            outcome.details["rebuilt"] = "dropped and recreated (allowed destructive changes)"
+            session.execute(no_data_sql(obj.definition.tree))
+            swap: list[str] = []
+        else:
+            loss = aggregates.history_loss(session, obj, live)
+            guard.refuse_destructive(obj, [guard.Change([], loss)], allowed=False)
+            name = aggregates.rebuild_name(obj)
+            target = tc.qualified(session, obj.schema, name)
+            rebuilt = sql.Identifier(obj.schema, name)
+            session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
+            session.execute(no_data_sql(rollups.renamed(obj.definition.tree, name)))
+            swap = [
+                sql.SQL("DROP MATERIALIZED VIEW {}")
+                .format(self._identifier(obj))
+                .as_string(session.conn),
+                sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}")
+                .format(rebuilt, sql.Identifier(obj.name))
+                .as_string(session.conn),
+            ]
+            outcome.details["rebuilt"] = f"built as {obj.schema}.{name}, refreshed, then swapped in"
+        outcome.after_commit.append(
+            sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
+            .format(sql.Literal(target))
+            .as_string(session.conn)
+        )
+        # Dropping the old aggregate drops its policies: declare them again.
+        assert self.graph is not None
+        swap += [statement.text for statement in obj.statements[1:]]
+        swap += [
+            statement.text
+            for attached in self.graph.attachments(obj)
+            for statement in attached.statements
+        ]
+        outcome.after_commit_transaction.extend(swap)
+        return Action.UPDATED
+
+    @staticmethod
+    def _identifier(obj: SchemaObject) -> sql.Identifier:
+        return sql.Identifier(obj.schema, obj.name)
+
+
+def declared_chunk_interval(obj: SchemaObject) -> str | None:
+    dimension = obj.params.get("dimension")
+    if isinstance(dimension, dict) and dimension.get("partition_interval"):
+        return str(dimension["partition_interval"])
+    interval = obj.params.get("chunk_time_interval")
+    return str(interval) if interval else None
+
+
+def with_migrate_data(statement: Statement) -> str:
+    """The create_hypertable call with `migrate_data => true` (the table holds rows)."""
+    tree = statement.tree.copy()
+    call = single_call(tree)
+    assert call is not None
+    if "migrate_data" not in call_arguments(call):
+        call.append("expressions", exp.Kwarg(this=exp.var("migrate_data"), expression=exp.true()))
+    return tree.sql(DIALECT)
+
+
+def with_no_data(statement: Statement) -> str:
+    """The aggregate's CREATE as written when it says WITH NO DATA, else made to."""
+    properties = statement.tree.args.get("properties")
+    current = [p for p in (properties.expressions if properties else [])]
+    if any(isinstance(p, exp.WithDataProperty) and p.args.get("no") for p in current):
+        return statement.text
+    return no_data_sql(statement.tree)
+
+
+def no_data_sql(create: exp.Expr) -> str:
+    """An aggregate's CREATE rendered with WITH NO DATA."""
+    properties = create.args.get("properties")
+    current = [p for p in (properties.expressions if properties else [])]
+    tree = create.copy()
+    kept = [p.copy() for p in current if not isinstance(p, exp.WithDataProperty)]
+    tree.set("properties", exp.Properties(expressions=[*kept, exp.WithDataProperty(no=True)]))
+    return tree.sql(DIALECT)
+
+
+def _dimension_column(statement: Statement) -> str | None:
+    call = single_call(statement.tree)
+    if call is None:
+        return None
+    arguments = call_arguments(call)
+    dimension = arguments.get("dimension")
+    if isinstance(dimension, dict):
+        return dimension.get("column_name")
+    return arguments.get("column_name")
+
+
+def _setting(obj: SchemaObject, *names: str) -> Any:
+    return next((obj.params[n] for n in names if obj.params.get(n) is not None), None)
+
+
+def _same_setting(session: Session, key: str, live: Any, declared: Any) -> bool:
+    if declared is None or live is None:
+        return declared == live
+    if key in NAME_SETTINGS or isinstance(live, int):
+        return str(live) == str(declared)
+    return tc.same_interval(session, live, declared)
+
+
+def _columns(text: str | None) -> list[str]:
+    """A segmentby list as column names."""
+    return [c.name for c in _order_by(text)]
+
+
+def _ordering(text: str | None) -> list[tuple[str, bool]]:
+    """An orderby list as (column, descending) pairs."""
+    return [(o.this.name, bool(o.args.get("desc"))) for o in _order_by(text)]
+
+
+def _order_by(text: str | None) -> list[exp.Ordered]:
+    if not text:
+        return []
+    tree = sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT)
+    return list(tree.args["order"].expressions)

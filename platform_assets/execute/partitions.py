@@ -1,0 +1,262 @@
+"""Upkeep of natively range-partitioned tables: partitions made ahead, expired ones dropped.
+
+A table declared `PARTITION BY RANGE (column)` carries its settings in an annotation
+on the line above its CREATE TABLE:
+
+    -- platform: partition_interval="1 month" premake=13 retention="6 months"
+
+- `partition_interval`: the width of each partition (an interval; month multiples
+  are aligned to the first of the month, other widths to midnight UTC);
+- `premake`: how many partitions after the current one exist at all times;
+- `retention` (optional): partitions whose whole range is older than now minus
+  this are detached, then dropped. A partition that may still hold a row newer
+  than the cutoff is never dropped.
+
+Partitions are named `<table>_pYYYYMMDD` after their lower bound. Materializing the
+table (or the maintenance schedule) brings them in line; when nothing is due it
+executes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlglot
+from psycopg import sql
+from sqlglot import exp
+
+from platform_assets.diff import retention
+from platform_assets.execute.partition_rules import partition_settings
+from platform_assets.live.session import Session
+from platform_assets.model.errors import SchemaError
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import SchemaObject, Statement
+from platform_assets.parse.dialect import DIALECT
+
+
+@dataclass
+class PartitionPlan:
+    create: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    # Wholly past retention by their bounds, yet holding a newer row: never dropped.
+    kept: list[str] = field(default_factory=list)
+    # Of `drop`: expired longer ago than the upkeep grace, with their rows (retention.py).
+    overdue: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.create and not self.drop
+
+
+def partition_key(session: Session, schema: str, table: str) -> tuple[str, str] | None:
+    """The column and type a table is range-partitioned by, or None when it is not."""
+    rows = session.rows(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type "
+        "FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] "
+        "WHERE n.nspname = %s AND c.relname = %s AND p.partstrat = 'r' AND p.partnatts = 1",
+        (schema, table),
+    )
+    return (rows[0]["attname"], rows[0]["type"]) if rows else None
+
+
+def partitioned_create(statement: Statement, column: str) -> str:
+    """The table's CREATE TABLE with `PARTITION BY RANGE (column)` added, rendered from
+    its parsed tree (the hypertable's native equivalent)."""
+    tree = statement.tree.copy()
+    if any(True for _ in tree.find_all(exp.PartitionedByProperty)):
+        raise SchemaError(
+            "a table converted to a hypertable cannot also declare PARTITION BY",
+            statement.location,
+        )
+    properties = tree.args.get("properties") or exp.Properties(expressions=[])
+    properties.append(
+        "expressions",
+        exp.PartitionedByProperty(
+            this=exp.Anonymous(
+                this="RANGE", expressions=[exp.column(exp.to_identifier(column, quoted=True))]
+            )
+        ),
+    )
+    tree.set("properties", properties)
+    return tree.sql(DIALECT, comments=False)
+
+
+def existing_partitions(
+    session: Session, schema: str, table: str
+) -> dict[str, tuple[datetime | None, datetime | None]]:
+    rows = session.rows(
+        "SELECT c.relname AS name, pg_get_partition_constraintdef(c.oid) AS bound "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
+        (sql.Identifier(schema, table).as_string(session.conn),),
+    )
+    return {r["name"]: range_bounds(r["bound"]) for r in rows}
+
+
+def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime) -> PartitionPlan:
+    """What is missing (now through the premake horizon) and what has expired."""
+    settings = partition_settings(obj, graph)
+    if "partition_interval" not in settings:
+        return PartitionPlan()
+    existing = existing_partitions(session, obj.schema, obj.name)
+    wanted = session.rows(
+        sql.SQL(
+            """
+            WITH aligned AS (SELECT {start} AS start)
+            SELECT lower, lower + %(width)s::interval AS upper
+            FROM aligned, generate_series(-%(lookback)s::int, %(premake)s::int) AS n,
+                 LATERAL (SELECT start + %(width)s::interval * n AS lower) l
+            ORDER BY lower
+            """
+        ).format(start=_aligned_start(sql.SQL("%(now)s"))),
+        {
+            "width": settings["partition_interval"],
+            "now": now,
+            "premake": int(settings.get("premake", 0)),
+            "lookback": int(settings.get("lookback", 0)),
+        },
+    )
+    cutoff = None
+    if settings.get("retention"):
+        cutoff = session.value(
+            "SELECT %s::timestamptz - %s::interval", (now, settings["retention"])
+        )
+    result = PartitionPlan()
+    for row in wanted:
+        lower, upper = row["lower"], row["upper"]
+        if cutoff is not None and upper <= cutoff:
+            continue  # looking back never makes a partition retention would drop
+        # Only what no partition covers (partitions of another width, after the width
+        # changed, may cover part of the period).
+        for start, end in uncovered(lower, upper, list(existing.values())):
+            result.create.append((f"{obj.name}_p{start:%Y%m%d}", start, end))
+    if cutoff is not None:
+        expired = sorted(
+            name for name, (_, upper) in existing.items() if upper is not None and upper <= cutoff
+        )
+        column = partition_key(session, obj.schema, obj.name)
+        for name in expired:
+            # The bound says every row is older; the rows are asked too, so that no row
+            # newer than the cutoff is ever dropped, whatever made the partition.
+            if column and session.value(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} >= %s)").format(
+                    sql.Identifier(obj.schema, name), sql.Identifier(column[0])
+                ),
+                (cutoff,),
+            ):
+                result.kept.append(name)
+            else:
+                result.drop.append(name)
+        late = cutoff - retention.grace(settings["partition_interval"])
+        for name in result.drop:
+            if existing[name][1] <= late:
+                rows = session.value(
+                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(obj.schema, name))
+                )
+                if rows:
+                    result.overdue[name] = rows
+    return result
+
+
+def _aligned_start(instant: sql.Composable) -> sql.Composed:
+    """The lower bound of the partition holding `instant` (width `%(width)s`): years and
+    months from their first day, other widths binned from midnight UTC."""
+    return sql.SQL(
+        """CASE WHEN extract(epoch FROM %(width)s::interval) >= 365 * 86400
+                THEN date_trunc('year', {instant}::timestamptz AT TIME ZONE 'UTC')
+                WHEN extract(epoch FROM %(width)s::interval) >= 28 * 86400
+                THEN date_trunc('month', {instant}::timestamptz AT TIME ZONE 'UTC')
+                ELSE date_bin(%(width)s::interval, {instant}::timestamptz AT TIME ZONE 'UTC',
+                              '2000-01-03')
+           END AT TIME ZONE 'UTC'"""
+    ).format(instant=instant)
+
+
+def cover(session: Session, obj: SchemaObject, width: str, instants: list[datetime]) -> list[str]:
+    """Create the partitions that rows at `instants` need and no partition covers
+    (seed rows outside the premake window); returns their names."""
+    if not instants:
+        return []
+    rows = session.rows(
+        sql.SQL(
+            "SELECT DISTINCT lower, lower + %(width)s::interval AS upper FROM "
+            "(SELECT {start} AS lower FROM unnest(%(instants)s::timestamptz[]) AS i) b "
+            "ORDER BY lower"
+        ).format(start=_aligned_start(sql.SQL("i"))),
+        {"width": width, "instants": instants},
+    )
+    existing = list(existing_partitions(session, obj.schema, obj.name).values())
+    missing = PartitionPlan()
+    for row in rows:
+        for start, end in uncovered(row["lower"], row["upper"], existing):
+            missing.create.append((f"{obj.name}_p{start:%Y%m%d}", start, end))
+            existing.append((start, end))
+    apply(session, obj, missing)
+    return [name for name, _, _ in missing.create]
+
+
+def uncovered(
+    lower: datetime, upper: datetime, ranges: list[tuple[datetime | None, datetime | None]]
+) -> list[tuple[datetime, datetime]]:
+    """The parts of [lower, upper) that none of `ranges` (None: unbounded) covers."""
+    pieces: list[tuple[datetime, datetime]] = []
+    cursor = lower
+    for low, high in sorted(ranges, key=lambda r: (r[0] is not None, r[0] or lower)):
+        if (high is not None and high <= cursor) or (low is not None and low >= upper):
+            continue
+        if low is not None and low > cursor:
+            pieces.append((cursor, low))
+        if high is None:
+            return pieces
+        cursor = max(cursor, high)
+        if cursor >= upper:
+            return pieces
+    pieces.append((cursor, upper))
+    return pieces
+
+
+def apply(session: Session, obj: SchemaObject, partition_plan: PartitionPlan) -> None:
+    for name, lower, upper in partition_plan.create:
+        session.execute(
+            sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                sql.Identifier(obj.schema, name),
+                sql.Identifier(obj.schema, obj.name),
+                sql.Literal(lower),
+                sql.Literal(upper),
+            )
+        )
+    for name in partition_plan.drop:
+        # Detached first, so the parent is locked only briefly; then dropped.
+        session.execute(
+            sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+                sql.Identifier(obj.schema, obj.name), sql.Identifier(obj.schema, name)
+            )
+        )
+        session.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(obj.schema, name)))
+
+
+def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | None]:
+    """Lower and upper bound of a range partition, from its implicit constraint
+    (`col >= '...'::type AND col < '...'::type`) read with sqlglot."""
+    if not constraint:
+        return None, None
+    tree = sqlglot.parse_one(constraint, read=DIALECT)
+    lower = next((n.expression for n in tree.find_all(exp.GTE)), None)
+    upper = next((n.expression for n in tree.find_all(exp.LT)), None)
+    return _instant(lower), _instant(upper)
+
+
+def _instant(node: exp.Expression | None) -> datetime | None:
+    """A timestamp/date literal as an aware datetime (a date or naive timestamp as UTC)."""
+    while isinstance(node, exp.Cast):
+        node = node.this
+    if not isinstance(node, exp.Literal) or not node.is_string:
+        return None
+    try:
+        value = datetime.fromisoformat(node.name)
+    except ValueError:  # not a time partition key
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,177 @@
+"""`platform plan`: the exact SQL a materialization would run, found by running it and rolling back.
+
+Every selected object is applied by the real engine inside one transaction that
+is always rolled back, so later objects see what earlier ones would have
+created and the plan is exactly what a run would execute. Statements the
+server forbids in a transaction (refreshing an aggregate) are listed, not run.
+A dry run takes the locks the change would take, briefly; `lock_timeout` bounds
+the wait so planning never queues behind live traffic for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from platform_assets.diff.orphans import Orphan, orphans
+from platform_assets.execute.engines import Action, select_engine
+from platform_assets.live.session import Session
+from platform_assets.model.errors import SchemaError
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKey, ObjectKind
+from platform_assets.parse.dialect import DIALECT
+
+PLAN_LOCK_TIMEOUT = "5s"
+KINDS_WITHOUT_DATA = frozenset({"INDEX", "VIEW", "TRIGGER", "FUNCTION"})
+
+
+@dataclass
+class PlannedStatement:
+    sql: str
+    destructive: bool = False
+    lock_heavy: bool = False
+    deferred: bool = False  # runs after the object's transaction (not run while planning)
+
+    def marks(self) -> list[str]:
+        return [
+            label
+            for label, flag in (
+                ("DESTRUCTIVE", self.destructive),
+                ("LOCKS", self.lock_heavy),
+                ("AFTER COMMIT", self.deferred),
+            )
+            if flag
+        ]
+
+
+@dataclass
+class PlannedStep:
+    key: ObjectKey
+    description: str
+    action: str
+    statements: list[PlannedStatement] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.statements)
+
+
+@dataclass
+class Plan:
+    steps: list[PlannedStep]
+    engine: str
+    # Live objects in a declared schema that nothing declares: reported, never dropped.
+    orphans: list[Orphan] = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[PlannedStep]:
+        return [s for s in self.steps if s.changes or s.error]
+
+    @property
+    def failed(self) -> bool:
+        return any(s.error for s in self.steps)
+
+    def exit_code(self) -> int:
+        """For CI: 0 nothing to do, 2 changes pending, 1 error."""
+        if self.failed:
+            return 1
+        return 2 if any(s.changes for s in self.steps) else 0
+
+    def render(self) -> str:
+        lines = [f"engine: {self.engine}"]
+        for step in self.pending:
+            lines.append(f"{'/'.join(step.key)}: {step.action} ({step.description})")
+            if step.error:
+                lines.append(f"    ERROR {step.error}")
+            for statement in step.statements:
+                marks = "".join(f"[{m}] " for m in statement.marks())
+                body = statement.sql.rstrip(";").replace("\n", "\n      ")
+                lines.append(f"    {marks}{body};")
+        lines.extend(f"orphan: {orphan} is not declared in sql/ (kept)" for orphan in self.orphans)
+        changed = sum(1 for s in self.steps if s.changes)
+        destructive = sum(1 for s in self.steps for st in s.statements if st.destructive)
+        unchanged = sum(1 for s in self.steps if not s.changes and not s.error)
+        errors = sum(1 for s in self.steps if s.error)
+        lines.append(
+            f"plan: {changed} object(s) to change, {destructive} destructive statement(s), "
+            f"{unchanged} unchanged, {errors} error(s)"
+        )
+        return "\n".join(lines)
+
+
+def make_plan(
+    graph: SchemaGraph,
+    session: Session,
+    keys: set[ObjectKey] | None = None,
+    allow_destructive: frozenset[ObjectKey] = frozenset(),
+) -> Plan:
+    steps: list[PlannedStep] = []
+    failed: set[ObjectKey] = set()
+    session.dry_run = True
+    try:
+        with session.conn.transaction(force_rollback=True):
+            session.conn.execute(f"SET LOCAL lock_timeout = '{PLAN_LOCK_TIMEOUT}'")
+            engine = select_engine(session, graph, allow_destructive)
+            engine_name = engine.name
+            for obj in graph:
+                if keys is not None and obj.key not in keys:
+                    continue
+                step = PlannedStep(obj.key, obj.describe(), "")
+                steps.append(step)
+                if any(dep in failed for dep in obj.depends_on):
+                    step.action, step.error = "blocked", "an object it depends on fails"
+                    failed.add(obj.key)
+                    continue
+                try:
+                    outcome = engine.apply(obj, session)
+                except SchemaError as error:
+                    step.action, step.error = "error", str(error)
+                    failed.add(obj.key)
+                    continue
+                step.action = outcome.action.value
+                deferred = {*outcome.after_commit, *outcome.after_commit_transaction}
+                step.statements = [
+                    classify_statement(text, deferred=text in deferred) for text in outcome.executed
+                ]
+                for statement in step.statements:  # a narrowed type, allowed for this run
+                    statement.destructive |= statement.sql in outcome.destructive
+                if obj.kind == ObjectKind.EXTENSION and outcome.action == Action.CREATED:
+                    engine = select_engine(session, graph, allow_destructive)
+                    engine_name = engine.name
+            schemas = {obj.name for obj in graph if obj.kind == ObjectKind.SCHEMA}
+            if keys is not None:
+                schemas &= {key[0] for key in keys}
+            found = orphans(session, graph, schemas)
+    finally:
+        session.dry_run = False
+    return Plan(steps, engine_name, found)
+
+
+def classify_statement(text: str, deferred: bool = False) -> PlannedStatement:
+    """Mark statements that can lose data or take locks that block traffic."""
+    planned = PlannedStatement(text, deferred=deferred)
+    try:
+        tree = sqlglot.parse_one(text, read=DIALECT)
+    except ParseError:
+        return planned
+    if isinstance(tree, exp.TruncateTable):
+        planned.destructive = True
+    if isinstance(tree, exp.Drop):  # an index, view or trigger holds no data of its own
+        planned.destructive = (tree.args.get("kind") or "").upper() not in KINDS_WITHOUT_DATA
+    if isinstance(tree, exp.Alter):
+        planned.lock_heavy = True
+        actions = tree.args.get("actions") or []
+        planned.destructive = any(
+            isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() != "CONSTRAINT"
+            for a in actions
+        )
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
+        planned.lock_heavy = not tree.args.get("concurrently")
+    for call in tree.find_all(exp.Anonymous):
+        if call.name.lower() in ("drop_chunks", "detach_chunk"):
+            planned.destructive = True
+    return planned

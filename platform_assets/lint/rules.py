@@ -1,0 +1,642 @@
+"""Static rules over declared SQL, TimescaleDB-aware, each with an id and a rationale.
+
+Rules that depend on the live database (is the table populated? is it a
+hypertable already?) use `LiveFacts` when a database is configured and are
+skipped otherwise. A statement opts out of a rule with an annotation comment
+directly above it: `-- platform: lint_disable=PG003,TS005`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from psycopg import sql
+from sqlglot import exp
+
+from platform_assets.execute.rollups import interval_text
+from platform_assets.live.session import Session
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import (
+    ObjectKey,
+    ObjectKind,
+    SchemaObject,
+    SourceLocation,
+    Statement,
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str  # "error" or "warning"
+    summary: str
+    rationale: str
+
+
+RULES: dict[str, Rule] = {
+    rule.id: rule
+    for rule in [
+        Rule(
+            "TS001", "error", "unique key on a hypertable without every partitioning column",
+            "TimescaleDB enforces uniqueness per chunk, so a PRIMARY KEY, UNIQUE constraint or "
+            "unique index on a hypertable must contain the time column and every hash "
+            "dimension column; create_hypertable fails otherwise.",
+        ),
+        Rule(
+            "TS002", "error", "foreign key into a hypertable",
+            "A foreign key needs a unique key on the referenced columns; on a hypertable that "
+            "key must include the time column, which the referencing table does not carry. "
+            "Hypertable-to-hypertable foreign keys are never supported.",
+        ),
+        Rule(
+            "TS003", "error", "compression policy without compression settings",
+            "add_compression_policy fails unless `ALTER TABLE ... SET (timescaledb.compress, "
+            "...)` enabled compression (with segmentby/orderby) on the hypertable first.",
+        ),
+        Rule(
+            "TS004", "error", "continuous aggregate refresh window under two buckets",
+            "TimescaleDB rejects a refresh policy whose window (start_offset - end_offset) "
+            "covers fewer than two buckets of the aggregate.",
+        ),
+        Rule(
+            "TS005", "error", "refresh window reaches past the raw data's retention",
+            "When start_offset is not shorter than the source hypertable's drop_after, a "
+            "refresh after retention ran finds no raw rows and wipes aggregated history.",
+        ),
+        Rule(
+            "TS006", "error", "construct a continuous aggregate cannot use",
+            "Continuous aggregates need a time_bucket GROUP BY and reject window functions, "
+            "DISTINCT, LIMIT/OFFSET, CTEs and subqueries.",
+        ),
+        Rule(
+            "TS007", "error", "add_dimension on a hypertable that already holds data",
+            "add_dimension works only on an empty hypertable.",
+        ),
+        Rule(
+            "PG001", "error", "MySQL-style INDEX inside CREATE TABLE",
+            "PostgreSQL has no inline INDEX clause; it parses as a column named INDEX and the "
+            "server rejects it. Declare each index with CREATE INDEX.",
+        ),
+        Rule(
+            "PG006", "error", "unique key on a partitioned table without the partition column",
+            "PostgreSQL enforces uniqueness per partition, so every PRIMARY KEY and UNIQUE "
+            "constraint of a partitioned table must include its partitioning columns.",
+        ),
+        Rule(
+            "TS008", "warning", "if_not_exists on a TimescaleDB call",
+            "With if_not_exists, an existing hypertable or policy with other settings is kept "
+            "with only a notice; the declaration silently stops describing the database. The "
+            "platform reconciles declared settings itself, so leave the flag out.",
+        ),
+        Rule(
+            "PG002", "warning", "NOT NULL column added without a default to a populated table",
+            "Existing rows have no value for the column, so the ALTER fails; add a default "
+            "or backfill first.",
+        ),
+        Rule(
+            "PG003", "warning", "index built without CONCURRENTLY on a populated table",
+            "CREATE INDEX blocks writes to the table for the whole build; CONCURRENTLY does "
+            "not. (Not on hypertables, where CONCURRENTLY is rejected.)",
+        ),
+        Rule(
+            "PG004", "warning", "constraint added without NOT VALID to a populated table",
+            "Validating a new foreign key or check scans the table under a heavy lock; add it "
+            "NOT VALID, then VALIDATE CONSTRAINT, which takes a lighter lock.",
+        ),
+        Rule(
+            "PG005", "warning", "volatile default rewrites a populated table",
+            "A column added with a volatile default (random(), gen_random_uuid(), "
+            "clock_timestamp(), ...) rewrites every row under an exclusive lock.",
+        ),
+        Rule(
+            "DOC001", "warning", "comment's count disagrees with the declarations",
+            "A comment that states how many hypertables the file declares, and is wrong, "
+            "misleads the next reader.",
+        ),
+    ]
+}  # fmt: skip
+
+VOLATILE_FUNCTIONS = frozenset(
+    {"random", "gen_random_uuid", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval"}
+)
+UNIT_SECONDS = {
+    "microsecond": 1e-6, "millisecond": 1e-3, "second": 1, "minute": 60, "hour": 3600,
+    "day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    location: SourceLocation
+    object_name: str
+    message: str
+    key: ObjectKey  # the object's, also its asset key
+
+    def __str__(self) -> str:
+        return (
+            f"{self.location}: {self.rule.id} {self.rule.severity}: "
+            f"{self.object_name}: {self.message}"
+        )
+
+
+@dataclass
+class LiveFacts:
+    """What the linter needs from a live database."""
+
+    row_estimates: dict[tuple[str, str], float] = field(default_factory=dict)
+    hypertables: set[tuple[str, str]] = field(default_factory=set)
+    dimensions: set[tuple[str, str, str]] = field(default_factory=set)
+    relations: set[tuple[str, str]] = field(default_factory=set)
+    constraints: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def populated(self, schema: str, table: str) -> bool:
+        return self.row_estimates.get((schema, table), 0) > 0
+
+    @classmethod
+    def read(cls, session: Session) -> LiveFacts:
+        facts = cls()
+        for row in session.rows(
+            "SELECT n.nspname, c.relname, c.relkind, c.reltuples AS est "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%%' AND n.nspname NOT LIKE '\\_timescaledb%%'"
+        ):
+            facts.relations.add((row["nspname"], row["relname"]))
+            if row["relkind"] in ("r", "p"):
+                facts.row_estimates[(row["nspname"], row["relname"])] = _exists_rows(
+                    session, row["nspname"], row["relname"], row["est"]
+                )
+        for row in session.rows(
+            "SELECT n.nspname, c.relname, con.conname FROM pg_constraint con "
+            "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        ):
+            facts.constraints.add((row["nspname"], row["relname"], row["conname"]))
+        if session.value("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
+            for row in session.rows(
+                "SELECT hypertable_schema, hypertable_name, column_name "
+                "FROM timescaledb_information.dimensions"
+            ):
+                table = (row["hypertable_schema"], row["hypertable_name"])
+                facts.hypertables.add(table)
+                facts.dimensions.add((*table, row["column_name"]))
+        return facts
+
+
+def _exists_rows(session: Session, schema: str, table: str, estimate: float) -> float:
+    # reltuples is -1 or 0 before the first ANALYZE: look for one row instead.
+    if estimate and estimate > 0:
+        return estimate
+    found = session.value(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(schema, table)))
+    return 1.0 if found else 0.0
+
+
+def lint_graph(graph: SchemaGraph, live: LiveFacts | None = None) -> list[Finding]:
+    """Every finding for the graph, in file order, minus those a statement disabled."""
+    findings: list[Finding] = []
+    for check in CHECKS:
+        for rule_id, statement, obj, message, line in check(graph, live):
+            if rule_id in _disabled(statement):
+                continue
+            location = SourceLocation(statement.location.file, line or statement.location.line)
+            findings.append(Finding(RULES[rule_id], location, obj.describe(), message, obj.key))
+    return sorted(findings, key=lambda f: (str(f.location.file), f.location.line, f.rule.id))
+
+
+def _disabled(statement: Statement) -> set[str]:
+    value = statement.annotations.get("lint_disable", "")
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+# -- TimescaleDB rules -----------------------------------------------------------------
+
+
+def partition_columns(hypertable: SchemaObject) -> list[str]:
+    params = hypertable.params
+    dimension = params.get("dimension")
+    columns = []
+    if isinstance(dimension, dict):
+        columns.append(str(dimension.get("column_name")))
+    elif params.get("time_column_name"):
+        columns.append(str(params["time_column_name"]))
+    for extra in params.get("dimensions", []) or []:
+        column = _dimension_column(extra)
+        if column:
+            columns.append(column)
+    return [c.lower() for c in columns]
+
+
+def _dimension_column(add_dimension: dict) -> str | None:
+    """The column of an add_dimension call, in its builder or legacy form."""
+    inner = add_dimension.get("dimension")
+    column = (
+        inner.get("column_name") if isinstance(inner, dict) else add_dimension.get("column_name")
+    )
+    return str(column) if column else None
+
+
+def unique_keys(
+    table: SchemaObject, graph: SchemaGraph
+) -> Iterator[tuple[Statement, list[str], int | None]]:
+    """Every PRIMARY KEY / UNIQUE of a table (inline, ALTER ADD, unique indexes)."""
+    for statement in table.statements:
+        tree = statement.tree
+        for column in tree.find_all(exp.ColumnDef):
+            for constraint in column.args.get("constraints") or []:
+                if isinstance(
+                    constraint.kind, exp.PrimaryKeyColumnConstraint | exp.UniqueColumnConstraint
+                ):
+                    yield statement, [column.name.lower()], _line(column.this)
+        for key in tree.find_all(exp.PrimaryKey):
+            yield statement, [_column_name(e) for e in key.expressions], _line(key)
+        for key in tree.find_all(exp.UniqueColumnConstraint):
+            if isinstance(key.parent, exp.ColumnConstraint):
+                continue
+            schema = key.this
+            names = schema.expressions if isinstance(schema, exp.Schema) else []
+            yield statement, [_column_name(e) for e in names], _line(key)
+    for obj in graph:
+        if (
+            obj.kind == ObjectKind.INDEX
+            and obj.relation == table.name
+            and obj.schema == table.schema
+        ):
+            tree = obj.definition.tree
+            if isinstance(tree, exp.Create) and tree.args.get("unique"):
+                params = tree.this.args.get("params")
+                columns = [
+                    _column_name(c.this if isinstance(c, exp.Ordered) else c)
+                    for c in (params.args.get("columns") or [] if params else [])
+                ]
+                yield obj.definition, columns, None
+
+
+def _column_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Ordered):
+        node = node.this
+    return node.name.lower() if isinstance(node, exp.Column | exp.Identifier) else node.sql()
+
+
+def _line(node: exp.Expr | None) -> int | None:
+    if node is None:
+        return None
+    for identifier in ([node] if isinstance(node, exp.Identifier) else []) + list(
+        node.find_all(exp.Identifier)
+    ):
+        line = identifier.meta.get("line") if identifier.meta else None
+        if line:
+            return int(line)
+    return None
+
+
+def _hypertables(graph: SchemaGraph) -> Iterator[tuple[SchemaObject, SchemaObject]]:
+    for obj in graph:
+        if obj.kind == ObjectKind.HYPERTABLE and obj.relation:
+            table = graph.relation(obj.schema, obj.relation)
+            if table is not None:
+                yield obj, table
+
+
+def check_unique_without_partition_columns(graph, live):
+    for hypertable, table in _hypertables(graph):
+        needed = partition_columns(hypertable)
+        for statement, columns, line in unique_keys(table, graph):
+            missing = [c for c in needed if c not in columns]
+            if missing:
+                yield (
+                    "TS001", statement, table,
+                    f"unique key ({', '.join(columns)}) lacks partitioning column(s) "
+                    f"{', '.join(missing)} of the hypertable",
+                    line,
+                )  # fmt: skip
+
+
+def check_partitioned_unique_keys(graph, live):
+    for obj in graph:
+        if obj.kind != ObjectKind.TABLE:
+            continue
+        partitioned = obj.definition.tree.find(exp.PartitionedByProperty)
+        if partitioned is None:
+            continue
+        needed = [c.name.lower() for c in partitioned.find_all(exp.Column)]
+        for statement, columns, line in unique_keys(obj, graph):
+            missing = [c for c in needed if c not in columns]
+            if missing:
+                yield (
+                    "PG006", statement, obj,
+                    f"unique key ({', '.join(columns)}) lacks partition column(s) "
+                    f"{', '.join(missing)}",
+                    line,
+                )  # fmt: skip
+
+
+def check_if_not_exists(graph, live):
+    for obj in graph:
+        if not obj.is_timescale:
+            continue
+        for statement in obj.statements:
+            for kwarg in statement.tree.find_all(exp.Kwarg):
+                if kwarg.this.name.lower() == "if_not_exists":
+                    yield (
+                        "TS008", statement, obj,
+                        "if_not_exists keeps an existing object with other settings; "
+                        "the platform reconciles instead",
+                        _line(kwarg),
+                    )  # fmt: skip
+
+
+def check_foreign_keys_into_hypertables(graph, live):
+    hypertables = {(t.schema, t.name) for _, t in _hypertables(graph)}
+    for obj in graph:
+        if obj.kind != ObjectKind.TABLE:
+            continue
+        for statement in obj.statements:
+            for reference in statement.tree.find_all(exp.Reference):
+                target = (
+                    reference.this.this
+                    if isinstance(reference.this, exp.Schema)
+                    else reference.this
+                )
+                schema = target.db or obj.schema
+                if (schema, target.name) not in hypertables:
+                    continue
+                source_is_hypertable = (obj.schema, obj.name) in hypertables
+                kind = "between hypertables" if source_is_hypertable else "into a hypertable"
+                yield (
+                    "TS002", statement, obj,
+                    f"foreign key {kind} {schema}.{target.name}: its unique key must include "
+                    "the time column, so no key can back this reference",
+                    _line(reference),
+                )  # fmt: skip
+
+
+def check_compression_policy_settings(graph, live):
+    for obj in graph:
+        if obj.kind == ObjectKind.COMPRESSION_POLICY and obj.relation:
+            table = graph.relation(obj.schema, obj.relation)
+            if table is None:
+                continue
+            if graph.attached(table, ObjectKind.COMPRESSION_SETTINGS) is None:
+                yield (
+                    "TS003", obj.definition, obj,
+                    f"{obj.schema}.{obj.relation} has no `ALTER TABLE ... SET "
+                    "(timescaledb.compress, ...)` before this policy",
+                    None,
+                )  # fmt: skip
+
+
+def check_refresh_windows(graph, live):
+    for obj in graph:
+        if obj.kind != ObjectKind.REFRESH_POLICY or not obj.relation:
+            continue
+        aggregate = graph.relation(obj.schema, obj.relation)
+        if aggregate is None or aggregate.kind != ObjectKind.CONTINUOUS_AGGREGATE:
+            continue
+        start = parse_interval(obj.params.get("start_offset"))
+        end = parse_interval(obj.params.get("end_offset")) or timedelta(0)
+        bucket = bucket_width(aggregate)
+        if start is not None and bucket is not None and start - end < 2 * bucket:
+            yield (
+                "TS004", obj.definition, obj,
+                f"window {obj.params.get('start_offset')} - {obj.params.get('end_offset')} "
+                f"covers fewer than two {bucket} buckets",
+                None,
+            )  # fmt: skip
+        if start is None:
+            continue
+        for source in sources(aggregate, graph):
+            retention = graph.attached(source, ObjectKind.RETENTION_POLICY)
+            if retention is None:
+                continue
+            drop_after = parse_interval(retention.params.get("drop_after"))
+            if drop_after is not None and start >= drop_after:
+                yield (
+                    "TS005", obj.definition, obj,
+                    f"start_offset {obj.params.get('start_offset')} is not shorter than "
+                    f"{source.qualified_name}'s retention drop_after "
+                    f"{retention.params.get('drop_after')} ({retention.location})",
+                    None,
+                )  # fmt: skip
+
+
+def sources(aggregate: SchemaObject, graph: SchemaGraph) -> list[SchemaObject]:
+    return [
+        graph[dep]
+        for dep in sorted(aggregate.depends_on)
+        if graph[dep].kind in (ObjectKind.TABLE, ObjectKind.CONTINUOUS_AGGREGATE)
+    ]
+
+
+def bucket_width(aggregate: SchemaObject) -> timedelta | None:
+    for call in aggregate.definition.tree.find_all(exp.Anonymous):
+        if call.name.lower() == "time_bucket" and call.expressions:
+            return parse_interval(interval_text(call.expressions[0]))
+    return None
+
+
+def check_aggregate_constructs(graph, live):
+    for obj in graph:
+        if obj.kind != ObjectKind.CONTINUOUS_AGGREGATE:
+            continue
+        query = obj.definition.tree.expression
+        if query is None:
+            continue
+        problems = []
+        if any(True for _ in query.find_all(exp.Window)):
+            problems.append("a window function")
+        if query.args.get("distinct") or any(True for _ in query.find_all(exp.Distinct)):
+            problems.append("DISTINCT")
+        if query.args.get("limit") or query.args.get("offset"):
+            problems.append("LIMIT/OFFSET")
+        if (
+            query.args.get("with_")
+            or query.args.get("with")
+            or any(True for _ in query.find_all(exp.CTE))
+        ):
+            problems.append("a CTE")
+        if any(True for _ in query.find_all(exp.Subquery)):
+            problems.append("a subquery")
+        if bucket_width(obj) is None:
+            problems.append("no time_bucket")
+        for problem in problems:
+            yield "TS006", obj.definition, obj, f"the query has {problem}", None
+
+
+def check_dimension_after_data(graph, live):
+    if live is None:
+        return
+    for hypertable, table in _hypertables(graph):
+        if not live.populated(table.schema, table.name):
+            continue
+        for statement, extra in zip(
+            hypertable.statements[1:], hypertable.params.get("dimensions", []) or [], strict=False
+        ):
+            inner = extra.get("dimension")
+            column = (
+                inner.get("column_name") if isinstance(inner, dict) else extra.get("column_name")
+            )
+            if (table.schema, table.name, column) not in live.dimensions:
+                yield (
+                    "TS007", statement, hypertable,
+                    f"{table.qualified_name} already holds rows; add_dimension({column}) will fail",
+                    None,
+                )  # fmt: skip
+
+
+# -- PostgreSQL rules -------------------------------------------------------------------
+
+
+def check_inline_index(graph, live):
+    for obj in graph:
+        if obj.kind != ObjectKind.TABLE:
+            continue
+        for column in obj.definition.tree.find_all(exp.ColumnDef):
+            kind = column.args.get("kind")
+            if (
+                column.name.upper() in ("INDEX", "KEY")
+                and not column.this.quoted
+                and isinstance(kind, exp.DataType)
+                and kind.this == exp.DType.USERDEFINED
+            ):
+                index = kind.args.get("kind")
+                yield (
+                    "PG001", obj.definition, obj,
+                    f"`{column.name.upper()} {index.name if index else ''} (...)` is MySQL syntax; "
+                    "use CREATE INDEX",
+                    _line(column.this),
+                )  # fmt: skip
+
+
+def check_populated_table_changes(graph, live):
+    if live is None:
+        return
+    hypertables = {(t.schema, t.name) for _, t in _hypertables(graph)} | live.hypertables
+    for obj in graph:
+        if obj.kind == ObjectKind.INDEX and obj.relation:
+            tree = obj.definition.tree
+            table = (obj.schema, obj.relation)
+            if (
+                not tree.args.get("concurrently")
+                and (obj.schema, obj.name) not in live.relations
+                and live.populated(*table)
+                and table not in hypertables
+            ):
+                yield (
+                    "PG003", obj.definition, obj,
+                    f"{obj.schema}.{obj.relation} holds rows; CREATE INDEX CONCURRENTLY avoids "
+                    "blocking writes",
+                    None,
+                )  # fmt: skip
+        if obj.kind != ObjectKind.TABLE or not live.populated(obj.schema, obj.name):
+            continue
+        for statement in obj.statements[1:]:
+            tree = statement.tree
+            if not isinstance(tree, exp.Alter):
+                continue
+            for action in tree.args.get("actions") or []:
+                yield from _populated_alter(obj, statement, tree, action, live)
+
+
+def _populated_alter(obj, statement, tree, action, live):
+    if isinstance(action, exp.AddConstraint) and not tree.args.get("not_valid"):
+        for constraint in action.expressions:
+            name = constraint.name
+            is_fk_or_check = any(
+                isinstance(e, exp.ForeignKey | exp.CheckColumnConstraint)
+                for e in constraint.expressions
+            )
+            if is_fk_or_check and (obj.schema, obj.name, name) not in live.constraints:
+                yield (
+                    "PG004", statement, obj,
+                    f"constraint {name} is validated against every existing row under a heavy "
+                    "lock; add it NOT VALID and VALIDATE it separately",
+                    None,
+                )  # fmt: skip
+    if isinstance(action, exp.ColumnDef):
+        constraints = [c.kind for c in action.args.get("constraints") or []]
+        has_default = any(isinstance(c, exp.DefaultColumnConstraint) for c in constraints)
+        if any(isinstance(c, exp.NotNullColumnConstraint) for c in constraints) and not has_default:
+            yield (
+                "PG002", statement, obj,
+                f"column {action.name} is NOT NULL with no default; existing rows fail it",
+                None,
+            )  # fmt: skip
+        for constraint in constraints:
+            if isinstance(constraint, exp.DefaultColumnConstraint):
+                calls = {f.name.lower() for f in constraint.find_all(exp.Anonymous)}
+                calls |= {type(f).__name__.lower() for f in constraint.find_all(exp.Func)}
+                volatile = calls & (VOLATILE_FUNCTIONS | {"rand", "uuid"})
+                if volatile:
+                    yield (
+                        "PG005", statement, obj,
+                        f"column {action.name} defaults to a volatile function; the table is "
+                        "rewritten",
+                        None,
+                    )  # fmt: skip
+
+
+def check_hypertable_count_comments(graph, live):
+    counts: dict[Path, int] = {}
+    for obj in graph:
+        if obj.kind == ObjectKind.HYPERTABLE:
+            counts[obj.location.file] = counts.get(obj.location.file, 0) + 1
+    seen: set[tuple[Path, int]] = set()
+    for obj in graph:
+        for statement in obj.statements:
+            claim = _claimed_hypertables(statement)
+            file = statement.location.file
+            if claim is None or (file, statement.location.line) in seen:
+                continue
+            seen.add((file, statement.location.line))
+            declared = counts.get(file, 0)
+            if claim != declared:
+                yield (
+                    "DOC001", statement, obj,
+                    f"a comment says {claim} hypertables; {file} declares {declared}",
+                    None,
+                )  # fmt: skip
+
+
+def _claimed_hypertables(statement: Statement) -> int | None:
+    tree_comments = statement.tree.comments or []
+    for comment in tree_comments:
+        words = comment.replace(":", " ").split()
+        for word, following in zip(words, words[1:], strict=False):
+            if word.isdigit() and following.lower().startswith("hypertable"):
+                return int(word)
+    return None
+
+
+CHECKS: list[Callable] = [
+    check_unique_without_partition_columns,
+    check_partitioned_unique_keys,
+    check_if_not_exists,
+    check_foreign_keys_into_hypertables,
+    check_compression_policy_settings,
+    check_refresh_windows,
+    check_aggregate_constructs,
+    check_dimension_after_data,
+    check_inline_index,
+    check_populated_table_changes,
+    check_hypertable_count_comments,
+]
+
+
+def parse_interval(value: object) -> timedelta | None:
+    """'7 days', '1 HOUR', '90 DAYS', '1 month' -> timedelta (months as 30 days)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    words = value.replace("'", " ").split()
+    total = 0.0
+    for amount, unit in zip(words[::2], words[1::2], strict=False):
+        key = unit.lower().rstrip("s")
+        if key not in UNIT_SECONDS:
+            return None
+        try:
+            total += float(amount) * UNIT_SECONDS[key]
+        except ValueError:
+            return None
+    return timedelta(seconds=total) if total else None

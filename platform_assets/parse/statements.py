@@ -1,0 +1,138 @@
+"""Splitting schema files into statements, as written, with their line and session context."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from platform_assets.model.errors import SchemaError
+from platform_assets.model.objects import SourceLocation, Statement
+from platform_assets.parse.dialect import DIALECT
+
+# sqlglot warns for every statement it keeps as a bare Command; those are expected here.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+ANNOTATION_PREFIX = "platform:"
+DEFAULT_SEARCH_PATH = ("public",)
+
+
+def read_statements(path: Path, root: Path) -> list[Statement]:
+    """Every statement of one file, with the search_path in force where it stands.
+
+    `SET search_path` and pg_dump's `set_config('search_path', ...)` change the
+    path for the statements after them; they and other session settings are not
+    objects and are not returned.
+    """
+    relative = path.relative_to(root) if path.is_relative_to(root) else path
+    source = path.read_text(encoding="utf-8")
+    try:
+        tokens = sqlglot.tokenize(source, read=DIALECT)
+    except TokenError as error:
+        raise SchemaError(f"cannot read SQL: {error}", SourceLocation(relative, 1)) from error
+
+    statements: list[Statement] = []
+    search_path = DEFAULT_SEARCH_PATH
+    for chunk in _split(tokens):
+        first, last = chunk[0], chunk[-1]
+        text = source[first.start : last.end + 1]
+        location = SourceLocation(relative, first.line)
+        tree = _parse(chunk, source, location)
+        new_path = _search_path_change(tree)
+        if new_path is not None:
+            search_path = new_path or DEFAULT_SEARCH_PATH
+            continue
+        if isinstance(tree, exp.Set):
+            continue  # other session settings (pg_dump's SET lines) do not define objects
+        statements.append(
+            Statement(
+                text=text,
+                location=location,
+                tree=tree,
+                search_path=search_path,
+                annotations=_annotations(first, location),
+            )
+        )
+    return statements
+
+
+def _split(tokens: list[Token]) -> list[list[Token]]:
+    chunks: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if current:
+                chunks.append(current)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _parse(chunk: list[Token], source: str, location: SourceLocation) -> exp.Expr:
+    """Parse one statement from the file's own tokens (positions and lines are the file's)."""
+    try:
+        [tree] = DIALECT().parser().parse(chunk, source)
+    except ParseError as error:
+        detail = error.errors[0] if error.errors else {}
+        line = int(detail.get("line") or location.line)
+        message = detail.get("description") or str(error)
+        raise SchemaError(
+            f"syntax error: {message}", SourceLocation(location.file, line)
+        ) from error
+    assert tree is not None
+    return tree
+
+
+def _search_path_change(tree: exp.Expr) -> tuple[str, ...] | None:
+    """The schemas a `SET search_path` or `set_config('search_path', ...)` selects."""
+    if isinstance(tree, exp.Set):
+        for item in tree.expressions:
+            assignment = item.this if isinstance(item, exp.SetItem) else item
+            if isinstance(assignment, exp.EQ) and assignment.this.name.lower() == "search_path":
+                values = assignment.expression
+                parts = values.expressions if isinstance(values, exp.Tuple) else [values]
+                return _path_names(part.name for part in parts)
+        return None
+    if isinstance(tree, exp.Select) and len(tree.expressions) == 1:
+        call = tree.expressions[0]
+        if isinstance(call, exp.Dot):  # pg_catalog.set_config(...)
+            call = call.expression
+        if isinstance(call, exp.Anonymous) and call.name.lower() == "set_config":
+            args = call.expressions
+            if args and isinstance(args[0], exp.Literal) and args[0].name == "search_path":
+                return _path_names(args[1].name.split(","))
+    return None
+
+
+def _path_names(names) -> tuple[str, ...]:
+    cleaned = (name.strip().strip('"') for name in names)
+    return tuple(name for name in cleaned if name and name != "$user")
+
+
+def _annotations(first: Token, location: SourceLocation) -> dict[str, str]:
+    """`-- platform: key=value ...` comments directly before a statement."""
+    found: dict[str, str] = {}
+    for comment in first.comments:
+        body = comment.strip()
+        if not body.startswith(ANNOTATION_PREFIX):
+            continue
+        try:
+            words = shlex.split(body[len(ANNOTATION_PREFIX) :])
+        except ValueError as error:
+            raise SchemaError(f"unreadable platform annotation: {error}", location) from error
+        for word in words:
+            key, sep, value = word.partition("=")
+            if not sep:
+                raise SchemaError(
+                    f"platform annotation {word!r} is not of the form key=value", location
+                )
+            found[key.strip()] = value
+    return found

@@ -1,0 +1,186 @@
+"""Seed data sets: `seeds/<schema>/<table>.csv`, each one asset that upserts its rows.
+
+A seed's rows are matched to the live table's columns by header name and converted
+by the server to the columns' types (an empty field is NULL). Loading is an upsert
+on the table's primary key, or on the first unique key the file carries, so a
+re-run changes nothing and an edited row is updated. Rows in the table but not in
+the file are reported, and deleted only when the seed owns the table.
+
+An optional `seeds/<schema>/seeds.toml` sets, per table:
+
+    [dashboard_users]
+    key = ["username"]                    # the upsert key (default: as above)
+    owns_table = false                    # delete rows the file does not have
+    insert_only = ["must_change_password"]  # written when a row is created, never updated
+    [dashboard_users.secrets]
+    password_hash = "WILDDUCK_ADMIN_PASSWORD"  # bcrypt hash of this variable; insert-only
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlglot import exp
+
+from platform_assets.model.errors import SchemaError, SchemaErrors
+from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject, SourceLocation
+
+SEED_CONFIG = "seeds.toml"
+
+
+@dataclass
+class Seed:
+    """One CSV file and what loading it needs to know."""
+
+    schema: str
+    table: str
+    path: Path  # absolute
+    location: SourceLocation  # the file relative to the project, line 1 (the header)
+    header: list[str]
+    key: list[str]
+    owns_table: bool = False
+    insert_only: list[str] = field(default_factory=list)
+    # column -> environment variable whose bcrypt hash the column receives
+    secrets: dict[str, str] = field(default_factory=dict)
+    depends_on: set[ObjectKey] = field(default_factory=set)
+
+    @property
+    def key_path(self) -> ObjectKey:
+        """The seed's asset key: <schema>/seed/<table>."""
+        return (self.schema, "seed", self.table)
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns written: the file's, then the secret ones."""
+        return [*self.header, *(c for c in self.secrets if c not in self.header)]
+
+    def describe(self) -> str:
+        return f"seed {self.qualified_table}"
+
+    def error(self, message: str, line: int = 1, column: str | None = None) -> SchemaError:
+        where = SourceLocation(self.location.file, line)
+        return SchemaError(
+            f"column {column}: {message}" if column else message, where, self.describe()
+        )
+
+
+def discover_seeds(root: Path, tables: dict[ObjectKey, SchemaObject]) -> dict[ObjectKey, Seed]:
+    """Every `seeds/<schema>/<table>.csv` below `root`, checked against the declared
+    tables; problems fail definitions load with the file and line."""
+    seeds_dir = root / "seeds"
+    if not seeds_dir.is_dir():
+        return {}
+    found: dict[ObjectKey, Seed] = {}
+    errors: list[SchemaError] = []
+    for path in sorted(seeds_dir.glob("*/*.csv")):
+        try:
+            seed = _read_seed(path, root, tables)
+        except SchemaError as error:
+            errors.append(error)
+            continue
+        found[seed.key_path] = seed
+    for seed in found.values():
+        table = tables[(seed.schema, seed.table)]
+        for dep in table.depends_on:
+            referenced = tables.get(dep)
+            if referenced is None or referenced.kind != ObjectKind.TABLE:
+                continue
+            seed.depends_on.add(dep)
+            # The referenced rows must be there before these are checked against them.
+            other = (referenced.schema, "seed", referenced.name)
+            if other in found:
+                seed.depends_on.add(other)
+    if errors:
+        raise SchemaErrors(errors)
+    return found
+
+
+def _header(path: Path) -> list[str]:
+    """The file's column names. The csv module reads this one line: importing pandas
+    (which reads the rows, seed_load.py) would cost every definitions load ~0.5 s."""
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        return next(csv.reader(file), [])
+
+
+def _read_seed(path: Path, root: Path, tables: dict[ObjectKey, SchemaObject]) -> Seed:
+    schema, table_name = path.parent.name, path.stem
+    relative = path.relative_to(root)
+    location = SourceLocation(relative, 1)
+    table = tables.get((schema, table_name))
+    if table is None or table.kind != ObjectKind.TABLE:
+        raise SchemaError(
+            f"no table {schema}.{table_name} is declared in sql/ for this seed",
+            location,
+            f"seed {schema}.{table_name}",
+        )
+    config = _table_config(path, table_name)
+    header = _header(path)
+    seed = Seed(
+        schema=table.schema,
+        table=table.name,
+        path=path,
+        location=location,
+        header=header,
+        key=[],
+        owns_table=bool(config.get("owns_table", False)),
+        insert_only=list(config.get("insert_only", [])),
+        secrets=dict(config.get("secrets", {})),
+    )
+    seed.depends_on.add(table.key)
+    declared = declared_columns(table)
+    if declared is not None:
+        for column in seed.columns:
+            if column not in declared:
+                raise seed.error(f"not a column of table {table.qualified_name}", 1, column)
+    seed.key = list(config.get("key") or _default_key(table, header, seed))
+    for column in seed.key:
+        if column not in header:
+            raise seed.error(f"the key column is not in the file's header (key: {seed.key})")
+    return seed
+
+
+def _table_config(path: Path, table: str) -> dict:
+    config_path = path.parent / SEED_CONFIG
+    if not config_path.is_file():
+        return {}
+    with config_path.open("rb") as handle:
+        return tomllib.load(handle).get(table, {})
+
+
+def declared_columns(table: SchemaObject) -> list[str] | None:
+    """Column names of a CREATE TABLE (None for `PARTITION OF` and the like)."""
+    target = table.definition.tree.this
+    if not isinstance(target, exp.Schema):
+        return None
+    return [c.name for c in target.expressions if isinstance(c, exp.ColumnDef)]
+
+
+def _default_key(table: SchemaObject, header: list[str], seed: Seed) -> list[str]:
+    """The primary key when the file has its columns, else the first such unique key."""
+    primary: list[list[str]] = []
+    unique: list[list[str]] = []
+    for node in table.definition.tree.find_all(exp.PrimaryKey, exp.UniqueColumnConstraint):
+        if isinstance(node, exp.PrimaryKey):
+            primary.append([c.name for c in node.expressions])
+        elif isinstance(node.this, exp.Schema):  # table-level UNIQUE (a, b)
+            unique.append([c.name for c in node.this.expressions])
+    for column in table.definition.tree.find_all(exp.ColumnDef):
+        for constraint in column.args.get("constraints") or []:
+            if isinstance(constraint.kind, exp.PrimaryKeyColumnConstraint):
+                primary.append([column.name])
+            elif isinstance(constraint.kind, exp.UniqueColumnConstraint):
+                unique.append([column.name])
+    for key in primary + unique:
+        if key and all(column in header for column in key):
+            return key
+    raise seed.error(
+        f"the file carries no primary or unique key of {table.qualified_name}; "
+        f"add the key columns or declare `key` in {SEED_CONFIG}"
+    )
