@@ -47,8 +47,8 @@ def test_statements_become_objects_with_inferred_dependencies(project):
         "demo/events/idx_events_time",
         "demo/events/hypertable",
         "demo/events/compression_settings",
-        "demo/hourly",
         "demo/events/compression_policy",
+        "demo/hourly",
         "demo/hourly/refresh_policy",
     ]
     assert deps(graph, "demo/users") == {"demo/schema", "demo/type/state"}
@@ -102,7 +102,10 @@ CREATE INDEX orders_account_idx ON app.orders USING btree (account_id);
     graph = project.graph()
     assert "app/accounts" in deps(graph, "app/orders")
     assert "app/sequence/accounts_id_seq" in deps(graph, "app/accounts")
-    assert len(graph[("app", "accounts")].statements) == 4
+    # The sequence's OWNED BY completes the table it names (it needs the table; the
+    # table's default needs the sequence): CREATE, OWNER, OWNED BY, SET DEFAULT, PK.
+    assert len(graph[("app", "accounts")].statements) == 5
+    assert "OWNED BY" in graph[("app", "accounts")].statements[2].text
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,17 @@ def build_schema_assets(
         spec for seed in graph.seeds.values() for spec in translator.get_seed_check_specs(seed)
     ]
     # Asset key -> the object's or seed's own key.
-    by_asset_key = {translator.get_asset_key(obj): obj.key for obj in graph}
+    by_asset_key: dict[dg.AssetKey, ObjectKey] = {}
+    for obj in graph:
+        asset_key = translator.get_asset_key(obj)
+        if asset_key in by_asset_key:  # a translator override that maps two names to one
+            other = graph[by_asset_key[asset_key]]
+            raise SchemaError(
+                f"{obj.describe()} and {other.describe()} ({other.location}) map to the same "
+                f"asset key {asset_key.to_user_string()}",
+                obj.location,
+            )
+        by_asset_key[asset_key] = obj.key
     by_asset_key.update(
         {translator.get_seed_asset_key(seed): key for key, seed in graph.seeds.items()}
     )
@@ -63,7 +73,7 @@ def build_schema_assets(
             (by_asset_key[check.asset_key], check.name)
             for check in context.selected_asset_check_keys
         }
-        allowed = allowed_destructive(config.allow_destructive, graph)
+        allowed = allowed_destructive(config.allow_destructive, by_asset_key)
         yield from materialize_objects(
             context, database, graph, selected, checked, translator, allowed
         )
@@ -71,14 +81,16 @@ def build_schema_assets(
     return schema_objects
 
 
-def allowed_destructive(keys: list[str], graph: SchemaGraph) -> frozenset[ObjectKey]:
+def allowed_destructive(
+    keys: list[str], by_asset_key: dict[dg.AssetKey, ObjectKey]
+) -> frozenset[ObjectKey]:
     """Asset keys as object keys; an unknown one fails the run (a typo must not
     leave a destructive change refused without saying why)."""
-    allowed = frozenset(tuple(key.split("/")) for key in keys)
-    unknown = sorted("/".join(key) for key in allowed if key not in graph.objects)
+    asset_keys = [dg.AssetKey(key.split("/")) for key in keys]
+    unknown = sorted(key.to_user_string() for key in asset_keys if key not in by_asset_key)
     if unknown:
         raise dg.Failure(f"allow_destructive names no declared object: {', '.join(unknown)}")
-    return allowed
+    return frozenset(by_asset_key[key] for key in asset_keys)
 
 
 def materialize_objects(

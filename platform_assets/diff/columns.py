@@ -18,6 +18,7 @@ from sqlglot.errors import ParseError
 
 from platform_assets.live.session import Session
 from platform_assets.model.objects import SchemaObject
+from platform_assets.parse.commands import identity_added
 from platform_assets.parse.dialect import DIALECT
 
 SHADOW_TABLE = "platform_declared_shadow"
@@ -63,10 +64,10 @@ class ColumnComparison:
 
 def compare_columns(table: SchemaObject, session: Session) -> ColumnComparison | None:
     """None when the table does not exist or takes its columns from elsewhere
-    (`PARTITION OF`, `AS SELECT`)."""
+    (`PARTITION OF`, `AS SELECT`, `INHERITS`)."""
     live = _column_shapes(session, table.schema, table.name)
     columns = _declared_columns(table)
-    if not live or columns is None:
+    if not live or columns is None or table.definition.tree.find(exp.InheritsProperty):
         return None
     written = {c.name: c for c in _written_columns(table)}
     declared_spelling = _spelled(_declared_spelling(columns))
@@ -119,6 +120,7 @@ def _declared_columns(table: SchemaObject) -> list[exp.ColumnDef] | None:
     if schema is None:
         return None
     primary = {c.name for key in create.find_all(exp.PrimaryKey) for c in key.expressions}
+    alterations = _column_alterations(table)
     columns = []
     for column in schema.expressions:
         if not isinstance(column, exp.ColumnDef):
@@ -130,10 +132,38 @@ def _declared_columns(table: SchemaObject) -> list[exp.ColumnDef] | None:
         )
         if in_key and not any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in kept):
             kept.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+        kept += alterations.get(column.name, [])
         columns.append(
             exp.ColumnDef(this=column.this, kind=column.args.get("kind"), constraints=kept)
         )
     return columns
+
+
+def _column_alterations(table: SchemaObject) -> dict[str, list[exp.ColumnConstraint]]:
+    """What the table's later statements give its columns (pg_dump declares defaults,
+    identity and NOT NULL of some columns by ALTER TABLE after the CREATE)."""
+    found: dict[str, list[exp.ColumnConstraint]] = {}
+    for statement in table.statements[1:]:
+        tree = statement.tree
+        if isinstance(tree, exp.Alter):
+            for action in tree.args.get("actions") or []:
+                if not isinstance(action, exp.AlterColumn):
+                    continue
+                if action.args.get("default") is not None:
+                    kind = exp.DefaultColumnConstraint(this=action.args["default"].copy())
+                elif action.args.get("allow_null") is False:
+                    kind = exp.NotNullColumnConstraint()
+                else:
+                    continue
+                found.setdefault(action.name, []).append(exp.ColumnConstraint(kind=kind))
+        elif isinstance(tree, exp.Command):
+            tokens = sqlglot.tokenize(statement.text, read=DIALECT)
+            identity = identity_added(statement.text, tokens)
+            if identity is not None:
+                column, always = identity
+                kind = exp.GeneratedAsIdentityColumnConstraint(this=always)
+                found.setdefault(column, []).append(exp.ColumnConstraint(kind=kind))
+    return found
 
 
 _SHAPING_CONSTRAINTS = (

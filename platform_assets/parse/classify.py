@@ -7,10 +7,17 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
-from sqlglot.tokens import Token, TokenType
 
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.objects import ObjectKind, Statement
+from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, Statement
+from platform_assets.parse.commands import (
+    KIND_WORDS,
+    LOOKUP_NAMESPACE,
+    Name,
+    TokenReader,
+    default_privileges,
+    read_object,
+)
 from platform_assets.parse.dialect import DIALECT
 
 # TimescaleDB calls (SELECT fn(...) or CALL fn(...)) and the object each declares.
@@ -46,12 +53,6 @@ LEGACY_DIMENSION_PARAMETERS = ("relation", "column_name", "number_partitions")
 
 
 @dataclass
-class Name:
-    schema: str | None
-    name: str
-
-
-@dataclass
 class Declaration:
     """An object a statement creates."""
 
@@ -59,6 +60,8 @@ class Declaration:
     name: Name
     relation: Name | None = None
     params: dict[str, object] = field(default_factory=dict)
+    # Objects it refers to that its tree does not show (read from tokens).
+    references: list[tuple[str, Name]] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +74,9 @@ class Amendment:
     # TimescaleDB: the call adds to this object kind (add_dimension -> hypertable).
     kind: ObjectKind | None = None
     params: dict[str, object] = field(default_factory=dict)
+    # For a trigger, rule or policy: the relation it is on (the target's key needs it).
+    relation: Name | None = None
+    references: list[tuple[str, Name]] = field(default_factory=list)
 
 
 def classify(statement: Statement) -> Declaration | Amendment:
@@ -82,9 +88,7 @@ def classify(statement: Statement) -> Declaration | Amendment:
     if isinstance(tree, exp.Comment):
         return _classify_comment(tree, statement)
     if isinstance(tree, exp.Grant | exp.Revoke):
-        securable = tree.args.get("securable")
-        if isinstance(securable, exp.Table):
-            return Amendment(_name(securable), "relation")
+        return _classify_grant(tree, statement)
     if isinstance(tree, exp.Select):
         call = single_call(tree)
         if call is not None:
@@ -193,7 +197,28 @@ def _classify_comment(tree: exp.Comment, statement: Statement) -> Amendment:
         return Amendment(_name(target), "type")
     if kind in ("FUNCTION", "PROCEDURE"):
         return Amendment(_name(target), "function")
-    raise _unsupported(statement)
+    return _classify_command(statement)
+
+
+def _classify_grant(tree: exp.Grant | exp.Revoke, statement: Statement) -> Amendment:
+    """GRANT / REVOKE on one object: a completion of it."""
+    securable = tree.args.get("securable")
+    words = tuple((tree.args.get("kind") or "TABLE").upper().split())
+    kind = next((k for w, k in KIND_WORDS if w == words), None)
+    if kind is None or not isinstance(securable, exp.Table):
+        return _classify_command(statement)
+    if isinstance(securable.this, exp.Anonymous):  # a function with its argument types
+        name = Name(securable.db or None, securable.this.name)
+    elif kind in (ObjectKind.SCHEMA, ObjectKind.EXTENSION):
+        name = Name(None, securable.name)
+    else:
+        name = _name(securable)
+    return Amendment(name, LOOKUP_NAMESPACE.get(kind, kind.value), kind=_amended_kind(kind))
+
+
+def _amended_kind(kind: ObjectKind) -> ObjectKind | None:
+    # Amendment.kind names a kind only where the target is not found by namespace alone.
+    return kind if kind not in LOOKUP_NAMESPACE else None
 
 
 def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Declaration | Amendment:
@@ -264,71 +289,121 @@ def _literal_value(node: exp.Expr) -> object:
 
 
 def _classify_command(statement: Statement) -> Declaration | Amendment:
-    """Statements sqlglot keeps as a bare Command, read from their tokens."""
-    tokens = [
-        t
-        for t in sqlglot.tokenize(statement.text, read=DIALECT)
-        if t.token_type != TokenType.SEMICOLON
-    ]
-    words = [t.text.upper() for t in tokens]
-    if words[:1] == ["CALL"] and len(tokens) > 1:
+    """Statements sqlglot keeps as a bare Command, read from their tokens (commands.py)."""
+    tokens = sqlglot.tokenize(statement.text, read=DIALECT)
+    reader = TokenReader(tokens, statement.text)
+    if reader.match("CALL") and reader.tokens[1:]:
         # After CALL the tokenizer keeps the rest of the statement as one token.
         try:
-            call = single_call(sqlglot.parse_one("SELECT " + tokens[1].text, read=DIALECT))
+            call = single_call(sqlglot.parse_one("SELECT " + reader.tokens[1].text, read=DIALECT))
         except ParseError as error:
             raise SchemaError(f"cannot parse the CALL: {error}", statement.location) from error
         if call is not None:
             return _classify_timescale_call(call, statement)
-    if words[:1] == ["CREATE"]:
-        position = 1
-        if words[1:3] == ["OR", "REPLACE"]:
-            position = 3
-        keyword = words[position] if position < len(words) else ""
-        name_tokens = _skip_if_not_exists(tokens[position + 1 :])
-        name = _token_name(name_tokens)
-        if keyword == "EXTENSION":
-            return Declaration(ObjectKind.EXTENSION, Name(None, name.name))
-        if keyword in ("FUNCTION", "PROCEDURE", "AGGREGATE"):
-            return Declaration(ObjectKind.FUNCTION, name)
-        if keyword == "DOMAIN":
-            return Declaration(ObjectKind.DOMAIN, name)
-    if words[:2] == ["ALTER", "TABLE"] or words[:2] == ["ALTER", "SEQUENCE"]:
-        name_tokens = tokens[2:]
-        if name_tokens and name_tokens[0].text.upper() in ("ONLY", "IF"):
-            name_tokens = _skip_if_not_exists(
-                name_tokens[1:] if name_tokens[0].text.upper() == "ONLY" else name_tokens
-            )
-        return Amendment(_token_name(name_tokens), "relation")
-    if words[:2] in (["ALTER", "FUNCTION"], ["ALTER", "PROCEDURE"]):
-        return Amendment(_token_name(tokens[2:]), "function")
-    if words[:2] in (["ALTER", "TYPE"], ["ALTER", "DOMAIN"]):
-        return Amendment(_token_name(tokens[2:]), "type")
-    if words[:2] == ["ALTER", "SCHEMA"]:
-        return Amendment(Name(None, tokens[2].text), "schema")
+        raise _unsupported(statement)
+    if reader.match("CREATE"):
+        reader.match("OR", "REPLACE")
+        return _classify_created(reader, statement)
+    if reader.match("ALTER", "DEFAULT", "PRIVILEGES"):
+        found = default_privileges(reader)
+        return Declaration(found.kind, found.name, params={"identity": found.identity})
+    if reader.match("ALTER"):
+        return _classify_altered(reader, statement)
+    if reader.match("COMMENT", "ON") or reader.match("GRANT") or reader.match("REVOKE"):
+        return _classify_completion(reader, statement)
+    if reader.match("SECURITY", "LABEL"):
+        if reader.match("FOR"):
+            reader.identifier()
+        return _classify_completion(reader, statement)
     raise _unsupported(statement)
 
 
-def _skip_if_not_exists(tokens: list[Token]) -> list[Token]:
-    words = [t.text.upper() for t in tokens[:3]]
-    if words == ["IF", "NOT", "EXISTS"]:
-        return tokens[3:]
-    if words[:2] == ["IF", "EXISTS"]:
-        return tokens[2:]
-    return tokens
+def _classify_created(reader: TokenReader, statement: Statement) -> Declaration:
+    kind = reader.kind()
+    if kind is None:
+        raise _unsupported(statement)
+    found = read_object(reader, kind)
+    if kind in CATALOG_KINDS:
+        references = found.references + [
+            ("relation", name) for name in reader.names_after("FOR", "TABLE")
+        ]
+        return Declaration(
+            kind,
+            found.name,
+            relation=found.relation,
+            params={"identity": found.identity},
+            references=references,
+        )
+    if kind == ObjectKind.EXTENSION:
+        return Declaration(kind, Name(None, found.name.name))
+    if kind == ObjectKind.TRIGGER and found.relation is not None:  # CREATE CONSTRAINT TRIGGER
+        return Declaration(kind, Name(None, found.name.name), relation=found.relation)
+    if kind in (ObjectKind.FUNCTION, ObjectKind.DOMAIN, ObjectKind.TYPE):
+        return Declaration(kind, found.name)
+    raise _unsupported(statement)
 
 
-def _token_name(tokens: list[Token]) -> Name:
-    """`schema.name` or `name` at the start of a token list."""
-    if len(tokens) >= 3 and tokens[1].token_type == TokenType.DOT:
-        return Name(_identifier_text(tokens[0]), _identifier_text(tokens[2]))
-    if tokens:
-        return Name(None, _identifier_text(tokens[0]))
-    raise SchemaError("expected an object name")
+def _classify_altered(reader: TokenReader, statement: Statement) -> Amendment:
+    """`ALTER <kind> <name> ...`: a completion of that object.
+
+    Attaching a partition (table or index) completes the partition, which pg_dump
+    declares after its parent: it runs once both exist.
+    """
+    kind = reader.kind()
+    if kind is None:
+        raise _unsupported(statement)
+    reader.skip_if_exists()
+    reader.skip("ONLY")
+    found = read_object(reader, kind)
+    namespace = LOOKUP_NAMESPACE.get(kind, kind.value)
+    attached = reader.names_after("ATTACH", "PARTITION")
+    if attached and namespace == "relation":
+        return Amendment(attached[0], "relation", references=[("relation", found.name)])
+    references: list[tuple[str, Name]] = []
+    if kind == ObjectKind.SEQUENCE and reader.match("OWNED", "BY"):
+        parts = reader.dotted()[:-1]  # schema.table.column: the table
+        if parts:
+            # A completion of the owning table (pg_dump's serial columns: the table's
+            # `SET DEFAULT nextval(...)` needs the sequence first, so it cannot own it).
+            owner = Name(parts[-2] if len(parts) > 1 else None, parts[-1])
+            return Amendment(owner, "relation", references=[("relation", found.name)])
+    if kind == ObjectKind.PUBLICATION:
+        references += [("relation", name) for name in reader.names_after("TABLE")]
+    return Amendment(
+        found.name,
+        namespace,
+        kind=_amended_kind(kind),
+        relation=found.relation,
+        references=references,
+    )
 
 
-def _identifier_text(token: Token) -> str:
-    # Quoted identifiers keep their case; bare ones fold to lower case as in PostgreSQL.
-    return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()
+def _classify_completion(reader: TokenReader, statement: Statement) -> Amendment:
+    """COMMENT ON / GRANT / REVOKE / SECURITY LABEL ON one object, read from tokens."""
+    words = reader.words
+    if "ON" in words and words[0] != "ON":  # GRANT privileges ON kind name
+        reader.position += words.index("ON")
+    reader.match("ON")
+    if reader.match("CONSTRAINT"):  # COMMENT ON CONSTRAINT c ON table / ON DOMAIN d
+        reader.identifier()
+        reader.match("ON")
+        if reader.match("DOMAIN"):
+            return Amendment(reader.qualified_name(), "type")
+        return Amendment(reader.qualified_name(), "relation")
+    if reader.match("LARGE", "OBJECT"):
+        raise SchemaError(
+            "large objects are data, not schema: the platform does not declare them; "
+            "remove the statement (pg_dump --schema-only writes none)",
+            statement.location,
+        )
+    kind = reader.kind() or ObjectKind.TABLE  # GRANT SELECT ON t: a table
+    found = read_object(reader, kind)
+    return Amendment(
+        found.name,
+        LOOKUP_NAMESPACE.get(kind, kind.value),
+        kind=_amended_kind(kind),
+        relation=found.relation,
+    )
 
 
 def single_call(tree: exp.Expr) -> exp.Anonymous | None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import graphlib
+import heapq
 from pathlib import Path
 
 from sqlglot import exp
 
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SYSTEM_SCHEMAS, SchemaGraph
+from platform_assets.model.naming import choose_name, column_part
 from platform_assets.model.objects import (
+    CATALOG_KINDS,
+    GLOBAL_KINDS,
     RELATION_KINDS,
+    RELATION_MEMBER_KINDS,
     ObjectKey,
     ObjectKind,
     SchemaObject,
@@ -65,6 +70,8 @@ class _Compiler:
         # (namespace, schema, name) -> key, for resolving references by name.
         self.names: dict[tuple[str, str, str], ObjectKey] = {}
         self.errors: list[SchemaError] = []
+        # References read from a statement's tokens (its tree does not show them).
+        self.token_references: dict[int, list[tuple[str, Name]]] = {}
 
     def compile(self, statements: list[Statement]) -> SchemaGraph:
         for statement in statements:
@@ -85,6 +92,8 @@ class _Compiler:
     # -- declaring -------------------------------------------------------------
 
     def _add(self, statement: Statement, found: Declaration | Amendment) -> None:
+        if found.references:
+            self.token_references[id(statement)] = found.references
         if isinstance(found, Amendment):
             self._amend(statement, found)
             return
@@ -102,6 +111,8 @@ class _Compiler:
                 schema = (found.relation.schema if found.relation else None) or self._lookup_schema(
                     "relation", found.relation, statement
                 )
+                if not name:
+                    name = self._index_name(schema, relation, statement)
         obj = SchemaObject(
             kind=kind,
             schema=schema,
@@ -112,6 +123,10 @@ class _Compiler:
         )
         if found.relation is not None and kind != ObjectKind.INDEX:
             obj.schema = self._lookup_schema("relation", found.relation, statement)
+        if kind == ObjectKind.DEFAULT_PRIVILEGES and obj.key in self.objects:
+            # pg_dump writes one statement per grant of the same defaults.
+            self.objects[obj.key].statements.append(statement)
+            return
         if obj.key in self.objects:
             first = self.objects[obj.key]
             raise SchemaError(
@@ -131,8 +146,28 @@ class _Compiler:
             self.names[name_key] = obj.key
         self.objects[obj.key] = obj
 
+    def _index_name(self, schema: str, table: str | None, statement: Statement) -> str:
+        """The name PostgreSQL gives `CREATE INDEX ON t (...)` (model/naming.py)."""
+        index = statement.tree.this
+        columns = [
+            ordered.this.name if isinstance(ordered.this, exp.Column) else None
+            for ordered in index.args["params"].args.get("columns") or []
+        ]
+        taken = {
+            name
+            for namespace, owner, name in self.names
+            if (namespace, owner)
+            == (
+                "relation",
+                schema,
+            )
+        }
+        return choose_name(table or "", column_part(columns), "idx", taken)
+
     def _amend(self, statement: Statement, found: Amendment) -> None:
-        target_key = self._find(found.namespace, found.target, statement)
+        target_key = self._find_target(found, statement)
+        if target_key is None and found.namespace == "schema":
+            target_key = self._existing_schema(found.target.name, statement)
         if target_key is None and self.lenient:
             return
         if target_key is None:
@@ -155,6 +190,25 @@ class _Compiler:
             dimensions.append(found.params)
             return
         target.statements.append(statement)
+
+    def _find_target(self, found: Amendment, statement: Statement) -> ObjectKey | None:
+        if found.relation is not None and found.kind in RELATION_MEMBER_KINDS:
+            relation_key = self._find("relation", found.relation, statement)
+            if relation_key is None:
+                return None
+            relation = self.objects[relation_key]
+            key = object_key(found.kind, relation.schema, found.target.name, relation.name)
+            return key if key in self.objects else None
+        return self._find(found.namespace, found.target, statement)
+
+    def _existing_schema(self, name: str, statement: Statement) -> ObjectKey | None:
+        """`public` exists in every database: grants, ownership and comments on it
+        (as pg_dump writes them) complete it, checked against the catalog."""
+        if name != "public":
+            return None
+        obj = SchemaObject(ObjectKind.SCHEMA, name, name, None, [], params={"existing": True})
+        self.objects[obj.key] = obj
+        return obj.key
 
     def _default_schema(self, statement: Statement) -> str:
         return statement.search_path[0]
@@ -183,8 +237,10 @@ class _Compiler:
     # -- dependencies ------------------------------------------------------------
 
     def _resolve_dependencies(self, obj: SchemaObject) -> None:
+        if not obj.statements:
+            return
         statement = obj.definition
-        if obj.kind not in (ObjectKind.EXTENSION, ObjectKind.SCHEMA):
+        if obj.kind not in (ObjectKind.EXTENSION, ObjectKind.SCHEMA, *GLOBAL_KINDS):
             self._require_schema(obj, statement)
         if obj.relation is not None:
             relation_key = self._require(obj, "relation", Name(obj.schema, obj.relation), statement)
@@ -199,6 +255,10 @@ class _Compiler:
                 ):
                     continue
                 self._require(obj, namespace, name, stmt, optional=namespace == "function")
+            for namespace, name in self.token_references.get(id(stmt), []):
+                key = self._find(namespace, name, stmt)
+                if key is not None:  # else the server's or an extension's
+                    obj.depends_on.add(key)
         if obj.kind == ObjectKind.CONTINUOUS_AGGREGATE:
             # A continuous aggregate reads hypertables: it needs them converted first.
             for dep in list(obj.depends_on):
@@ -298,13 +358,17 @@ class _Compiler:
             raise SchemaErrors(
                 [SchemaError(f"dependency cycle: {described}", first.location)]
             ) from error
-        # Stable order: ready nodes in declaration order, so output reads like the files.
+        # Where dependencies leave it open, the files' own order decides: always the
+        # earliest declared object that is ready, so a file psql runs in order does too.
         position = {key: index for index, key in enumerate(self.objects)}
+        ready: list[tuple[int, ObjectKey]] = []
         order: list[ObjectKey] = []
         while sorter.is_active():
-            ready = sorted(sorter.get_ready(), key=position.__getitem__)
-            order.extend(ready)
-            sorter.done(*ready)
+            for key in sorter.get_ready():
+                heapq.heappush(ready, (position[key], key))
+            _, key = heapq.heappop(ready)
+            order.append(key)
+            sorter.done(key)
         return order
 
 
@@ -315,6 +379,8 @@ def _namespace(kind: ObjectKind) -> str | None:
         return "type"
     if kind == ObjectKind.FUNCTION:
         return "function"
+    if kind in CATALOG_KINDS and kind not in RELATION_MEMBER_KINDS:
+        return kind.value
     return None
 
 
@@ -368,6 +434,8 @@ def _own_name(tree: exp.Expr) -> exp.Expr | None:
         return target.this if isinstance(target, exp.Schema | exp.UserDefinedFunction) else target
     if isinstance(tree, exp.Alter | exp.Comment):
         return tree.this
+    if isinstance(tree, exp.Grant | exp.Revoke):
+        return tree.args.get("securable")
     return None
 
 

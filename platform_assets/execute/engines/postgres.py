@@ -27,7 +27,13 @@ from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject, Statement
+from platform_assets.model.objects import (
+    CATALOG_KINDS,
+    ObjectKey,
+    ObjectKind,
+    SchemaObject,
+    Statement,
+)
 from platform_assets.parse.dialect import DIALECT
 
 Handler = Callable[[SchemaObject, Session, Outcome], Action]
@@ -59,11 +65,15 @@ class PostgresEngine:
 
     def apply(self, obj: SchemaObject, session: Session) -> Outcome:
         """Bring one object to its declaration in one transaction."""
-        handler: Handler = getattr(self, f"apply_{obj.kind.value}")
+        handler: Handler = (
+            self.apply_catalog_object
+            if obj.kind in CATALOG_KINDS
+            else getattr(self, f"apply_{obj.kind.value}")
+        )
         outcome = Outcome(Action.UNCHANGED)
         session.take_executed()
         try:
-            with session.transaction(obj.definition.search_path):
+            with session.transaction(obj.definition.search_path, obj.definition.settings):
                 outcome.action = handler(obj, session, outcome)
             for statement in outcome.after_commit:
                 session.execute_after_commit(statement)
@@ -149,11 +159,38 @@ class PostgresEngine:
         return action
 
     def apply_schema(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        if obj.params.get("existing"):  # public: completed, never created
+            return self.apply_if_changed(
+                obj, session, lambda: catalog.schema_state(session, obj.name)
+            )
         if not catalog.schema_exists(session, obj.name):
             return self.create(obj, session)
         if self.graph is not None:  # reported, never dropped
             found = orphans.orphans(session, self.graph, {obj.name})
             outcome.details["orphans"] = [str(orphan) for orphan in found]
+        return self.apply_amendments(obj, session)
+
+    def apply_if_changed(
+        self, obj: SchemaObject, session: Session, state: Callable[[], object]
+    ) -> Action:
+        """Run the object's statements where they change what `state` reads from the
+        catalog (grants, ownership, comments cannot be told apart otherwise): tried
+        first in a savepoint that is rolled back."""
+        before = state()
+        with session.conn.transaction(force_rollback=True):
+            for statement in obj.statements:
+                session.conn.execute(statement.text)
+            changed = state() != before
+        if not changed:
+            return Action.UNCHANGED
+        for statement in obj.statements:
+            session.execute(statement.text)
+        return Action.UPDATED
+
+    def apply_catalog_object(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """An object the platform creates as written and checks for existence only."""
+        if not catalog.catalog_object_exists(session, obj):
+            return self.create(obj, session)
         return self.apply_amendments(obj, session)
 
     def apply_type(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
