@@ -97,3 +97,38 @@ def test_pg_dump_round_trip(
         for check in checks
         if not check.passed
     ]
+
+
+TUTORIALS = sorted((Path(__file__).parent / "fixtures" / "real").glob("tutorial_*.sql"))
+
+
+def tutorial_project(project: Project) -> Project:
+    for path in TUTORIALS:
+        project.write(f"sql/{path.name}", path.read_text())
+    return project
+
+
+def statements_run(result) -> dict[str, int]:
+    return {
+        key: meta["statements_executed"]
+        for key, meta in materializations(result).items()
+        if meta.get("statements_executed")
+    }
+
+
+def test_tutorials_materialize_on_plain_postgresql(database: TestDatabase, project: Project):
+    graph = tutorial_project(project).graph()
+    first = materialize(graph, database.url)
+    assert first.success
+    assert database.value("SELECT count(*) FROM payment_types") == 6
+    assert database.value("SELECT count(*) FROM rates") == 6
+    assert database.value("SELECT name FROM devices WHERE id = 2") == "chiller"
+    # The hypertables' native form: range partitions on the time column.
+    assert (
+        database.value("SELECT pg_get_partkeydef('rides'::regclass)") == "RANGE (pickup_datetime)"
+    )
+    assert database.value("SELECT pg_get_partkeydef('readings'::regclass)") == "RANGE (ts)"
+    second = materialize(graph, database.url)
+    assert statements_run(second) == {}
+    in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+    assert in_sync and all(c.passed for c in in_sync)

@@ -159,7 +159,7 @@ class SchemaTranslator:
             deps=[dep_key(dep) for dep in sorted(seed.depends_on)],
             group_name=seed.schema,
             code_version=hashlib.sha256(
-                seed.path.read_bytes()
+                seed.content()
                 + repr((seed.key, seed.owns_table, seed.insert_only, seed.secrets)).encode()
             ).hexdigest()[:16],
             kinds={"postgres", "csv"},

@@ -146,11 +146,32 @@ def hypertable_settings(
     settings.setdefault("lookback", str(premake))
     if retention is not None and "retention" not in settings:
         settings["retention"] = str(retention.params.get("drop_after"))
+    if isinstance(chunk_interval(hypertable), int):
+        # Integer time (TimescaleDB's integer chunk_time_interval): partitions of that
+        # many units, "now" from the declared set_integer_now_func.
+        settings["integer_time"] = "true"
+        now = hypertable.params.get("integer_now_func")
+        if isinstance(now, str):
+            settings.setdefault("integer_now_func", now)
+        settings.setdefault(
+            "partition_interval",
+            str(integer_width(int(chunk_interval(hypertable)), settings.get("retention"), premake)),
+        )
     if "partition_interval" not in settings:
         settings["partition_interval"] = choose_width(
             chunk_interval(hypertable), settings.get("retention"), premake
         )
     return settings
+
+
+def integer_width(chunk: int, retention: object | None, premake: int) -> int:
+    """An integer-time partition width: the chunk interval, doubled until the partitions
+    kept at steady state (as for time) are at most MAX_PARTITIONS."""
+    width = max(chunk, 1)
+    kept = int(str(retention)) if retention not in (None, "", "None") else 0
+    while math.ceil(kept / width) + 1 + premake > MAX_PARTITIONS:
+        width *= 2
+    return width
 
 
 def is_range_partitioned(obj: SchemaObject) -> bool:

@@ -101,6 +101,8 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
     settings = partition_settings(obj, graph)
     if "partition_interval" not in settings:
         return PartitionPlan()
+    if settings.get("integer_time"):
+        return integer_plan(session, obj, settings)
     existing = existing_partitions(session, obj.schema, obj.name)
     wanted = session.rows(
         sql.SQL(
@@ -158,6 +160,48 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
                 )
                 if rows:
                     result.overdue[name] = rows
+    return result
+
+
+def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) -> PartitionPlan:
+    """The same plan for an integer time column: bounds are multiples of the width
+    around "now", which the declared integer_now function gives (without one there is
+    no now: nothing is made, and the hypertable asset says so)."""
+    now_func = settings.get("integer_now_func")
+    if not now_func:
+        return PartitionPlan()
+    width = int(settings["partition_interval"])
+    function = sql.Identifier(*now_func.split("."))
+    now = int(session.value(sql.SQL("SELECT {}()").format(function)))
+    start = now // width * width
+    existing = existing_partitions(session, obj.schema, obj.name)
+    cutoff = now - int(settings["retention"]) if settings.get("retention") else None
+    result = PartitionPlan()
+    for n in range(-int(settings.get("lookback", 0)), int(settings.get("premake", 0)) + 1):
+        lower, upper = start + n * width, start + (n + 1) * width
+        if cutoff is not None and upper <= cutoff:
+            continue
+        for low, high in uncovered(lower, upper, list(existing.values())):
+            result.create.append((f"{obj.name}_p{low}".replace("-", "m"), low, high))
+    if cutoff is None:
+        return result
+    column = partition_key(session, obj.schema, obj.name)
+    for name, (_, upper) in sorted(existing.items()):
+        if not isinstance(upper, int) or upper > cutoff:
+            continue
+        newer = column and session.value(
+            sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} >= %s)").format(
+                sql.Identifier(obj.schema, name), sql.Identifier(column[0])
+            ),
+            (cutoff,),
+        )
+        (result.kept if newer else result.drop).append(name)
+        if not newer and upper <= cutoff - 2 * width:
+            rows = session.value(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(obj.schema, name))
+            )
+            if rows:
+                result.overdue[name] = rows
     return result
 
 
@@ -249,10 +293,15 @@ def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | No
     return _instant(lower), _instant(upper)
 
 
-def _instant(node: exp.Expression | None) -> datetime | None:
-    """A timestamp/date literal as an aware datetime (a date or naive timestamp as UTC)."""
+def _instant(node: exp.Expression | None) -> datetime | int | None:
+    """A timestamp/date literal as an aware datetime (a date or naive timestamp as UTC);
+    an integer bound (integer time) as an int."""
     while isinstance(node, exp.Cast):
         node = node.this
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        return -int(node.this.name)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return int(node.name)
     if not isinstance(node, exp.Literal) or not node.is_string:
         return None
     try:

@@ -112,6 +112,12 @@ RULES: dict[str, Rule] = {
             "clock_timestamp(), ...) rewrites every row under an exclusive lock.",
         ),
         Rule(
+            "PG006", "warning", "DROP ... IF EXISTS before CREATE is read as start clean",
+            "Tutorials drop an object before creating it so a script can be run again. The "
+            "platform never drops a declared object: the DROP is not run, and an existing "
+            "object is kept and brought to its declaration, its rows with it.",
+        ),
+        Rule(
             "DOC001", "warning", "comment's count disagrees with the declarations",
             "A comment that states how many hypertables the file declares, and is wrong, "
             "misleads the next reader.",
@@ -346,6 +352,18 @@ def check_if_not_exists(graph, live):
                         "the platform reconciles instead",
                         _line(kwarg),
                     )  # fmt: skip
+
+
+def check_start_clean(graph, live):
+    for obj in graph:
+        drop = obj.params.get("start_clean")
+        if isinstance(drop, Statement):
+            yield (
+                "PG006", drop, obj,
+                f"not run: {obj.describe()} is never dropped; an existing one is kept "
+                "and evolved to this declaration",
+                None,
+            )  # fmt: skip
 
 
 def check_foreign_keys_into_hypertables(graph, live):
@@ -622,6 +640,7 @@ CHECKS: list[Callable] = [
     check_inline_index,
     check_populated_table_changes,
     check_hypertable_count_comments,
+    check_start_clean,
 ]
 
 

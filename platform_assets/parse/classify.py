@@ -9,7 +9,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, Statement
+from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, SourceLocation, Statement
 from platform_assets.parse.commands import (
     KIND_WORDS,
     LOOKUP_NAMESPACE,
@@ -29,7 +29,10 @@ TIMESCALE_CALLS: dict[str, ObjectKind] = {
     "add_retention_policy": ObjectKind.RETENTION_POLICY,
     "add_reorder_policy": ObjectKind.REORDER_POLICY,
     "add_continuous_aggregate_policy": ObjectKind.REFRESH_POLICY,
+    "set_integer_now_func": ObjectKind.HYPERTABLE,
 }
+# Calls that complete the hypertable declared before them.
+HYPERTABLE_COMPLETIONS = frozenset({"add_dimension", "set_integer_now_func"})
 
 # Positional parameter names of those calls, so positional and named forms read alike.
 CALL_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -45,6 +48,7 @@ CALL_PARAMETERS: dict[str, tuple[str, ...]] = {
         "end_offset",
         "schedule_interval",
     ),
+    "set_integer_now_func": ("relation", "integer_now_func", "replace_if_exists"),
     "by_range": ("column_name", "partition_interval"),
     "by_hash": ("column_name", "number_partitions"),
 }
@@ -79,8 +83,42 @@ class Amendment:
     references: list[tuple[str, Name]] = field(default_factory=list)
 
 
-def classify(statement: Statement) -> Declaration | Amendment:
+@dataclass
+class Removal:
+    """`DROP <kind> [IF EXISTS] name`: only "start clean" before its CREATE is accepted."""
+
+    kind: str  # as written: TABLE, VIEW, FUNCTION, ...
+    name: Name
+    if_exists: bool
+
+
+@dataclass
+class InsertedRows:
+    """`INSERT INTO t [(columns)] VALUES ...`: rows of lookup data, loaded like a seed."""
+
+    table: Name
+    columns: list[str] | None  # None: every declared column, in order
+    rows: list[list[str | None]]  # values as text, NULL as None
+    lines: list[int]  # the file line of each row
+    do_nothing: bool  # ON CONFLICT DO NOTHING: existing rows are never updated
+
+
+def classify(statement: Statement) -> Declaration | Amendment | Removal | InsertedRows:
     tree = statement.tree
+    if isinstance(tree, exp.Insert):
+        return _classify_insert(tree, statement)
+    if isinstance(tree, exp.Drop):
+        targets = tree.args.get("tables") or [tree.this]
+        target = targets[0]
+        if isinstance(target, exp.Table) and isinstance(target.this, exp.Anonymous):
+            name = Name(target.db or None, target.this.name)  # DROP FUNCTION f(args)
+        else:
+            name = _name(target)
+        kind = (tree.args.get("kind") or "").upper()
+        if tree.args.get("materialized"):
+            kind = f"MATERIALIZED {kind}"
+        # Several at once cannot be "directly followed by the CREATE" of each.
+        return Removal(kind, name, bool(tree.args.get("exists")) and len(targets) == 1)
     if isinstance(tree, exp.Create):
         return _classify_create(tree, statement)
     if isinstance(tree, exp.Alter):
@@ -96,6 +134,64 @@ def classify(statement: Statement) -> Declaration | Amendment:
     if isinstance(tree, exp.Command):
         return _classify_command(statement)
     raise _unsupported(statement)
+
+
+def _classify_insert(tree: exp.Insert, statement: Statement) -> InsertedRows:
+    target = tree.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
+    values = tree.expression
+    instead = "put the rows in seeds/<schema>/<table>.csv"
+    if not isinstance(values, exp.Values):
+        raise SchemaError(
+            f"INSERT INTO {table.sql(DIALECT)}: only VALUES rows are seed data (this inserts "
+            f"a query's result, which depends on the database); {instead}",
+            statement.location,
+        )
+    conflict = tree.args.get("conflict")
+    do_nothing = conflict is not None and "NOTHING" in conflict.sql(DIALECT).upper()
+    if conflict is not None and not do_nothing:
+        raise SchemaError(
+            f"INSERT INTO {table.sql(DIALECT)}: ON CONFLICT DO UPDATE is how every seed loads "
+            "already (an upsert on the table's key); write ON CONFLICT DO NOTHING or no ON "
+            "CONFLICT clause",
+            statement.location,
+        )
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    for row in values.expressions:
+        cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+        line = _line_of(row, statement.location.line)
+        rows.append([_constant(cell, table, line, statement) for cell in cells])
+        lines.append(line)
+    return InsertedRows(_name(table), columns, rows, lines, do_nothing)
+
+
+def _line_of(node: exp.Expr, default: int) -> int:
+    for found in node.walk():
+        line = found.meta.get("line") if found.meta else None
+        if line:
+            return int(line)
+    return default
+
+
+def _constant(node: exp.Expr, table: exp.Expr, line: int, statement: Statement) -> str | None:
+    """A VALUES cell as the text a CSV seed would hold (the server converts it)."""
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Boolean):
+        return "true" if node.this else "false"
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
+        return node.this.name
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        return f"-{node.this.name}"
+    if isinstance(node, exp.Literal):
+        return node.name
+    raise SchemaError(
+        f"INSERT INTO {table.sql(DIALECT)}: {node.sql(DIALECT)} is not a constant; seed rows "
+        "hold values (compute it with a column DEFAULT, or in a view)",
+        SourceLocation(statement.location.file, line),
+    )
 
 
 def _classify_create(tree: exp.Create, statement: Statement) -> Declaration:
@@ -235,7 +331,11 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Decla
     relation = _dotted_name(relation_literal)
     kind = TIMESCALE_CALLS[function]
     params = {"function": function, **args}
-    if function == "add_dimension":
+    if function == "set_integer_now_func":
+        now = args.get("integer_now_func")
+        references = [("function", _dotted_name(now))] if isinstance(now, str) else []
+        return Amendment(relation, "relation", kind=kind, params=params, references=references)
+    if function in HYPERTABLE_COMPLETIONS:
         return Amendment(relation, "relation", kind=ObjectKind.HYPERTABLE, params=params)
     return Declaration(kind, Name(relation.schema, kind.value), relation=relation, params=params)
 
@@ -322,6 +422,7 @@ def _classify_created(reader: TokenReader, statement: Statement) -> Declaration:
     kind = reader.kind()
     if kind is None:
         raise _unsupported(statement)
+    if_not_exists = reader.words[:3] == ["IF", "NOT", "EXISTS"]
     found = read_object(reader, kind)
     if kind in CATALOG_KINDS:
         references = found.references + [
@@ -335,7 +436,9 @@ def _classify_created(reader: TokenReader, statement: Statement) -> Declaration:
             references=references,
         )
     if kind == ObjectKind.EXTENSION:
-        return Declaration(kind, Name(None, found.name.name))
+        return Declaration(
+            kind, Name(None, found.name.name), params={"if_not_exists": if_not_exists}
+        )
     if kind == ObjectKind.TRIGGER and found.relation is not None:  # CREATE CONSTRAINT TRIGGER
         return Declaration(kind, Name(None, found.name.name), relation=found.relation)
     if kind in (ObjectKind.FUNCTION, ObjectKind.DOMAIN, ObjectKind.TYPE):

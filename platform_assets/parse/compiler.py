@@ -22,9 +22,16 @@ from platform_assets.model.objects import (
     Statement,
     object_key,
 )
-from platform_assets.parse.classify import Amendment, Declaration, Name, classify
+from platform_assets.parse.classify import (
+    Amendment,
+    Declaration,
+    InsertedRows,
+    Name,
+    Removal,
+    classify,
+)
 from platform_assets.parse.statements import read_statements
-from platform_assets.seeding.declaration import Seed, discover_seeds
+from platform_assets.seeding.declaration import Seed, add_rows, discover_seeds, inline_seed
 
 
 def compile_directory(sql_dir: Path, root: Path | None = None) -> SchemaGraph:
@@ -32,7 +39,19 @@ def compile_directory(sql_dir: Path, root: Path | None = None) -> SchemaGraph:
     root = root or sql_dir.parent
     files = sorted(sql_dir.rglob("*.sql"))
     graph = compile_files(files, root)
-    graph.seeds = seed_order(discover_seeds(root, graph.objects))
+    seeds = discover_seeds(root, graph.objects)
+    for key, seed in graph.seeds.items():  # INSERT ... VALUES rows in sql/
+        if key in seeds:
+            raise SchemaErrors(
+                [
+                    seed.error(
+                        f"{seed.qualified_table} has rows both here and in "
+                        f"{seeds[key].location.file}: keep them in one place"
+                    )
+                ]
+            )
+        seeds[key] = seed
+    graph.seeds = seed_order(seeds)
     return graph
 
 
@@ -70,13 +89,25 @@ class _Compiler:
         # (namespace, schema, name) -> key, for resolving references by name.
         self.names: dict[tuple[str, str, str], ObjectKey] = {}
         self.errors: list[SchemaError] = []
+        # INSERT ... VALUES rows, per table: seeds of their own.
+        self.inline_seeds: dict[ObjectKey, Seed] = {}
+        # CREATE statements (by id) preceded by a "start clean" DROP ... IF EXISTS.
+        self.start_clean: dict[int, Statement] = {}
         # References read from a statement's tokens (its tree does not show them).
         self.token_references: dict[int, list[tuple[str, Name]]] = {}
 
     def compile(self, statements: list[Statement]) -> SchemaGraph:
-        for statement in statements:
+        for index, statement in enumerate(statements):
             try:
-                self._add(statement, classify(statement))
+                found = classify(statement)
+                if isinstance(found, InsertedRows):
+                    self._insert(statement, found)
+                    continue
+                if isinstance(found, Removal):
+                    following = statements[index + 1] if index + 1 < len(statements) else None
+                    self._start_clean(statement, found, following)
+                    continue
+                self._add(statement, found)
             except SchemaError as error:
                 if error.location is None:
                     error.location = statement.location
@@ -87,7 +118,7 @@ class _Compiler:
         if self.errors:
             raise SchemaErrors(self.errors)
         order = self._order()
-        return SchemaGraph(self.objects, order, self.root)
+        return SchemaGraph(self.objects, order, self.root, seeds=self.inline_seeds)
 
     # -- declaring -------------------------------------------------------------
 
@@ -121,8 +152,16 @@ class _Compiler:
             statements=[statement],
             params=dict(found.params),
         )
+        if id(statement) in self.start_clean:
+            obj.params["start_clean"] = self.start_clean[id(statement)]
         if found.relation is not None and kind != ObjectKind.INDEX:
             obj.schema = self._lookup_schema("relation", found.relation, statement)
+        if (
+            kind == ObjectKind.EXTENSION
+            and obj.key in self.objects
+            and found.params.get("if_not_exists")
+        ):
+            return  # another file's CREATE EXTENSION IF NOT EXISTS: the same extension
         if kind == ObjectKind.DEFAULT_PRIVILEGES and obj.key in self.objects:
             # pg_dump writes one statement per grant of the same defaults.
             self.objects[obj.key].statements.append(statement)
@@ -145,6 +184,58 @@ class _Compiler:
                 )
             self.names[name_key] = obj.key
         self.objects[obj.key] = obj
+
+    def _insert(self, statement: Statement, found: InsertedRows) -> None:
+        """Rows of lookup data into a declared table become that table's seed."""
+        key = self._find("relation", found.table, statement)
+        table = self.objects.get(key) if key is not None else None
+        if table is None or table.kind != ObjectKind.TABLE:
+            if self.lenient:
+                return
+            raise SchemaError(
+                f"INSERT INTO {_describe_name(found.table, '').strip()}: no table of that name "
+                "is declared before it (declare the table first; rows load into declared "
+                "tables only)",
+                statement.location,
+            )
+        seed = inline_seed(
+            table,
+            self.root / statement.location.file,
+            statement.location,
+            found.columns,
+            found.rows,
+            found.lines,
+            found.do_nothing,
+        )
+        if seed.key_path in self.inline_seeds:
+            add_rows(self.inline_seeds[seed.key_path], seed)
+        else:
+            self.inline_seeds[seed.key_path] = seed
+
+    def _start_clean(self, drop: Statement, removal: Removal, following: Statement | None) -> None:
+        """`DROP <kind> IF EXISTS x` directly before `CREATE <kind> x`, as tutorials write
+        it, means "start clean": the object is declared, and an existing one is kept
+        (and evolved to the declaration), never dropped. Any other DROP is refused."""
+        created = classify(following) if following is not None else None
+        if (
+            removal.if_exists
+            and following is not None
+            and following.location.file == drop.location.file
+            and isinstance(created, Declaration)
+            and created.name.name == removal.name.name
+            and (removal.name.schema or None) in (None, created.name.schema)
+            and _drop_kind(created.kind) == removal.kind
+        ):
+            self.start_clean[id(following)] = drop
+            return
+        label = f"{removal.kind.lower()} {_describe_name(removal.name, '').strip()}"
+        raise SchemaError(
+            f"DROP {removal.kind} would destroy {label} and everything in it: the platform "
+            "never drops what sql/ declares or used to declare. To remove it, delete its "
+            "CREATE from sql/ (it is then reported as an orphan and kept); to start clean "
+            "as a tutorial does, write DROP ... IF EXISTS directly before its CREATE",
+            drop.location,
+        )
 
     def _index_name(self, schema: str, table: str | None, statement: Statement) -> str:
         """The name PostgreSQL gives `CREATE INDEX ON t (...)` (model/naming.py)."""
@@ -180,11 +271,15 @@ class _Compiler:
             hypertable_key = object_key(ObjectKind.HYPERTABLE, target.schema, "", target.name)
             if hypertable_key not in self.objects:
                 raise SchemaError(
-                    f"add_dimension on {target.qualified_name} before its create_hypertable",
+                    f"{found.params.get('function')} on {target.qualified_name} before its "
+                    "create_hypertable",
                     statement.location,
                 )
             hypertable = self.objects[hypertable_key]
             hypertable.statements.append(statement)
+            if found.params.get("function") == "set_integer_now_func":
+                hypertable.params["integer_now_func"] = found.params.get("integer_now_func")
+                return
             dimensions = hypertable.params.setdefault("dimensions", [])
             assert isinstance(dimensions, list)
             dimensions.append(found.params)
@@ -267,7 +362,12 @@ class _Compiler:
                 if hypertable in self.objects:
                     obj.depends_on.add(hypertable)
         timescaledb = object_key(ObjectKind.EXTENSION, "timescaledb", "timescaledb")
-        if obj.is_timescale and timescaledb in self.objects:
+        converted = object_key(ObjectKind.HYPERTABLE, obj.schema, "", obj.name)
+        if timescaledb in self.objects and (
+            obj.is_timescale or (obj.kind == ObjectKind.TABLE and converted in self.objects)
+        ):
+            # A table a hypertable declaration converts is built for the engine the
+            # extension makes: after it, whatever the file order.
             obj.depends_on.add(timescaledb)
         obj.depends_on.discard(obj.key)
 
@@ -454,6 +554,13 @@ def _is_definition_target(table: exp.Table, tree: exp.Expr) -> bool:
 def _split_name(text: str) -> Name:
     table = exp.to_table(text)
     return Name(table.db or None, table.name)
+
+
+def _drop_kind(kind: ObjectKind) -> str:
+    """The word DROP takes for an object kind (DROP TABLE, DROP MATERIALIZED VIEW)."""
+    if kind == ObjectKind.CONTINUOUS_AGGREGATE:
+        return "MATERIALIZED VIEW"
+    return kind.value.replace("_", " ").upper()
 
 
 def _describe_name(name: Name, namespace: str = "relation") -> str:

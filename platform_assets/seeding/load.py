@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,7 +74,9 @@ def read_frame(seed: Seed, secret_values: dict[str, str] | None = None) -> pd.Da
     """The file as strings (an empty field is NULL), with the secret columns added."""
     import pandas as pd  # here, not at import: it would cost every definitions load ~0.5 s
 
-    frame = pd.read_csv(seed.path, dtype=str, keep_default_na=False, na_filter=False)
+    frame = pd.read_csv(
+        io.BytesIO(seed.content()), dtype=str, keep_default_na=False, na_filter=False
+    )
     frame = frame.astype(object).where(frame != "", None)
     for column, value in (secret_values or {}).items():
         frame[column] = value
@@ -82,6 +85,8 @@ def read_frame(seed: Seed, secret_values: dict[str, str] | None = None) -> pd.Da
 
 def record_line(seed: Seed, record: int) -> int:
     """The file line on which data row `record` starts (quoted fields may span lines)."""
+    if seed.inline_csv is not None:
+        return seed.inline_lines[record] if record < len(seed.inline_lines) else 1
     with seed.path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         next(reader, None)
@@ -219,7 +224,7 @@ def copy_file(session: Session, seed: Seed, into: sql.Composable) -> int:
         "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FORCE_NULL ({}))"
     ).format(into, columns, columns)
     with session.conn.cursor() as cursor:
-        with cursor.copy(statement) as copy, seed.path.open("rb") as handle:
+        with cursor.copy(statement) as copy, io.BytesIO(seed.content()) as handle:
             while chunk := handle.read(1 << 20):
                 copy.write(chunk)
         return cursor.rowcount

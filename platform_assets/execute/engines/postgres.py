@@ -110,6 +110,21 @@ class PostgresEngine:
         hypertable = self.graph.attached(table, ObjectKind.HYPERTABLE)
         return partition_rules.time_column(hypertable) if hypertable is not None else None
 
+    def refuse_wrong_engine(self, table: SchemaObject, session: Session) -> None:
+        """A table TimescaleDB would convert is never built natively partitioned while
+        TimescaleDB is declared and available but not yet installed (a run of a
+        selection without the extension): that table could not be converted later."""
+        assert self.graph is not None
+        extension = self.graph.objects.get(("platform", "extension", "timescaledb"))
+        if extension is not None and catalog.extension_available(session, "timescaledb"):
+            raise SchemaError(
+                f"{table.describe()} becomes a hypertable, and TimescaleDB is declared "
+                f"({extension.location}) and available on this server but not installed: "
+                "materialize platform/extension/timescaledb first (a full run orders it so)",
+                table.location,
+                table.describe(),
+            )
+
     def upkeep(
         self,
         obj: SchemaObject,
@@ -220,6 +235,7 @@ class PostgresEngine:
             if column is None:
                 action = self.create(obj, session)
             else:  # the hypertable's native form; its partitions come with the hypertable
+                self.refuse_wrong_engine(obj, session)
                 session.execute(partitions.partitioned_create(obj.definition, column))
                 for statement in obj.statements[1:]:
                     session.execute(statement.text)

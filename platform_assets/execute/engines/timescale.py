@@ -52,6 +52,17 @@ class TimescaleEngine(PostgresEngine):
     def apply_hypertable(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
         live = tc.hypertable(session, obj.schema, obj.relation)
+        if live is None and catalog.relkind(session, obj.schema, obj.relation) == "p":
+            name = f"{obj.schema}.{obj.relation}"
+            raise SchemaError(
+                f"{name} is natively partitioned (as a run without TimescaleDB makes a "
+                "hypertable), and TimescaleDB cannot convert a partitioned table. To fix it: "
+                f"keep its rows (CREATE TABLE {obj.relation}_rows AS SELECT * FROM {name}), "
+                f"DROP TABLE {name} CASCADE, materialize again (it is created for "
+                f"TimescaleDB), then INSERT INTO {name} SELECT * FROM {obj.relation}_rows",
+                obj.location,
+                obj.describe(),
+            )
         if live is None:
             rows = catalog.row_count(session, obj.schema, obj.relation)
             session.execute(with_migrate_data(obj.definition) if rows else obj.definition.text)
@@ -77,6 +88,13 @@ class TimescaleEngine(PostgresEngine):
                 action = Action.UPDATED
             for statement in obj.statements[1:]:
                 column = _dimension_column(statement)
+                if column is None:  # set_integer_now_func: read back as the dimension's
+                    now = obj.params.get("integer_now_func")
+                    live_now = tc.integer_now_func(session, obj.schema, obj.relation)
+                    if isinstance(now, str) and live_now != now.rsplit(".", 1)[-1]:
+                        session.execute(statement.text)
+                        action = Action.UPDATED
+                    continue
                 if column not in live.dimension_columns:
                     session.execute(statement.text)
                     action = Action.UPDATED
