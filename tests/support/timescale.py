@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.databases import Server
@@ -182,7 +182,11 @@ def timescale_server(
 
 @dataclass
 class TimescaleServer(Server):
-    """The TimescaleDB test server, with what the tests read from its catalog."""
+    """The TimescaleDB test server, with what the tests read from its catalog; a server
+    whose TimescaleDB was installed when it started keeps what that start saw."""
+
+    extensions_before: list[str] = field(default_factory=list)
+    create_status: str = ""
 
     def columns(self, schema: str, table: str = "readings") -> dict[str, str]:
         found = self.query(

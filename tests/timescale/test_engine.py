@@ -1,7 +1,7 @@
 """The TimescaleDB engine against real TimescaleDB code (the WebAssembly test server).
 
-The server keeps one in-memory database per module and takes one connection at a
-time: every test uses its own schema and closes its connections before a run.
+The session shares one server (tests/timescale/conftest.py), which takes one connection
+at a time: every test uses its own schema and closes its connections before a run.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ PROCS = {
 
 
 def test_cli_materializes_the_five_systems_natively_and_a_rerun_changes_nothing(
-    server_url, tmp_path
+    fresh_server, tmp_path
 ):
+    server_url = fresh_server.url  # TimescaleDB available, created by the run
     env = {**os.environ, "PLATFORM_DATABASE_URL": server_url, "DAGSTER_HOME": str(tmp_path)}
     run = dagster_cli(
         "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*", env=env

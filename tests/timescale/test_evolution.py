@@ -2,8 +2,9 @@
 server), against a hypertable whose chunks hold rows, some of them compressed, with its
 compression settings, compression policy and retention policy declared.
 
-The server keeps one in-memory database per module and takes one connection at a time:
-every test uses its own schema and closes its connections before the code under test runs.
+The session shares one server (tests/timescale/conftest.py), which takes one connection at
+a time: every test uses its own schema and closes its connections before the code under test
+runs.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Run: .venv/bin/pytest tests/timescale/test_server.py -q
 
-All tests share one server (one in-memory database) per module; each test uses
-its own tables. The server takes one connection at a time, so every test
-closes its connection before the next one opens.
+All tests share the session's server (one in-memory database, TimescaleDB
+created when it started; tests/timescale/conftest.py); each test uses its own
+tables. The server takes one connection at a time, so every test closes its
+connection before the next one opens.
 """
 
 from __future__ import annotations
@@ -14,36 +15,19 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.support.timescale import timescale_server
+from tests.support.timescale import TimescaleServer
 
 pytestmark = pytest.mark.timescaledb
 
 
-@dataclass(frozen=True)
-class ExtensionCreated:
-    url: str
-    extensions_before: list[str]
-    create_status: str
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ExtensionCreated]:
-    with timescale_server() as url:
-        with psycopg.connect(url, autocommit=True) as conn:
-            before = [r[0] for r in conn.execute("SELECT extname FROM pg_extension ORDER BY 1")]
-            status = conn.execute("CREATE EXTENSION timescaledb").statusmessage
-        yield ExtensionCreated(url=url, extensions_before=before, create_status=status)
-
-
 @pytest.fixture
-def conn(server: ExtensionCreated) -> Iterator[psycopg.Connection]:
+def conn(server: TimescaleServer) -> Iterator[psycopg.Connection]:
     with psycopg.connect(server.url, autocommit=True, row_factory=dict_row) as c:
         yield c
 
@@ -71,7 +55,7 @@ def job(conn: psycopg.Connection, job_id: int) -> dict:
 # --------------------------------------------------------------------- basics
 
 
-def test_create_extension(server: ExtensionCreated, conn: psycopg.Connection) -> None:
+def test_create_extension(server: TimescaleServer, conn: psycopg.Connection) -> None:
     assert server.url.startswith("postgresql://postgres@127.0.0.1:")
     assert "timescaledb" not in server.extensions_before  # not pre-created
     assert server.create_status == "CREATE EXTENSION"
@@ -82,7 +66,7 @@ def test_create_extension(server: ExtensionCreated, conn: psycopg.Connection) ->
     assert conn.execute("SHOW server_version").fetchone()["server_version"].startswith("17.")
 
 
-def test_connection_parameters(server: ExtensionCreated) -> None:
+def test_connection_parameters(server: TimescaleServer) -> None:
     # Any user/password/database and sslmode=prefer (libpq's default) connect.
     port = server.url.split(":")[-1].split("/")[0]
     for dsn in (
@@ -449,7 +433,7 @@ def test_copy_from_stdin_is_refused_without_crashing(conn: psycopg.Connection) -
         assert list(copy.rows()) == [("1", "a")]
 
 
-def test_session_is_reset_between_connections(server: ExtensionCreated) -> None:
+def test_session_is_reset_between_connections(server: TimescaleServer) -> None:
     # A client that dies inside a transaction, leaving SET values, a temp
     # table, an advisory lock and a prepared statement behind...
     c1 = psycopg.connect(server.url, autocommit=True)
@@ -478,7 +462,7 @@ def test_session_is_reset_between_connections(server: ExtensionCreated) -> None:
     assert row == (0, "", None, 0, 0, "public")
 
 
-def test_second_connection_waits_for_the_first(server: ExtensionCreated) -> None:
+def test_second_connection_waits_for_the_first(server: TimescaleServer) -> None:
     first = psycopg.connect(server.url, autocommit=True)
     result: dict = {}
 
