@@ -1,20 +1,17 @@
 """Continuous aggregates rendered for plain PostgreSQL: the refresh job's cron from the
-refresh policy's schedule_interval, bucket widths and the group index name; no database."""
+refresh policy's schedule_interval, the group key and its index name; no database."""
 
 from __future__ import annotations
 
 import pytest
-import sqlglot
 
 from platform_assets.execute.rollups import (
     MAX_IDENTIFIER,
     cron_for,
     group_index_name,
     group_key,
-    interval_text,
 )
 from platform_assets.model.errors import SchemaError
-from platform_assets.parse.dialect import DIALECT
 
 
 @pytest.mark.parametrize(
@@ -51,19 +48,6 @@ def test_an_interval_cron_cannot_spell_runs_more_often_never_less(interval, cron
 
 def test_without_a_schedule_interval_the_job_runs_hourly():
     assert cron_for(None) == "0 * * * *"
-
-
-@pytest.mark.parametrize(
-    "text", ["INTERVAL '1 hour'", "INTERVAL '1' HOUR", "'1 hour'::interval", "'1 hour'"]
-)
-def test_a_bucket_width_is_read_in_each_spelling(text):
-    node = sqlglot.parse_one(f"SELECT {text}", read=DIALECT).expressions[0]
-    assert interval_text(node).lower() == "1 hour"
-
-
-def test_a_bucket_width_that_is_not_an_interval_is_none():
-    node = sqlglot.parse_one("SELECT 5", read=DIALECT).expressions[0]
-    assert interval_text(node) is None
 
 
 AGGREGATE = """\
