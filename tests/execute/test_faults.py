@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -23,6 +25,19 @@ CREATE SCHEMA s;
 CREATE TABLE s.accounts (id int PRIMARY KEY);
 CREATE MATERIALIZED VIEW s.slow AS SELECT a.id FROM s.accounts a
     UNION ALL SELECT 0 FROM pg_sleep({seconds});
+CREATE UNIQUE INDEX idx_slow_id ON s.slow (id);
+CREATE TABLE s.orders (id int PRIMARY KEY, account_id int REFERENCES s.accounts (id));
+"""
+
+# The view's build waits for an advisory lock the test holds, so a fault lands inside the
+# view's transaction however long the run takes to get there; the rerun's view waits for
+# nothing.
+VIEW_LOCK = 4242
+BLOCKED_SCHEMA = f"""\
+CREATE SCHEMA s;
+CREATE TABLE s.accounts (id int PRIMARY KEY);
+CREATE MATERIALIZED VIEW s.slow AS SELECT a.id FROM s.accounts a
+    UNION ALL SELECT 0 FROM pg_advisory_xact_lock_shared({VIEW_LOCK});
 CREATE UNIQUE INDEX idx_slow_id ON s.slow (id);
 CREATE TABLE s.orders (id int PRIMARY KEY, account_id int REFERENCES s.accounts (id));
 """
@@ -61,17 +76,43 @@ def wait_for_sleeping_backend(url: str, timeout: float = 60) -> int:
     raise AssertionError("the run never reached the slow view")
 
 
+def wait_for_blocked_view(url: str, timeout: float = 60) -> int:
+    """The pid of the backend building the view, once it waits for the test's lock."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+                "WHERE NOT l.granted AND l.locktype = 'advisory' AND l.objid = %s "
+                "AND a.query LIKE 'CREATE MATERIALIZED VIEW s.slow%%'",
+                (VIEW_LOCK,),
+            ).fetchone()
+            if row:
+                return row[0]
+            time.sleep(0.1)  # the next look at the catalog
+    raise AssertionError("the run never reached the view")
+
+
+@contextmanager
+def held_view_lock(url: str) -> Iterator[None]:
+    """The lock the blocked view's build waits for, held by the test."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (VIEW_LOCK,))
+        yield
+
+
 def relation_exists(url: str, name: str) -> bool:
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None
 
 
 def test_terminated_connection_mid_run_then_rerun_converges(project, database, tmp_path):
-    project.write("sql/s.sql", SLOW_SCHEMA.format(seconds=30))
-    run = start_cli_run(project, database.url, tmp_path)
-    pid = wait_for_sleeping_backend(database.url)
-    assert database.value("SELECT pg_terminate_backend(%s)", (pid,)) is True
-    output, _ = run.communicate(timeout=120)
+    project.write("sql/s.sql", BLOCKED_SCHEMA)
+    with held_view_lock(database.url):
+        run = start_cli_run(project, database.url, tmp_path)
+        pid = wait_for_blocked_view(database.url)
+        assert database.value("SELECT pg_terminate_backend(%s)", (pid,)) is True
+        output, _ = run.communicate(timeout=120)
     assert run.returncode != 0
     assert relation_exists(database.url, "s.accounts")
     assert not relation_exists(database.url, "s.slow")  # rolled back, not half-built
@@ -101,11 +142,12 @@ def own_cluster():
 
 def test_server_stopped_mid_run_then_restarted_and_rerun_converges(project, own_cluster, tmp_path):
     url = own_cluster.url("faults")
-    project.write("sql/s.sql", SLOW_SCHEMA.format(seconds=30))
-    run = start_cli_run(project, url, tmp_path)
-    wait_for_sleeping_backend(url)
-    own_cluster._run(["pg_ctl", "-D", str(own_cluster.data_dir), "-m", "immediate", "stop"])
-    output, _ = run.communicate(timeout=120)
+    project.write("sql/s.sql", BLOCKED_SCHEMA)
+    with held_view_lock(url):
+        run = start_cli_run(project, url, tmp_path)
+        wait_for_blocked_view(url)
+        own_cluster._run(["pg_ctl", "-D", str(own_cluster.data_dir), "-m", "immediate", "stop"])
+        output, _ = run.communicate(timeout=120)
     assert run.returncode != 0
 
     own_cluster.up(databases=("faults",))  # crash recovery on start

@@ -465,16 +465,18 @@ def test_session_is_reset_between_connections(server: TimescaleServer) -> None:
 def test_second_connection_waits_for_the_first(server: TimescaleServer) -> None:
     first = psycopg.connect(server.url, autocommit=True)
     result: dict = {}
+    # Measured from before the second client starts: however late its thread runs, it
+    # cannot connect before `first` is closed, a second after this.
+    start = time.monotonic()
 
     def second() -> None:
-        start = time.monotonic()
         with psycopg.connect(server.url, autocommit=True, connect_timeout=30) as c:
             result["waited"] = time.monotonic() - start
             result["value"] = c.execute("SELECT 42").fetchone()[0]
 
     thread = threading.Thread(target=second)
     thread.start()
-    time.sleep(1.0)
+    time.sleep(1.0)  # how long `first` is held
     assert "value" not in result  # still queued behind `first`
     first.execute("SELECT 1")
     first.close()
