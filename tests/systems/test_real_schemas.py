@@ -7,15 +7,16 @@ materializing it into an empty database E must give E the same dump.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import Project, TestDatabase, materializations, materialize
+from tests.support.databases import TestDatabase
+from tests.support.project import REPO, Project
+from tests.support.runs import materializations, materialize
 
-CORPUS = Path(__file__).parent / "fixtures" / "real" / "pg_dump_corpus.sql"
+FIXTURES = REPO / "tests" / "fixtures" / "real"
+CORPUS = FIXTURES / "pg_dump_corpus.sql"
 ROLE = "corpus_reader"
 
 
@@ -99,7 +100,7 @@ def test_pg_dump_round_trip(
     ]
 
 
-TUTORIALS = sorted((Path(__file__).parent / "fixtures" / "real").glob("tutorial_*.sql"))
+TUTORIALS = sorted(FIXTURES.glob("tutorial_*.sql"))
 
 
 def tutorial_project(project: Project) -> Project:
