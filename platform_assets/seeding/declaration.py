@@ -51,6 +51,9 @@ class Seed:
     # the header), and the file line of each row. None for a CSV seed.
     inline_csv: str | None = None
     inline_lines: list[int] = field(default_factory=list)
+    # False when no unique constraint backs the key (INSERT rows into a keyless table,
+    # matched on every column): rows are inserted when missing, never updated.
+    key_constrained: bool = True
 
     def content(self) -> bytes:
         """The CSV, header first: the file's, or the one made from INSERT rows."""
@@ -239,6 +242,7 @@ def inline_seed(
         seed.key = _default_key(table, header, seed)
     except SchemaError:
         seed.key = list(header)
+        seed.key_constrained = False
     if do_nothing:
         seed.insert_only = [column for column in header if column not in seed.key]
     seed.depends_on.add(table.key)

@@ -198,7 +198,10 @@ def compare(
         t=row("t"),
         table=sql.Identifier(seed.schema, seed.table),
         key=sql.SQL(" AND ").join(
-            sql.SQL("s.{0} = t.{0}").format(sql.Identifier(c)) for c in seed.key
+            sql.SQL(
+                "s.{0} = t.{0}" if seed.key_constrained else "s.{0} IS NOT DISTINCT FROM t.{0}"
+            ).format(sql.Identifier(c))
+            for c in seed.key
         ),
     )
     counts = session.rows(query, [frame[c].tolist() for c in header])[0]
@@ -439,9 +442,9 @@ def upsert(session: Session, seed: Seed, secret_values: dict[str, str], result: 
 
 def _in_table(seed: Seed) -> sql.Composable:
     """Whether the staged row `s` has its key in the table."""
-    match = sql.SQL(" AND ").join(
-        sql.SQL("t.{0} = s.{0}").format(sql.Identifier(c)) for c in seed.key
-    )
+    # A key no constraint backs (every column of a keyless table) may hold NULLs.
+    equal = "t.{0} = s.{0}" if seed.key_constrained else "t.{0} IS NOT DISTINCT FROM s.{0}"
+    match = sql.SQL(" AND ").join(sql.SQL(equal).format(sql.Identifier(c)) for c in seed.key)
     return sql.SQL("EXISTS (SELECT 1 FROM {} t WHERE {})").format(
         sql.Identifier(seed.schema, seed.table), match
     )
@@ -451,6 +454,16 @@ def _upsert_sql(seed: Seed, columns: list[str], source: sql.Composable) -> sql.C
     """INSERT the rows of `source` (in `columns`' order) or, on the key, update those
     that differ; key, insert-only and secret columns are never updated. Returns the
     number of rows written."""
+    if not seed.key_constrained:  # no unique key to conflict on: insert the new rows
+        return sql.SQL(
+            "WITH written AS (INSERT INTO {table} ({names}) SELECT * FROM ({source}) s "
+            "WHERE NOT {present} RETURNING 1) SELECT count(*) FROM written"
+        ).format(
+            table=sql.Identifier(seed.schema, seed.table),
+            names=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            source=source,
+            present=_in_table(seed),
+        )
     keep = set(seed.key) | set(seed.insert_only) | set(seed.secrets)
     updated = [c for c in columns if c not in keep]
     if updated:
