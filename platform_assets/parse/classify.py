@@ -538,6 +538,9 @@ def _dotted_name(text: str) -> Name:
 def _unsupported(statement: Statement) -> SchemaError:
     first_line = statement.text.strip().splitlines()[0][:80]
     return SchemaError(
-        f"unsupported statement (the platform declares objects; this is not one): {first_line}",
+        f"unsupported statement (the platform declares objects; this is not one): {first_line}"
+        " -- it neither creates an object, completes one nor sets the session: declare "
+        "objects with CREATE, complete them with ALTER, COMMENT or GRANT, and write rows as "
+        "INSERT ... VALUES or in seeds/<schema>/<table>.csv",
         statement.location,
     )

@@ -241,7 +241,7 @@ class _Compiler:
         """The name PostgreSQL gives `CREATE INDEX ON t (...)` (model/naming.py)."""
         index = statement.tree.this
         columns = [
-            ordered.this.name if isinstance(ordered.this, exp.Column) else None
+            _figure_column_name(ordered.this)
             for ordered in index.args["params"].args.get("columns") or []
         ]
         taken = {
@@ -554,6 +554,20 @@ def _is_definition_target(table: exp.Table, tree: exp.Expr) -> bool:
 def _split_name(text: str) -> Name:
     table = exp.to_table(text)
     return Name(table.db or None, table.name)
+
+
+def _figure_column_name(node: exp.Expr) -> str | None:
+    """The name PostgreSQL's FigureColname gives an index column: the column, the
+    function called, a cast's operand; None ("expr") for anything else."""
+    while isinstance(node, exp.Paren | exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return None
 
 
 def _drop_kind(kind: ObjectKind) -> str:
