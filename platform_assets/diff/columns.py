@@ -157,8 +157,7 @@ def _column_alterations(table: SchemaObject) -> dict[str, list[exp.ColumnConstra
                     continue
                 found.setdefault(action.name, []).append(exp.ColumnConstraint(kind=kind))
         elif isinstance(tree, exp.Command):
-            tokens = sqlglot.tokenize(statement.text, read=DIALECT)
-            identity = identity_added(statement.text, tokens)
+            identity = identity_added(statement.tokens)
             if identity is not None:
                 column, always = identity
                 kind = exp.GeneratedAsIdentityColumnConstraint(this=always)

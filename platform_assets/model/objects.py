@@ -175,6 +175,9 @@ class Statement:
     # Session settings in force where it stands that change how DDL reads
     # (pg_dump's `SET check_function_bodies = false`), applied when it runs.
     settings: tuple[tuple[str, str], ...] = ()
+    # Its tokens as the file's tokenizer read them (positions are the file's: the
+    # text starts at tokens[0].start), so no reader tokenizes the statement again.
+    tokens: list = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass

@@ -390,8 +390,9 @@ def _literal_value(node: exp.Expr) -> object:
 
 def _classify_command(statement: Statement) -> Declaration | Amendment:
     """Statements sqlglot keeps as a bare Command, read from their tokens (commands.py)."""
-    tokens = sqlglot.tokenize(statement.text, read=DIALECT)
-    reader = TokenReader(tokens, statement.text)
+    tokens = statement.tokens or sqlglot.tokenize(statement.text, read=DIALECT)
+    offset = statement.tokens[0].start if statement.tokens else 0
+    reader = TokenReader(tokens, statement.text, offset)
     if reader.match("CALL") and reader.tokens[1:]:
         # After CALL the tokenizer keeps the rest of the statement as one token.
         try:

@@ -105,10 +105,16 @@ class CommandObject:
 class TokenReader:
     """A cursor over one statement's tokens."""
 
-    def __init__(self, tokens: list[Token], text: str):
+    def __init__(self, tokens: list[Token], text: str, offset: int = 0):
         self.tokens = [t for t in tokens if t.token_type != TokenType.SEMICOLON]
         self.text = text
+        # Token positions minus `offset` are positions in `text` (the file's tokens).
+        self.offset = offset
         self.position = 0
+
+    def source(self, start: int, end: int) -> str:
+        """The statement's text from token position `start` to `end` (inclusive)."""
+        return self.text[start - self.offset : end - self.offset + 1]
 
     @property
     def words(self) -> list[str]:
@@ -177,12 +183,12 @@ class TokenReader:
             depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
             self.position += 1
             if depth == 0:
-                return self.text[start : token.start].strip()
-        return self.text[start:].strip()
+                return self.source(start, token.start - 1).strip()
+        return self.source(start, self.tokens[-1].end).strip()
 
     def cast_types(self) -> tuple[str, str]:
         """`(source AS target)`: the two type names as written."""
-        inner = TokenReader(self.tokens[self.position + 1 :], self.text)
+        inner = TokenReader(self.tokens[self.position + 1 :], self.text, self.offset)
         split = next(
             (i for i, t in enumerate(inner.tokens) if t.token_type == TokenType.ALIAS), None
         )
@@ -192,8 +198,8 @@ class TokenReader:
         end = next(i for i, t in enumerate(inner.tokens) if t.token_type == TokenType.R_PAREN)
         source, target = inner.tokens[:split], inner.tokens[split + 1 : end]
         return (
-            self.text[source[0].start : source[-1].end + 1],
-            self.text[target[0].start : target[-1].end + 1],
+            self.source(source[0].start, source[-1].end),
+            self.source(target[0].start, target[-1].end),
         )
 
     def dotted(self) -> list[str]:
@@ -212,7 +218,7 @@ class TokenReader:
         for index in range(self.position, len(self.tokens) - len(words) + 1):
             here = [t.text.upper() for t in self.tokens[index : index + len(words)]]
             if here == list(words) and index + len(words) < len(self.tokens):
-                reader = TokenReader(self.tokens[index + len(words) :], self.text)
+                reader = TokenReader(self.tokens[index + len(words) :], self.text, self.offset)
                 reader.skip("ONLY")
                 found.append(reader.qualified_name())
         return found
@@ -305,10 +311,10 @@ def identifier_text(token: Token) -> str:
     return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()
 
 
-def identity_added(text: str, tokens: list[Token]) -> tuple[str, bool] | None:
+def identity_added(tokens: list[Token]) -> tuple[str, bool] | None:
     """`ALTER TABLE t ALTER COLUMN c ADD GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY`:
     (c, always), as pg_dump writes identity columns."""
-    reader = TokenReader(tokens, text)
+    reader = TokenReader(tokens, "")
     if not (reader.match("ALTER", "TABLE")):
         return None
     reader.skip_if_exists()

@@ -73,6 +73,7 @@ def read_statements(path: Path, root: Path) -> list[Statement]:
                 search_path=search_path,
                 annotations=_annotations(first, location),
                 settings=tuple(settings.items()),
+                tokens=chunk,
             )
         )
     return statements
