@@ -16,6 +16,7 @@ from psycopg import sql
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import Column, TableDefinition
 from platform_assets.model.objects import SchemaObject
@@ -216,23 +217,7 @@ def _server_shapes(
 
 
 def _column_shapes(session: Session, schema: str | None, table: str) -> dict[str, ColumnShape]:
-    relation = (
-        sql.Identifier(schema, table)
-        if schema
-        else sql.SQL("pg_temp.{}").format(sql.Identifier(table))
-    )
-    rows = session.rows(
-        sql.SQL(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, "
-            "pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity "
-            "FROM pg_attribute a LEFT JOIN pg_attrdef d "
-            "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-            "WHERE a.attrelid = to_regclass({}) AND a.attnum > 0 AND NOT a.attisdropped"
-        ).format(sql.Literal(relation.as_string(session.conn)))
-    )
     return {
-        r["attname"]: ColumnShape(
-            r["attname"], r["type"], r["attnotnull"], r["default"], r["identity"]
-        )
-        for r in rows
+        c.name: ColumnShape(c.name, c.type, c.not_null, c.default, c.identity)
+        for c in catalog.columns(session, schema, table)
     }
