@@ -23,13 +23,13 @@ from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import (
     ColumnstoreSettings,
+    ContinuousAggregate,
     HypertableConversion,
     Policy,
     RetentionPolicy,
 )
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.objects import ObjectKind, SchemaObject, Statement
-from platform_assets.parse.calls import bound_arguments
+from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.classify import single_call
 from platform_assets.parse.dialect import DIALECT
 
@@ -56,7 +56,7 @@ class TimescaleEngine(PostgresEngine):
         live = tc.hypertable(session, obj.schema, obj.relation)
         if live is None:
             rows = catalog.row_count(session, obj.schema, obj.relation)
-            session.execute(with_migrate_data(obj.definition) if rows else obj.definition.text)
+            session.execute(with_migrate_data(obj) if rows else obj.definition.text)
             for statement in obj.statements[1:]:
                 session.execute(statement.text)
             if rows:
@@ -213,7 +213,7 @@ class TimescaleEngine(PostgresEngine):
     ) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             # WITH DATA cannot run in a transaction: create empty, refresh after commit.
-            session.execute(with_no_data(obj.definition))
+            session.execute(with_no_data(obj))
             for statement in obj.statements[1:]:
                 session.execute(statement.text)
             outcome.after_commit.append(
@@ -289,23 +289,23 @@ class TimescaleEngine(PostgresEngine):
         return sql.Identifier(obj.schema, obj.name)
 
 
-def with_migrate_data(statement: Statement) -> str:
+def with_migrate_data(hypertable: SchemaObject) -> str:
     """The create_hypertable call with `migrate_data => true` (the table holds rows)."""
+    statement = hypertable.definition
+    if hypertable.declared(HypertableConversion).migrate_data is not None:
+        return statement.tree.sql(DIALECT)  # as the user decided
     tree = statement.tree.copy()
     call = single_call(tree)
     assert call is not None
-    if "migrate_data" not in bound_arguments(call):
-        call.append("expressions", exp.Kwarg(this=exp.var("migrate_data"), expression=exp.true()))
+    call.append("expressions", exp.Kwarg(this=exp.var("migrate_data"), expression=exp.true()))
     return tree.sql(DIALECT)
 
 
-def with_no_data(statement: Statement) -> str:
+def with_no_data(aggregate: SchemaObject) -> str:
     """The aggregate's CREATE as written when it says WITH NO DATA, else made to."""
-    properties = statement.tree.args.get("properties")
-    current = [p for p in (properties.expressions if properties else [])]
-    if any(isinstance(p, exp.WithDataProperty) and p.args.get("no") for p in current):
-        return statement.text
-    return no_data_sql(statement.tree)
+    if aggregate.declared(ContinuousAggregate).with_data is False:
+        return aggregate.definition.text
+    return no_data_sql(aggregate.definition.tree)
 
 
 def no_data_sql(create: exp.Expr) -> str:
