@@ -431,3 +431,23 @@ def test_interval_lengths():
     assert interval_duration("90 DAYS") == timedelta(days=90)
     assert interval_duration(1000) is None  # integer time: no duration
     assert interval_duration("soon") is None
+
+
+def test_amendments_add_columns_and_keys_with_their_statement(project):
+    project.write(
+        "sql/a.sql",
+        TABLES
+        + "ALTER TABLE s.devices ADD COLUMN note text NOT NULL;\n"
+        + "ALTER TABLE s.devices ADD CONSTRAINT devices_named CHECK (name <> '') NOT VALID;\n",
+    )
+    devices = project.graph()[("s", "devices")].declared(TableDefinition)
+    assert [c.name for c in devices.columns or ()] == ["id", "name"]
+    (note,) = devices.added_columns
+    assert (note.name, note.not_null, note.default, note.statement) == ("note", True, None, 1)
+    check = devices.keys[-1]
+    assert (check.kind, check.name, check.statement, check.not_valid) == (
+        KeyKind.CHECK,
+        "devices_named",
+        2,
+        True,
+    )

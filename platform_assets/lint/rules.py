@@ -485,50 +485,46 @@ def check_populated_table_changes(graph, live):
                 )  # fmt: skip
         if obj.kind != ObjectKind.TABLE or not live.populated(obj.schema, obj.name):
             continue
-        for statement in obj.statements[1:]:
-            tree = statement.tree
-            if not isinstance(tree, exp.Alter):
-                continue
-            for action in tree.args.get("actions") or []:
-                yield from _populated_alter(obj, statement, tree, action, live)
+        table = obj.declared(TableDefinition)
+        for index, statement in enumerate(obj.statements[1:], start=1):
+            yield from _populated_amendment(obj, table, index, statement, live)
 
 
-def _populated_alter(obj, statement, tree, action, live):
-    if isinstance(action, exp.AddConstraint) and not tree.args.get("not_valid"):
-        for constraint in action.expressions:
-            name = constraint.name
-            is_fk_or_check = any(
-                isinstance(e, exp.ForeignKey | exp.CheckColumnConstraint)
-                for e in constraint.expressions
-            )
-            if is_fk_or_check and (obj.schema, obj.name, name) not in live.constraints:
-                yield (
-                    "PG004", statement, obj,
-                    f"constraint {name} is validated against every existing row under a heavy "
-                    "lock; add it NOT VALID and VALIDATE it separately",
-                    None,
-                )  # fmt: skip
-    if isinstance(action, exp.ColumnDef):
-        constraints = [c.kind for c in action.args.get("constraints") or []]
-        has_default = any(isinstance(c, exp.DefaultColumnConstraint) for c in constraints)
-        if any(isinstance(c, exp.NotNullColumnConstraint) for c in constraints) and not has_default:
+def _populated_amendment(obj, table, index, statement, live):
+    """What an ALTER TABLE amendment does to a table that already holds rows."""
+    for key in table.keys:
+        if (
+            key.statement == index
+            and key.kind in (KeyKind.FOREIGN, KeyKind.CHECK)
+            and key.name
+            and not key.not_valid
+            and (obj.schema, obj.name, key.name) not in live.constraints
+        ):
             yield (
-                "PG002", statement, obj,
-                f"column {action.name} is NOT NULL with no default; existing rows fail it",
+                "PG004", statement, obj,
+                f"constraint {key.name} is validated against every existing row under a heavy "
+                "lock; add it NOT VALID and VALIDATE it separately",
                 None,
             )  # fmt: skip
-        for constraint in constraints:
-            if isinstance(constraint, exp.DefaultColumnConstraint):
-                calls = {f.name.lower() for f in constraint.find_all(exp.Anonymous)}
-                calls |= {type(f).__name__.lower() for f in constraint.find_all(exp.Func)}
-                volatile = calls & (VOLATILE_FUNCTIONS | {"rand", "uuid"})
-                if volatile:
-                    yield (
-                        "PG005", statement, obj,
-                        f"column {action.name} defaults to a volatile function; the table is "
-                        "rewritten",
-                        None,
-                    )  # fmt: skip
+    for column in table.added_columns:
+        if column.statement != index:
+            continue
+        if column.not_null and column.default is None:
+            yield (
+                "PG002", statement, obj,
+                f"column {column.name} is NOT NULL with no default; existing rows fail it",
+                None,
+            )  # fmt: skip
+        if column.default is not None:
+            calls = {f.name.lower() for f in column.default.find_all(exp.Anonymous)}
+            calls |= {type(f).__name__.lower() for f in column.default.find_all(exp.Func)}
+            if calls & (VOLATILE_FUNCTIONS | {"rand", "uuid"}):
+                yield (
+                    "PG005", statement, obj,
+                    f"column {column.name} defaults to a volatile function; the table is "
+                    "rewritten",
+                    None,
+                )  # fmt: skip
 
 
 def check_hypertable_count_comments(graph, live):

@@ -212,6 +212,7 @@ class Column:
     # let the server spell the declaration.
     shape: exp.ColumnDef
     line: int | None = None
+    statement: int = 0  # 0: in the CREATE TABLE; else the ALTER TABLE ... ADD COLUMN's index
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ class TableKey:
     line: int | None = None
     referenced: tuple[str | None, str] | None = None  # a foreign key's (schema, table)
     column_level: bool = False  # written inline, on its column
+    not_valid: bool = False  # added NOT VALID (validated later)
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,8 @@ class TableDefinition:
     columns: tuple[Column, ...] | None
     keys: tuple[TableKey, ...] = ()
     partitioning: Partitioning | None = None
+    # Columns added by ALTER TABLE ... ADD COLUMN amendments (run as written).
+    added_columns: tuple[Column, ...] = ()
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns or () if c.name == name), None)

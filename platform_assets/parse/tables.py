@@ -46,17 +46,22 @@ def table_definition(statements: list[Statement]) -> TableDefinition:
             keys.append(_key(item.name, _first(item), 0))
         elif type(item) in _KEY_KINDS:
             keys.append(_key(None, item, 0))
+    added: list[Column] = []
     for index, statement in enumerate(statements[1:], start=1):
-        if not isinstance(statement.tree, exp.Alter):
+        tree = statement.tree
+        if not isinstance(tree, exp.Alter):
             continue
-        for action in statement.tree.args.get("actions") or []:
+        not_valid = bool(tree.args.get("not_valid"))
+        for action in tree.args.get("actions") or []:
+            if isinstance(action, exp.ColumnDef):
+                added.append(_column(action, False, statement=index))
             if not isinstance(action, exp.AddConstraint):
                 continue
             for item in action.expressions:
                 if isinstance(item, exp.Constraint) and type(_first(item)) in _KEY_KINDS:
-                    keys.append(_key(item.name, _first(item), index))
+                    keys.append(_key(item.name, _first(item), index, not_valid=not_valid))
                 elif type(item) in _KEY_KINDS:
-                    keys.append(_key(None, item, index))
+                    keys.append(_key(None, item, index, not_valid=not_valid))
     primary = {
         column
         for key in keys
@@ -66,14 +71,14 @@ def table_definition(statements: list[Statement]) -> TableDefinition:
     columns = (
         tuple(_column(c, c.name in primary) for c in column_defs) if schema is not None else None
     )
-    return TableDefinition(columns, tuple(keys), _partitioning(create))
+    return TableDefinition(columns, tuple(keys), _partitioning(create), tuple(added))
 
 
 def _first(constraint: exp.Constraint) -> exp.Expr | None:
     return constraint.expressions[0] if constraint.expressions else None
 
 
-def _column(definition: exp.ColumnDef, in_primary_key: bool) -> Column:
+def _column(definition: exp.ColumnDef, in_primary_key: bool, statement: int = 0) -> Column:
     constraints = definition.args.get("constraints") or []
     kinds = {type(c.kind): c.kind for c in constraints}
     default = kinds.get(exp.DefaultColumnConstraint)
@@ -94,6 +99,7 @@ def _column(definition: exp.ColumnDef, in_primary_key: bool) -> Column:
         definition=definition,
         shape=exp.ColumnDef(this=definition.this, kind=data_type, constraints=kept),
         line=line_of(definition.this),
+        statement=statement,
     )
 
 
@@ -117,6 +123,7 @@ def _key(
     statement: int,
     line: int | None = None,
     column_level: bool = False,
+    not_valid: bool = False,
 ) -> TableKey:
     kind = _KEY_KINDS[type(node)]
     referenced = None
@@ -142,6 +149,7 @@ def _key(
         line=line if line is not None else line_of(node),
         referenced=referenced,
         column_level=column_level,
+        not_valid=not_valid,
     )
 
 
