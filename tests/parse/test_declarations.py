@@ -4,8 +4,6 @@ Pure parsing: no database."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlglot import exp
 
@@ -24,7 +22,6 @@ from platform_assets.model.declarations import (
     TableDefinition,
 )
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.intervals import interval_duration, interval_seconds
 
 TABLE = """\
 CREATE SCHEMA s;
@@ -416,21 +413,6 @@ def test_a_partition_takes_its_columns_from_its_parent(project):
     )
     partition = project.graph()[("s", "readings_2024")].declared(TableDefinition)
     assert partition.columns is None
-
-
-# -- intervals -----------------------------------------------------------------------------------
-
-
-def test_interval_lengths():
-    assert interval_seconds("1 HOUR") == 3600
-    assert interval_seconds("1 day 12:00:00") == 1.5 * 86400
-    assert interval_seconds("'7 days'") == 7 * 86400
-    assert interval_seconds(1_000_000) == 1.0  # integer microseconds
-    with pytest.raises(ValueError):
-        interval_seconds("1 fortnight")
-    assert interval_duration("90 DAYS") == timedelta(days=90)
-    assert interval_duration(1000) is None  # integer time: no duration
-    assert interval_duration("soon") is None
 
 
 def test_amendments_add_columns_and_keys_with_their_statement(project):
