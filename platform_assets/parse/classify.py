@@ -8,8 +8,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from platform_assets.model.declarations import CatalogObject, Declaration, Dimension
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, SourceLocation, Statement
+from platform_assets.parse.calls import call_arguments
 from platform_assets.parse.commands import (
     KIND_WORDS,
     LOOKUP_NAMESPACE,
@@ -17,6 +19,14 @@ from platform_assets.parse.commands import (
     TokenReader,
     default_privileges,
     read_object,
+)
+from platform_assets.parse.declare import (
+    added_dimension,
+    columnstore_settings,
+    continuous_aggregate,
+    hypertable_conversion,
+    policy,
+    relation_argument,
 )
 from platform_assets.parse.dialect import DIALECT
 
@@ -31,41 +41,22 @@ TIMESCALE_CALLS: dict[str, ObjectKind] = {
     "add_continuous_aggregate_policy": ObjectKind.REFRESH_POLICY,
     "set_integer_now_func": ObjectKind.HYPERTABLE,
 }
-# Calls that complete the hypertable declared before them.
-HYPERTABLE_COMPLETIONS = frozenset({"add_dimension", "set_integer_now_func"})
-
-# Positional parameter names of those calls, so positional and named forms read alike.
-CALL_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "create_hypertable": ("relation", "dimension"),
-    "add_dimension": ("relation", "dimension"),
-    "add_compression_policy": ("relation", "compress_after"),
-    "add_columnstore_policy": ("relation", "after"),
-    "add_retention_policy": ("relation", "drop_after"),
-    "add_reorder_policy": ("relation", "index_name"),
-    "add_continuous_aggregate_policy": (
-        "relation",
-        "start_offset",
-        "end_offset",
-        "schedule_interval",
-    ),
-    "set_integer_now_func": ("relation", "integer_now_func", "replace_if_exists"),
-    "by_range": ("column_name", "partition_interval"),
-    "by_hash": ("column_name", "number_partitions"),
-}
-LEGACY_HYPERTABLE_PARAMETERS = ("relation", "time_column_name", "partitioning_column")
-LEGACY_DIMENSION_PARAMETERS = ("relation", "column_name", "number_partitions")
 
 
 @dataclass
-class Declaration:
+class Creation:
     """An object a statement creates."""
 
     kind: ObjectKind
     name: Name
     relation: Name | None = None
-    params: dict[str, object] = field(default_factory=dict)
+    # The typed declaration read from the statement itself (tables get theirs once
+    # every statement completing them is known).
+    declaration: Declaration | None = None
     # Objects it refers to that its tree does not show (read from tokens).
     references: list[tuple[str, Name]] = field(default_factory=list)
+    # CREATE ... IF NOT EXISTS: a repeat of the same object is that object.
+    if_not_exists: bool = False
 
 
 @dataclass
@@ -75,10 +66,13 @@ class Amendment:
     target: Name
     # The namespace the target lives in: relation, type, function, schema or extension.
     namespace: str
-    # TimescaleDB: the call adds to this object kind (add_dimension -> hypertable).
+    # TimescaleDB: add_dimension adds this dimension to the hypertable conversion.
+    dimension: Dimension | None = None
+    # TimescaleDB: set_integer_now_func names the hypertable's integer now function.
+    integer_now_func: str | None = None
+    # Where the target is not found by namespace alone (a policy or rule): its kind,
+    # and the relation it is on.
     kind: ObjectKind | None = None
-    params: dict[str, object] = field(default_factory=dict)
-    # For a trigger, rule or policy: the relation it is on (the target's key needs it).
     relation: Name | None = None
     references: list[tuple[str, Name]] = field(default_factory=list)
 
@@ -103,7 +97,7 @@ class InsertedRows:
     do_nothing: bool  # ON CONFLICT DO NOTHING: existing rows are never updated
 
 
-def classify(statement: Statement) -> Declaration | Amendment | Removal | InsertedRows:
+def classify(statement: Statement) -> Creation | Amendment | Removal | InsertedRows:
     tree = statement.tree
     if isinstance(tree, exp.Insert):
         return _classify_insert(tree, statement)
@@ -194,16 +188,16 @@ def _constant(node: exp.Expr, table: exp.Expr, line: int, statement: Statement) 
     )
 
 
-def _classify_create(tree: exp.Create, statement: Statement) -> Declaration:
+def _classify_create(tree: exp.Create, statement: Statement) -> Creation:
     kind = (tree.args.get("kind") or "").upper()
     target = tree.this
     if kind == "SCHEMA":
-        return Declaration(ObjectKind.SCHEMA, Name(None, target.db or target.name))
+        return Creation(ObjectKind.SCHEMA, Name(None, target.db or target.name))
     if kind == "TABLE":
         table = target.this if isinstance(target, exp.Schema) else target
-        return Declaration(ObjectKind.TABLE, _name(table))
+        return Creation(ObjectKind.TABLE, _name(table))
     if kind == "INDEX":
-        return Declaration(
+        return Creation(
             ObjectKind.INDEX,
             Name(None, target.name),
             relation=_name(target.args["table"]),
@@ -211,33 +205,37 @@ def _classify_create(tree: exp.Create, statement: Statement) -> Declaration:
     if kind == "VIEW":
         materialized = tree.find(exp.MaterializedProperty) is not None
         if not materialized:
-            return Declaration(ObjectKind.VIEW, _name(target))
+            return Creation(ObjectKind.VIEW, _name(target))
         continuous = any(
             type(prop) is exp.Property
             and prop.this.sql(DIALECT).lower() in ("timescaledb.continuous", "tsdb.continuous")
             for prop in tree.find_all(exp.Property)
         )
         if continuous:
-            return Declaration(ObjectKind.CONTINUOUS_AGGREGATE, _name(target))
-        return Declaration(ObjectKind.MATERIALIZED_VIEW, _name(target))
+            return Creation(
+                ObjectKind.CONTINUOUS_AGGREGATE,
+                _name(target),
+                declaration=continuous_aggregate(tree),
+            )
+        return Creation(ObjectKind.MATERIALIZED_VIEW, _name(target))
     if kind == "TYPE":
-        return Declaration(ObjectKind.TYPE, _name(target))
+        return Creation(ObjectKind.TYPE, _name(target))
     if kind == "SEQUENCE":
-        return Declaration(ObjectKind.SEQUENCE, _name(target))
+        return Creation(ObjectKind.SEQUENCE, _name(target))
     if kind == "TRIGGER":
         trigger = tree.find(exp.TriggerProperties)
-        return Declaration(
+        return Creation(
             ObjectKind.TRIGGER, Name(None, target.name), relation=_name(trigger.args["table"])
         )
     if kind in ("FUNCTION", "PROCEDURE"):
-        return Declaration(
+        return Creation(
             ObjectKind.FUNCTION,
             _name(target.this if isinstance(target, exp.UserDefinedFunction) else target),
         )
     raise _unsupported(statement)
 
 
-def _classify_alter(tree: exp.Alter, statement: Statement) -> Declaration | Amendment:
+def _classify_alter(tree: exp.Alter, statement: Statement) -> Creation | Amendment:
     target = _name(tree.this)
     kind = (tree.args.get("kind") or "").upper()
     if kind == "TABLE":
@@ -245,11 +243,11 @@ def _classify_alter(tree: exp.Alter, statement: Statement) -> Declaration | Amen
             if isinstance(action, exp.AlterSet):
                 options = _timescale_options(action)
                 if options:
-                    return Declaration(
+                    return Creation(
                         ObjectKind.COMPRESSION_SETTINGS,
                         Name(target.schema, ObjectKind.COMPRESSION_SETTINGS.value),
                         relation=target,
-                        params=options,
+                        declaration=columnstore_settings(options),
                     )
         return Amendment(target, "relation")
     if kind in ("SEQUENCE", "VIEW", "INDEX", "MATERIALIZED VIEW"):
@@ -317,12 +315,11 @@ def _amended_kind(kind: ObjectKind) -> ObjectKind | None:
     return kind if kind not in LOOKUP_NAMESPACE else None
 
 
-def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Declaration | Amendment:
+def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creation | Amendment:
     function = call.name.lower()
     if function not in TIMESCALE_CALLS:
         raise _unsupported(statement)
-    args = call_arguments(call)
-    relation_literal = args.get("relation") or args.get("hypertable")
+    relation_literal = relation_argument(call)
     if not isinstance(relation_literal, str):
         raise SchemaError(
             f"{function}: the first argument must be the relation name as a string literal",
@@ -330,65 +327,28 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Decla
         )
     relation = _dotted_name(relation_literal)
     kind = TIMESCALE_CALLS[function]
-    params = {"function": function, **args}
     if function == "set_integer_now_func":
-        now = args.get("integer_now_func")
-        references = [("function", _dotted_name(now))] if isinstance(now, str) else []
-        return Amendment(relation, "relation", kind=kind, params=params, references=references)
-    if function in HYPERTABLE_COMPLETIONS:
-        return Amendment(relation, "relation", kind=ObjectKind.HYPERTABLE, params=params)
-    return Declaration(kind, Name(relation.schema, kind.value), relation=relation, params=params)
+        now = call_arguments(call).get("integer_now_func")
+        if not isinstance(now, str):
+            raise SchemaError(
+                "set_integer_now_func: the function must be named as a string literal",
+                statement.location,
+            )
+        return Amendment(
+            relation,
+            "relation",
+            integer_now_func=now,
+            references=[("function", _dotted_name(now))],
+        )
+    if function == "add_dimension":
+        return Amendment(relation, "relation", dimension=added_dimension(call))
+    declaration = hypertable_conversion(call) if kind == ObjectKind.HYPERTABLE else policy(call)
+    return Creation(
+        kind, Name(relation.schema, kind.value), relation=relation, declaration=declaration
+    )
 
 
-def call_arguments(call: exp.Anonymous) -> dict[str, object]:
-    """A function call's arguments by parameter name, literals as their text.
-
-    Nested dimension builders (`by_range('ts', INTERVAL '1 day')`) become a dict
-    with their own name under "builder".
-    """
-    function = call.name.lower()
-    names = CALL_PARAMETERS.get(function, ())
-    positional = [a for a in call.expressions if not isinstance(a, exp.Kwarg)]
-    if (
-        function == "create_hypertable"
-        and len(positional) > 1
-        and isinstance(positional[1], exp.Literal)
-    ):
-        names = LEGACY_HYPERTABLE_PARAMETERS
-    if (
-        function == "add_dimension"
-        and len(positional) > 1
-        and isinstance(positional[1], exp.Literal)
-    ):
-        names = LEGACY_DIMENSION_PARAMETERS
-    values: dict[str, object] = {}
-    index = 0
-    for arg in call.expressions:
-        if isinstance(arg, exp.Kwarg):
-            values[arg.this.name.lower()] = _literal_value(arg.expression)
-        else:
-            key = names[index] if index < len(names) else f"arg{index}"
-            values[key] = _literal_value(arg)
-            index += 1
-    return values
-
-
-def _literal_value(node: exp.Expr) -> object:
-    if isinstance(node, exp.Literal):
-        return node.name if node.is_string else node.to_py()
-    if isinstance(node, exp.Interval):
-        unit = node.unit.name if node.unit else ""
-        return f"{node.this.name} {unit}".strip()
-    if isinstance(node, exp.Boolean):
-        return node.this
-    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
-        return node.this.name
-    if isinstance(node, exp.Anonymous):
-        return {"builder": node.name.lower(), **call_arguments(node)}
-    return node.sql(DIALECT)
-
-
-def _classify_command(statement: Statement) -> Declaration | Amendment:
+def _classify_command(statement: Statement) -> Creation | Amendment:
     """Statements sqlglot keeps as a bare Command, read from their tokens (commands.py)."""
     tokens = statement.tokens or sqlglot.tokenize(statement.text, read=DIALECT)
     offset = statement.tokens[0].start if statement.tokens else 0
@@ -407,7 +367,7 @@ def _classify_command(statement: Statement) -> Declaration | Amendment:
         return _classify_created(reader, statement)
     if reader.match("ALTER", "DEFAULT", "PRIVILEGES"):
         found = default_privileges(reader)
-        return Declaration(found.kind, found.name, params={"identity": found.identity})
+        return Creation(found.kind, found.name, declaration=CatalogObject(found.identity))
     if reader.match("ALTER"):
         return _classify_altered(reader, statement)
     if reader.match("COMMENT", "ON") or reader.match("GRANT") or reader.match("REVOKE"):
@@ -419,7 +379,7 @@ def _classify_command(statement: Statement) -> Declaration | Amendment:
     raise _unsupported(statement)
 
 
-def _classify_created(reader: TokenReader, statement: Statement) -> Declaration:
+def _classify_created(reader: TokenReader, statement: Statement) -> Creation:
     kind = reader.kind()
     if kind is None:
         raise _unsupported(statement)
@@ -429,21 +389,19 @@ def _classify_created(reader: TokenReader, statement: Statement) -> Declaration:
         references = found.references + [
             ("relation", name) for name in reader.names_after("FOR", "TABLE")
         ]
-        return Declaration(
+        return Creation(
             kind,
             found.name,
             relation=found.relation,
-            params={"identity": found.identity},
+            declaration=CatalogObject(found.identity),
             references=references,
         )
     if kind == ObjectKind.EXTENSION:
-        return Declaration(
-            kind, Name(None, found.name.name), params={"if_not_exists": if_not_exists}
-        )
+        return Creation(kind, Name(None, found.name.name), if_not_exists=if_not_exists)
     if kind == ObjectKind.TRIGGER and found.relation is not None:  # CREATE CONSTRAINT TRIGGER
-        return Declaration(kind, Name(None, found.name.name), relation=found.relation)
+        return Creation(kind, Name(None, found.name.name), relation=found.relation)
     if kind in (ObjectKind.FUNCTION, ObjectKind.DOMAIN, ObjectKind.TYPE):
-        return Declaration(kind, found.name)
+        return Creation(kind, found.name)
     raise _unsupported(statement)
 
 

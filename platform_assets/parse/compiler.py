@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import graphlib
 import heapq
+from dataclasses import replace
 from pathlib import Path
 
 from sqlglot import exp
 
+from platform_assets.model.declarations import ExistingSchema, HypertableConversion, ReorderPolicy
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SYSTEM_SCHEMAS, SchemaGraph
 from platform_assets.model.naming import choose_name, column_part
@@ -24,13 +26,14 @@ from platform_assets.model.objects import (
 )
 from platform_assets.parse.classify import (
     Amendment,
-    Declaration,
+    Creation,
     InsertedRows,
     Name,
     Removal,
     classify,
 )
 from platform_assets.parse.statements import read_statements
+from platform_assets.parse.tables import table_definition
 from platform_assets.seeding.declaration import Seed, add_rows, discover_seeds, inline_seed
 
 
@@ -90,6 +93,7 @@ class _Compiler:
         self.names: dict[tuple[str, str, str], ObjectKey] = {}
         self.errors: list[SchemaError] = []
         # INSERT ... VALUES rows, per table: seeds of their own.
+        self.inserts: list[tuple[Statement, InsertedRows, ObjectKey]] = []
         self.inline_seeds: dict[ObjectKey, Seed] = {}
         # CREATE statements (by id) preceded by a "start clean" DROP ... IF EXISTS.
         self.start_clean: dict[int, Statement] = {}
@@ -112,6 +116,14 @@ class _Compiler:
                 if error.location is None:
                     error.location = statement.location
                 self.errors.append(error)
+        for obj in self.objects.values():
+            if obj.kind == ObjectKind.TABLE:  # complete now: its amendments are known
+                obj.declaration = table_definition(obj.statements)
+        for statement, rows, key in self.inserts:  # seeds read their table's declaration
+            try:
+                self._seed(statement, rows, self.objects[key])
+            except SchemaError as error:
+                self.errors.append(error)
         if not self.errors:
             for obj in self.objects.values():
                 self._resolve_dependencies(obj)
@@ -122,7 +134,7 @@ class _Compiler:
 
     # -- declaring -------------------------------------------------------------
 
-    def _add(self, statement: Statement, found: Declaration | Amendment) -> None:
+    def _add(self, statement: Statement, found: Creation | Amendment) -> None:
         if found.references:
             self.token_references[id(statement)] = found.references
         if isinstance(found, Amendment):
@@ -150,17 +162,12 @@ class _Compiler:
             name=name,
             relation=relation,
             statements=[statement],
-            params=dict(found.params),
+            declaration=found.declaration,
         )
-        if id(statement) in self.start_clean:
-            obj.params["start_clean"] = self.start_clean[id(statement)]
+        obj.start_clean = self.start_clean.get(id(statement))
         if found.relation is not None and kind != ObjectKind.INDEX:
             obj.schema = self._lookup_schema("relation", found.relation, statement)
-        if (
-            kind == ObjectKind.EXTENSION
-            and obj.key in self.objects
-            and found.params.get("if_not_exists")
-        ):
+        if kind == ObjectKind.EXTENSION and obj.key in self.objects and found.if_not_exists:
             return  # another file's CREATE EXTENSION IF NOT EXISTS: the same extension
         if kind == ObjectKind.DEFAULT_PRIVILEGES and obj.key in self.objects:
             # pg_dump writes one statement per grant of the same defaults.
@@ -186,7 +193,8 @@ class _Compiler:
         self.objects[obj.key] = obj
 
     def _insert(self, statement: Statement, found: InsertedRows) -> None:
-        """Rows of lookup data into a declared table become that table's seed."""
+        """Rows of lookup data into a declared table become that table's seed (once
+        the table's declaration is complete)."""
         key = self._find("relation", found.table, statement)
         table = self.objects.get(key) if key is not None else None
         if table is None or table.kind != ObjectKind.TABLE:
@@ -198,6 +206,9 @@ class _Compiler:
                 "tables only)",
                 statement.location,
             )
+        self.inserts.append((statement, found, table.key))
+
+    def _seed(self, statement: Statement, found: InsertedRows, table: SchemaObject) -> None:
         seed = inline_seed(
             table,
             self.root / statement.location.file,
@@ -221,7 +232,7 @@ class _Compiler:
             removal.if_exists
             and following is not None
             and following.location.file == drop.location.file
-            and isinstance(created, Declaration)
+            and isinstance(created, Creation)
             and created.name.name == removal.name.name
             and (removal.name.schema or None) in (None, created.name.schema)
             and _drop_kind(created.kind) == removal.kind
@@ -267,22 +278,22 @@ class _Compiler:
                 statement.location,
             )
         target = self.objects[target_key]
-        if found.kind == ObjectKind.HYPERTABLE:
+        if found.dimension is not None or found.integer_now_func is not None:
             hypertable_key = object_key(ObjectKind.HYPERTABLE, target.schema, "", target.name)
+            call = "add_dimension" if found.dimension is not None else "set_integer_now_func"
             if hypertable_key not in self.objects:
                 raise SchemaError(
-                    f"{found.params.get('function')} on {target.qualified_name} before its "
-                    "create_hypertable",
+                    f"{call} on {target.qualified_name} before its create_hypertable",
                     statement.location,
                 )
             hypertable = self.objects[hypertable_key]
             hypertable.statements.append(statement)
-            if found.params.get("function") == "set_integer_now_func":
-                hypertable.params["integer_now_func"] = found.params.get("integer_now_func")
-                return
-            dimensions = hypertable.params.setdefault("dimensions", [])
-            assert isinstance(dimensions, list)
-            dimensions.append(found.params)
+            conversion = hypertable.declared(HypertableConversion)
+            if found.dimension is not None:
+                hypertable.declaration = conversion.with_dimension(found.dimension)
+            else:
+                now = found.integer_now_func
+                hypertable.declaration = replace(conversion, integer_now_func=now)
             return
         target.statements.append(statement)
 
@@ -301,7 +312,7 @@ class _Compiler:
         (as pg_dump writes them) complete it, checked against the catalog."""
         if name != "public":
             return None
-        obj = SchemaObject(ObjectKind.SCHEMA, name, name, None, [], params={"existing": True})
+        obj = SchemaObject(ObjectKind.SCHEMA, name, name, None, [], declaration=ExistingSchema())
         self.objects[obj.key] = obj
         return obj.key
 
@@ -388,8 +399,8 @@ class _Compiler:
                 return
             wanted = chain.get(wanted)
         if obj.kind == ObjectKind.REORDER_POLICY:
-            index = obj.params.get("index_name")
-            if isinstance(index, str):
+            index = obj.declared(ReorderPolicy).index_name
+            if index is not None:
                 self._require(obj, "relation", _split_name(index), obj.definition)
 
     def _require_schema(self, obj: SchemaObject, statement: Statement) -> None:
