@@ -122,7 +122,7 @@ RULES: dict[str, Rule] = {
             "clock_timestamp(), ...) rewrites every row under an exclusive lock.",
         ),
         Rule(
-            "PG006", "warning", "DROP ... IF EXISTS before CREATE is read as start clean",
+            "PG007", "warning", "DROP ... IF EXISTS before CREATE is read as start clean",
             "Tutorials drop an object before creating it so a script can be run again. The "
             "platform never drops a declared object: the DROP is not run, and an existing "
             "object is kept and brought to its declaration, its rows with it.",
@@ -319,7 +319,7 @@ def check_start_clean(graph, live):
         drop = obj.start_clean
         if drop is not None:
             yield (
-                "PG006", drop, obj,
+                "PG007", drop, obj,
                 f"not run: {obj.describe()} is never dropped; an existing one is kept "
                 "and evolved to this declaration",
                 None,

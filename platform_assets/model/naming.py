@@ -64,3 +64,23 @@ def _clip(text: str, limit: int) -> str:
     """The longest prefix of `text` within `limit` bytes that ends on a character."""
     encoded = text.encode()[:limit]
     return encoded.decode(errors="ignore")
+
+
+# The label PostgreSQL ends a constraint's name with, by constraint kind.
+CONSTRAINT_LABELS = {
+    "primary": "pkey",
+    "unique": "key",
+    "foreign": "fkey",
+    "check": "check",
+    "exclusion": "excl",
+}
+
+
+def constraint_name(table: str, kind: str, columns: Sequence[str]) -> str:
+    """The name PostgreSQL gives an unnamed constraint: `<table>_pkey`; a check after
+    its first column; the others after their columns (`<table>_<a>_<b>_fkey`)."""
+    if kind == "primary":
+        return make_object_name(table, None, "pkey")
+    if kind == "check":
+        return make_object_name(table, columns[0] if columns else None, "check")
+    return make_object_name(table, "_".join(columns) or None, CONSTRAINT_LABELS[kind])

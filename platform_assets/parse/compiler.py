@@ -7,7 +7,9 @@ import heapq
 from dataclasses import replace
 from pathlib import Path
 
+import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 from platform_assets.model.declarations import ExistingSchema, HypertableConversion, ReorderPolicy
 from platform_assets.model.errors import SchemaError, SchemaErrors
@@ -32,6 +34,7 @@ from platform_assets.parse.classify import (
     Removal,
     classify,
 )
+from platform_assets.parse.dialect import DIALECT
 from platform_assets.parse.statements import read_statements
 from platform_assets.parse.tables import table_definition
 from platform_assets.seeding.declaration import Seed, add_rows, discover_seeds, inline_seed
@@ -127,6 +130,9 @@ class _Compiler:
         if not self.errors:
             for obj in self.objects.values():
                 self._resolve_dependencies(obj)
+            for obj in self.objects.values():
+                if obj.kind == ObjectKind.FUNCTION:
+                    self._body_dependencies(obj)
         if self.errors:
             raise SchemaErrors(self.errors)
         order = self._order()
@@ -382,6 +388,30 @@ class _Compiler:
             obj.depends_on.add(timescaledb)
         obj.depends_on.discard(obj.key)
 
+    def _body_dependencies(self, function: SchemaObject) -> None:
+        """The declared relations a SQL-language function's body reads, where sqlglot
+        can read the body: the function follows them (and so works with
+        check_function_bodies on, whatever the file order). A relation that itself
+        depends on the function (a default or check calling it) is left to the file's
+        order rather than made a cycle."""
+        for name in function_body_relations(function.definition):
+            key = self._find("relation", name, function.definition)
+            if key is None or key == function.key or self._reaches(key, function.key):
+                continue
+            function.depends_on.add(key)
+
+    def _reaches(self, start: ObjectKey, goal: ObjectKey) -> bool:
+        seen: set[ObjectKey] = set()
+        stack = [start]
+        while stack:
+            key = stack.pop()
+            if key == goal:
+                return True
+            if key not in seen:
+                seen.add(key)
+                stack.extend(self.objects[key].depends_on)
+        return False
+
     def _link_timescale(self, obj: SchemaObject, relation_key: ObjectKey) -> None:
         """TimescaleDB declarations follow the declaration they build on."""
         relation = self.objects[relation_key]
@@ -565,6 +595,27 @@ def _is_definition_target(table: exp.Table, tree: exp.Expr) -> bool:
 def _split_name(text: str) -> Name:
     table = exp.to_table(text)
     return Name(table.db or None, table.name)
+
+
+def function_body_relations(statement: Statement) -> list[Name]:
+    """Relations a `LANGUAGE sql` function body reads (none when it does not parse)."""
+    tree = statement.tree
+    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Heredoc):
+        return []
+    language = tree.find(exp.LanguageProperty)
+    if language is None or language.name.lower() != "sql":
+        return []
+    try:
+        bodies = sqlglot.parse(tree.expression.name, read=DIALECT)
+    except (ParseError, TokenError):
+        return []
+    return [
+        name
+        for body in bodies
+        if body is not None
+        for namespace, name in _references(body)
+        if namespace == "relation"
+    ]
 
 
 def _figure_column_name(node: exp.Expr) -> str | None:

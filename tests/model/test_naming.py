@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from platform_assets.execute.engines.postgres import added_constraint_names
 from platform_assets.model.naming import choose_name, column_part, make_object_name
 from tests.support.databases import TestDatabase
 from tests.support.project import Project
@@ -62,4 +63,35 @@ def test_the_compiler_names_unnamed_indexes_as_the_server_does(
         )
     }
     declared = {obj.name for obj in graph if obj.kind.value == "index"}
+    assert declared == live
+
+
+def test_unnamed_constraints_added_later_are_named_as_the_server_names_them(
+    database: TestDatabase, project: Project
+):
+    statements = [
+        "CREATE TABLE u (id int PRIMARY KEY);",
+        f'CREATE TABLE "{LONG}" (a int, b int, c int);',
+        f'ALTER TABLE "{LONG}" ADD PRIMARY KEY (a);',
+        f'ALTER TABLE "{LONG}" ADD UNIQUE (b, c);',
+        f'ALTER TABLE "{LONG}" ADD CONSTRAINT checked CHECK (c > b);',
+        f'ALTER TABLE "{LONG}" ADD FOREIGN KEY (b) REFERENCES u (id);',
+    ]
+    project.write("sql/t.sql", "\n".join(statements) + "\n")
+    table = project.graph()[("public", LONG)]
+    with database.connect() as conn:
+        for statement in statements:
+            conn.execute(statement)
+    live = {
+        row[0]
+        for row in database.rows(
+            "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(%s)",
+            (f'"{LONG}"',),
+        )
+    }
+    declared = {
+        name
+        for statement in table.statements[1:]
+        for name in added_constraint_names(table, statement)
+    }
     assert declared == live

@@ -161,3 +161,15 @@ def test_statement_that_declares_nothing_is_rejected_with_its_line(project):
     project.write("sql/a.sql", "CREATE SCHEMA s;\nUPDATE s.t SET a = 1;\n")
     with pytest.raises(SchemaError, match=r"sql/a.sql:2: unsupported statement"):
         project.graph()
+
+
+def test_a_sql_function_follows_the_tables_its_body_reads(project):
+    project.write(
+        "sql/a.sql",
+        "CREATE FUNCTION total(bigint) RETURNS numeric LANGUAGE sql STABLE AS $$\n"
+        "  SELECT sum(amount) FROM orders WHERE customer = $1 $$;\n"
+        "CREATE TABLE orders (customer bigint, amount numeric);\n",
+    )
+    graph = project.graph()
+    assert "public/orders" in deps(graph, "public/function/total")
+    assert keys(graph) == ["public/orders", "public/function/total"]

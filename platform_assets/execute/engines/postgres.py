@@ -25,9 +25,14 @@ from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
-from platform_assets.model.declarations import ExistingSchema, HypertableConversion
+from platform_assets.model.declarations import (
+    ExistingSchema,
+    HypertableConversion,
+    TableDefinition,
+)
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.naming import constraint_name
 from platform_assets.model.objects import (
     CATALOG_KINDS,
     ObjectKey,
@@ -465,13 +470,23 @@ def amendment_missing(obj: SchemaObject, statement: Statement, session: Session)
         added = [a for a in tree.args.get("actions") or [] if isinstance(a, exp.AddConstraint)]
         if added and obj.kind == ObjectKind.TABLE:
             live = catalog.constraint_names(session, obj.schema, obj.name)
-            names = [c.name for a in added for c in a.expressions if isinstance(c, exp.Constraint)]
-            return any(name not in live for name in names)
+            return any(name not in live for name in added_constraint_names(obj, statement))
         return False
     if isinstance(tree, exp.Comment) and (tree.args.get("kind") or "").upper() == "TABLE":
         wanted = tree.expression.name if isinstance(tree.expression, exp.Literal) else None
         return catalog.object_comment(session, obj.schema, obj.name) != wanted
     return False
+
+
+def added_constraint_names(table: SchemaObject, statement: Statement) -> list[str]:
+    """The names of the constraints an ALTER TABLE ... ADD adds: as written, or those
+    PostgreSQL gives unnamed ones."""
+    index = table.statements.index(statement)
+    return [
+        key.name or constraint_name(table.name, key.kind.value, key.columns)
+        for key in table.declared(TableDefinition).keys
+        if key.statement == index
+    ]
 
 
 def function_body(statement: Statement) -> str | None:
