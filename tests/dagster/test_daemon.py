@@ -15,6 +15,9 @@ import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import TickStatus
+from dagster._core.storage.asset_check_execution_record import (
+    COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
+)
 
 from tests.support.cli import dagster_cli
 from tests.support.project import REPO
@@ -78,8 +81,12 @@ def test_daemon_runs_the_verification_schedule(instance_env, tmp_path):
         ticks = sensor_ticks(instance)
         # The evaluation the sensor reported on the natively partitioned table.
         check = dg.AssetCheckKey(dg.AssetKey(["scheduler", "message_logs"]), "chunk_health")
-        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
-        sensor_evaluation = latest[check].event.dagster_event.asset_check_evaluation_data
+        # The latest completed one: a scheduled run that has only planned the check may
+        # have started since.
+        (latest,) = instance.event_log_storage.get_asset_check_execution_history(
+            check, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+        )
+        sensor_evaluation = latest.event.dagster_event.asset_check_evaluation_data
         evaluations = [
             record.event_log_entry.dagster_event.asset_check_evaluation_data
             for record in instance.get_records_for_run(
