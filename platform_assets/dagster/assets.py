@@ -219,6 +219,18 @@ def outcome_metadata(
         "statements_executed": len(outcome.executed),
         "sql_executed": dg.MetadataValue.md(f"```sql\n{executed}\n```" if executed else "(none)"),
     }
+    if outcome.executed:  # what each statement locked and risked
+        metadata["statement_hazards"] = dg.MetadataValue.json(
+            [
+                {
+                    "sql": str(statement.sql),
+                    "lock": statement.lock.value,
+                    "hazards": sorted(hazard.value for hazard in statement.hazards),
+                    "after_commit": statement.outside_transaction,
+                }
+                for statement in outcome.executed
+            ]
+        )
     if outcome.reason:
         metadata["reason"] = outcome.reason
     for name, value in outcome.details.items():
