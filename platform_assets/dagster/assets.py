@@ -10,6 +10,7 @@ from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.execute.engines import Outcome
+from platform_assets.execute.online import LockPolicy
 from platform_assets.execute.runner import Runner
 from platform_assets.health import observe
 from platform_assets.lint.rules import lint_graph
@@ -28,6 +29,24 @@ class SchemaRunConfig(dg.Config):
     # Asset keys (e.g. "demo/users") whose changes may lose data: dropping a column,
     # narrowing a type. Refused for every other object.
     allow_destructive: list[str] = []
+    # How long a statement waits for its lock (the application waits at most this long
+    # behind it), how long statements may run, and how long an object retries after
+    # lock timeouts (execute/online.py). An object's annotation overrides them.
+    lock_timeout: str = LockPolicy.lock_timeout
+    statement_timeout: str = LockPolicy.statement_timeout
+    long_statement_timeout: str = LockPolicy.long_statement_timeout
+    lock_retry_budget: str = LockPolicy.lock_retry_budget
+
+    def lock_policy(self) -> LockPolicy:
+        try:
+            return LockPolicy(
+                lock_timeout=self.lock_timeout,
+                statement_timeout=self.statement_timeout,
+                long_statement_timeout=self.long_statement_timeout,
+                lock_retry_budget=self.lock_retry_budget,
+            )
+        except ValueError as error:
+            raise dg.Failure(f"run config: {error}") from error
 
 
 def build_schema_assets(
@@ -67,7 +86,7 @@ def build_schema_assets(
         }
         allowed = allowed_destructive(config.allow_destructive, objects_by_asset_key)
         yield from materialize_objects(
-            context, database, graph, selected, checked, translator, allowed
+            context, database, graph, selected, checked, translator, allowed, config.lock_policy()
         )
 
     return schema_objects
@@ -93,6 +112,7 @@ def materialize_objects(
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
     allow_destructive: frozenset[ObjectKey] = frozenset(),
+    policy: LockPolicy | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Apply the selected objects in dependency order, then check each one checked
     (`in_sync` right after the object; the health checks at the end, in one pass).
@@ -103,7 +123,7 @@ def materialize_objects(
     """
     in_sync = {key for key, name in checked if name == IN_SYNC}
     with database.session(log=context.log.info) as session, session.schema_lock():
-        runner = Runner(session, graph, allow_destructive)
+        runner = Runner(session, graph, allow_destructive, policy)
         engine = runner.engine
         context.log.info(f"engine: {engine.name} {engine.version or ''}".rstrip())
         for result in runner.run(selected, in_sync):

@@ -47,7 +47,7 @@ def evaluate_in_sync(
         if obj.kind == ObjectKind.TABLE:
             differences = column_differences(obj, runner.session)
         try:
-            outcome = runner.engine.apply(obj, runner.session)
+            outcome = runner.apply(obj)
             pending = [str(statement.sql) for statement in outcome.executed]
             not_applicable = outcome.reason
         except SchemaError as error:

@@ -9,17 +9,21 @@ rolled back (`rolled_back`), so a plan is exactly what a run executes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from psycopg import sql
+from psycopg.errors import LockNotAvailable
 
 from platform_assets.execute.engines import Action, Outcome, PostgresEngine, select_engine
+from platform_assets.execute.online import LockPolicy
+from platform_assets.live import locks
 from platform_assets.live.session import Session
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject
+from platform_assets.model.objects import RELATION_KINDS, ObjectKey, ObjectKind, SchemaObject
 
 
 @dataclass
@@ -45,10 +49,13 @@ class Runner:
         session: Session,
         graph: SchemaGraph,
         allow_destructive: frozenset[ObjectKey] = frozenset(),
+        policy: LockPolicy | None = None,
     ):
         self.session = session
         self.graph = graph
         self.allow_destructive = allow_destructive
+        self.policy = policy or LockPolicy()
+        session.timeouts = self.policy.timeouts
         self.engine = select_engine(session, graph, allow_destructive)
         # Object (or seed) key -> why it failed or was not run.
         self.failures: dict[ObjectKey, str] = {}
@@ -80,7 +87,7 @@ class Runner:
                 yield ObjectResult(obj, self.engine)
                 continue
             try:
-                outcome = self.engine.apply(obj, self.session)
+                outcome = self.apply(obj)
             except SchemaError as error:
                 self.fail(obj.key, error)
                 yield ObjectResult(obj, self.engine, error=error)
@@ -88,6 +95,47 @@ class Runner:
             if obj.kind == ObjectKind.EXTENSION and outcome.action == Action.CREATED:
                 self.engine = select_engine(self.session, self.graph, self.allow_destructive)
             yield ObjectResult(obj, self.engine, outcome)
+
+    def apply(self, obj: SchemaObject) -> Outcome:
+        """Apply one object; on a lock timeout its transaction was rolled back: try again
+        after a backoff, saying who holds the lock, until its retry budget is spent
+        (a dry run does not wait: it fails at once, naming the holder)."""
+        policy = self.policy.for_object(obj)
+        self.session.timeouts = policy.timeouts
+        started = time.monotonic()
+        attempt = 0
+        try:
+            while True:
+                try:
+                    return self.engine.apply(obj, self.session)
+                except LockNotAvailable as error:
+                    attempt += 1
+                    held = locks.holders(self.session, self.relations(obj))
+                    holder = "; ".join(str(h) for h in held) or "no holder found any more"
+                    waited = time.monotonic() - started
+                    delay = policy.backoff(attempt)
+                    if self.session.dry_run or waited + delay > policy.budget_seconds:
+                        raise SchemaError(
+                            f"lock not granted within lock_timeout {policy.lock_timeout} "
+                            f"({attempt} attempt(s) over {waited:.1f}s, retry budget "
+                            f"{policy.lock_retry_budget}); held by {holder}",
+                            obj.location,
+                            obj.describe(),
+                        ) from error
+                    self.session.log(
+                        f"{obj.describe()}: lock not granted within {policy.lock_timeout} "
+                        f"(attempt {attempt}), held by {holder}; retrying in {delay:.2f}s"
+                    )
+                    time.sleep(delay)
+        finally:
+            self.session.timeouts = self.policy.timeouts
+
+    def relations(self, obj: SchemaObject) -> list[str]:
+        """The relations whose locks `obj`'s change waits for, quoted and qualified."""
+        names = {obj.name} if obj.kind in RELATION_KINDS else set()
+        if obj.relation is not None:
+            names.add(obj.relation)
+        return [sql.Identifier(obj.schema, name).as_string(self.session.conn) for name in names]
 
     @contextmanager
     def rolled_back(self, lock_timeout: str | None = None) -> Iterator[None]:

@@ -34,6 +34,8 @@ class Session:
         # Planning: everything runs in a transaction that is rolled back, and what
         # must run after a commit is recorded, not run (set by the runner only).
         self.dry_run = False
+        # (lock_timeout, statement_timeout) for a statement, set before it runs.
+        self.timeouts: Callable[[PlannedStatement], tuple[str, str]] | None = None
 
     def rows(self, query: Query, params: Sequence[Any] | dict | None = None) -> list[dict]:
         """Rows of a catalog query, as dicts."""
@@ -53,6 +55,12 @@ class Session:
         """Run a statement that changes the database, and record it with its lock level
         and hazards (a bare query takes no lock others would notice)."""
         statement = query if isinstance(query, PlannedStatement) else PlannedStatement(query)
+        if self.timeouts is not None:
+            self.conn.execute(
+                "SELECT set_config('lock_timeout', %s, false), "
+                "set_config('statement_timeout', %s, false)",
+                self.timeouts(statement),
+            )
         self.conn.execute(statement.sql, params)
         self.executed.append(replace(statement, sql=statement.text(self.conn)))
 

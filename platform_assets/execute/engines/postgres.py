@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import sqlglot
 from psycopg import sql
+from psycopg.errors import LockNotAvailable
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -80,7 +81,7 @@ class PostgresEngine:
                 with session.transaction(obj.definition.search_path):
                     for statement in outcome.after_commit_transaction:
                         session.execute_after_commit(statement)
-        except SchemaError:
+        except (SchemaError, LockNotAvailable):  # the runner retries a lock timeout
             raise
         except Exception as error:  # the server's own message, located in the user's file
             raise SchemaError(
@@ -171,7 +172,7 @@ class PostgresEngine:
                 obj.location,
                 obj.describe(),
             )
-        session.execute(rollups.refresh_sql(obj))
+        session.execute(planned(rollups.refresh_sql(obj), LockLevel.NONE, Hazard.FULL_SCAN))
         if window is None:
             return {"refreshed": "concurrently"}
         return {"refreshed": "whole view, concurrently (plain PostgreSQL has no windows)"}
