@@ -87,15 +87,17 @@ def partitioned_create(table: SchemaObject, column: str) -> str:
 
 
 def existing_partitions(
-    session: Session, schema: str, table: str
-) -> dict[str, tuple[datetime | None, datetime | None]]:
+    session: Session, schema: str, table: str, integer: bool = False
+) -> dict[str, tuple]:
+    """Partition -> (lower, upper): instants, or integers for integer time."""
     rows = session.rows(
         "SELECT c.relname AS name, pg_get_partition_constraintdef(c.oid) AS bound "
         "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
         (sql.Identifier(schema, table).as_string(session.conn),),
     )
-    return {r["name"]: range_bounds(r["bound"]) for r in rows}
+    bounds = integer_bounds if integer else range_bounds
+    return {r["name"]: bounds(r["bound"]) for r in rows}
 
 
 def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime) -> PartitionPlan:
@@ -176,7 +178,7 @@ def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) 
     function = sql.Identifier(*now_func.split("."))
     now = int(session.value(sql.SQL("SELECT {}()").format(function)))
     start = now // width * width
-    existing = existing_partitions(session, obj.schema, obj.name)
+    existing = existing_partitions(session, obj.schema, obj.name, integer=True)
     cutoff = now - int(settings["retention"]) if settings.get("retention") else None
     result = PartitionPlan()
     for n in range(-int(settings.get("lookback", 0)), int(settings.get("premake", 0)) + 1):
@@ -305,15 +307,32 @@ def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | No
     return _instant(lower), _instant(upper)
 
 
-def _instant(node: exp.Expression | None) -> datetime | int | None:
-    """A timestamp/date literal as an aware datetime (a date or naive timestamp as UTC);
-    an integer bound (integer time) as an int."""
+def integer_bounds(constraint: str | None) -> tuple[int | None, int | None]:
+    """Lower and upper bound of an integer-time range partition (`col >= 0 AND col < 100`)."""
+    if not constraint:
+        return None, None
+    tree = sqlglot.parse_one(constraint, read=DIALECT)
+    lower = next((n.expression for n in tree.find_all(exp.GTE)), None)
+    upper = next((n.expression for n in tree.find_all(exp.LT)), None)
+    return _integer(lower), _integer(upper)
+
+
+def _integer(node: exp.Expression | None) -> int | None:
+    while isinstance(node, exp.Cast | exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Neg):
+        inner = _integer(node.this)
+        return -inner if inner is not None else None
+    if isinstance(node, exp.Literal):  # 100, or '100'::bigint as the server writes it
+        text = node.name.strip()
+        return int(text) if text.lstrip("-").isdigit() else None
+    return None
+
+
+def _instant(node: exp.Expression | None) -> datetime | None:
+    """A timestamp/date literal as an aware datetime (a date or naive timestamp as UTC)."""
     while isinstance(node, exp.Cast):
         node = node.this
-    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
-        return -int(node.this.name)
-    if isinstance(node, exp.Literal) and not node.is_string:
-        return int(node.name)
     if not isinstance(node, exp.Literal) or not node.is_string:
         return None
     try:

@@ -146,6 +146,13 @@ def test_tutorials_materialize_on_plain_postgresql(database: TestDatabase, proje
         database.value("SELECT pg_get_partkeydef('rides'::regclass)") == "RANGE (pickup_datetime)"
     )
     assert database.value("SELECT pg_get_partkeydef('readings'::regclass)") == "RANGE (ts)"
+    # Integer time: partitions a day (86400000 ms) wide around unix_now_ms(), 4 either side.
+    assert (
+        database.value("SELECT count(*) FROM pg_inherits WHERE inhparent = 'readings'::regclass")
+        == 9
+    )
+    with database.connect() as conn:  # a reading of now has its partition
+        conn.execute("INSERT INTO readings VALUES (unix_now_ms(), 1, 20.5)")
     second = materialize(graph, database.url)
     assert statements_run(second) == {}
     in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
