@@ -290,3 +290,13 @@ def integer_now_func(session: Session, schema: str, name: str) -> str | None:
         "WHERE hypertable_schema = %s AND hypertable_name = %s AND integer_now_func IS NOT NULL",
         (schema, name),
     )
+
+
+def procedure_jobs(session: Session, schema: str, procedure: str) -> list[int]:
+    """Ids of the jobs that run a procedure (add_job's user-defined actions)."""
+    rows = session.rows(
+        "SELECT job_id FROM timescaledb_information.jobs "
+        "WHERE proc_schema = %s AND proc_name = %s ORDER BY job_id",
+        (schema, procedure),
+    )
+    return [row["job_id"] for row in rows]

@@ -35,6 +35,7 @@ class ObjectKind(StrEnum):
     REORDER_POLICY = "reorder_policy"
     CONTINUOUS_AGGREGATE = "continuous_aggregate"
     REFRESH_POLICY = "refresh_policy"
+    JOB = "job"  # add_job: a user-defined action, named after its procedure
     # Created as written and checked for existence (catalog_objects in live/catalog.py).
     AGGREGATE = "aggregate"
     OPERATOR = "operator"
@@ -72,6 +73,7 @@ TIMESCALE_KINDS = frozenset(
         ObjectKind.REORDER_POLICY,
         ObjectKind.CONTINUOUS_AGGREGATE,
         ObjectKind.REFRESH_POLICY,
+        ObjectKind.JOB,
     }
 )
 
@@ -119,6 +121,7 @@ NAMESPACED_KINDS = frozenset(
         ObjectKind.TEXT_SEARCH_TEMPLATE,
         ObjectKind.STATISTICS,
         ObjectKind.DEFAULT_PRIVILEGES,
+        ObjectKind.JOB,
     }
 )
 
@@ -149,7 +152,10 @@ GLOBAL_KINDS = frozenset(
 CATALOG_KINDS = frozenset(
     {
         *GLOBAL_KINDS,
-        *(NAMESPACED_KINDS - {ObjectKind.FUNCTION, ObjectKind.TYPE, ObjectKind.DOMAIN}),
+        *(
+            NAMESPACED_KINDS
+            - {ObjectKind.FUNCTION, ObjectKind.TYPE, ObjectKind.DOMAIN, ObjectKind.JOB}
+        ),
         ObjectKind.RULE,
         ObjectKind.POLICY,
         ObjectKind.FOREIGN_TABLE,

@@ -317,6 +317,15 @@ def _amended_kind(kind: ObjectKind) -> ObjectKind | None:
 
 def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creation | Amendment:
     function = call.name.lower()
+    if function == "add_job":
+        return _classify_job(call, statement)
+    if function == "alter_job":
+        raise SchemaError(
+            "alter_job takes a job id, which differs from one database to the next: declare "
+            "the settings in the add_job or add_*_policy call itself (the platform changes an "
+            "existing job with alter_job when they differ)",
+            statement.location,
+        )
     if function not in TIMESCALE_CALLS:
         raise _unsupported(statement)
     relation_literal = relation_argument(call)
@@ -345,6 +354,22 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
     declaration = hypertable_conversion(call) if kind == ObjectKind.HYPERTABLE else policy(call)
     return Creation(
         kind, Name(relation.schema, kind.value), relation=relation, declaration=declaration
+    )
+
+
+def _classify_job(call: exp.Anonymous, statement: Statement) -> Creation:
+    """`add_job('schema.procedure', schedule_interval, ...)`: a user-defined action."""
+    procedure = call_arguments(call).get("proc")
+    if not isinstance(procedure, str):
+        raise SchemaError(
+            "add_job: the procedure must be named as a string literal", statement.location
+        )
+    name = _dotted_name(procedure)
+    return Creation(
+        ObjectKind.JOB,
+        name,
+        declaration=CatalogObject((procedure,)),
+        references=[("function", name)],
     )
 
 

@@ -59,6 +59,11 @@ TABLE = "CREATE TABLE t (a int PRIMARY KEY, b text);\n"
             ["seed public.t", "the row has 3 values for 2 columns"],
         ),
         (
+            TABLE + "SELECT alter_job(1000, schedule_interval => INTERVAL '1 hour');\n",
+            "sql/a.sql:2",
+            ["alter_job takes a job id, which differs", "declare the settings in the add_job"],
+        ),
+        (
             "COMMENT ON LARGE OBJECT 1234 IS 'x';\n",
             "sql/a.sql:1",
             ["large objects are data, not schema", "remove the statement"],

@@ -153,6 +153,9 @@ def test_tutorials_materialize_on_plain_postgresql(database: TestDatabase, proje
     )
     with database.connect() as conn:  # a reading of now has its partition
         conn.execute("INSERT INTO readings VALUES (unix_now_ms(), 1, 20.5)")
+    job = materializations(first)["public/job/forget_unknown_devices"]
+    assert job["action"] == "not applicable on this engine"
+    assert "Dagster schedule" in job["reason"]
     second = materialize(graph, database.url)
     assert statements_run(second) == {}
     in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]

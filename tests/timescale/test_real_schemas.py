@@ -44,6 +44,11 @@ def test_tutorials_materialize_natively_and_never_for_the_wrong_engine(
         "FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'"
     )
     assert jobs == [{"t": "readings", "drop_after": "604800000"}]
+    actions = fresh_server.query(
+        "SELECT proc_name::text AS proc, schedule_interval::text AS every "
+        "FROM timescaledb_information.jobs WHERE proc_name = 'forget_unknown_devices'"
+    )
+    assert actions == [{"proc": "forget_unknown_devices", "every": "1 day"}]
     indexes = {
         row["indexname"]
         for row in fresh_server.query(

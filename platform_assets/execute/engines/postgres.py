@@ -511,6 +511,14 @@ class PostgresEngine:
         outcome.details["engine_equivalent"] = equivalent
         return self.not_applicable(obj, outcome, equivalent.removeprefix("not applicable: "))
 
+    def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        return self.not_applicable(
+            obj,
+            outcome,
+            "a TimescaleDB job runs in the server's background workers, which plain "
+            f"PostgreSQL has not: call {obj.qualified_name} from a Dagster schedule instead",
+        )
+
     apply_compression_settings = _no_equivalent
     apply_compression_policy = _no_equivalent
     apply_reorder_policy = _no_equivalent

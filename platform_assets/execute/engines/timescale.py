@@ -235,6 +235,16 @@ class TimescaleEngine(PostgresEngine):
     apply_reorder_policy = _apply_policy
     apply_refresh_policy = _apply_policy
 
+    def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """A user-defined action: added when no job runs its procedure."""
+        jobs = tc.procedure_jobs(session, obj.schema, obj.name)
+        if jobs:
+            outcome.details["job_id"] = jobs[0]
+            return Action.UNCHANGED
+        action = self.create(obj, session)
+        outcome.details["job_id"] = tc.procedure_jobs(session, obj.schema, obj.name)[0]
+        return action
+
     # -- continuous aggregates ------------------------------------------------------
 
     def refresh(self, obj: SchemaObject, session: Session, window: Window | None = None) -> dict:
