@@ -58,6 +58,14 @@ def read_statements(path: Path, root: Path) -> list[Statement]:
         text = source[first.start : last.end + 1]
         location = SourceLocation(relative, first.line)
         tree = _parse(chunk, source, location)
+        setting = _set_command(chunk) if isinstance(tree, exp.Command) else None
+        if setting is not None:  # `SET name TO value, ...` (sqlglot keeps it a Command)
+            name, values = setting
+            if name == "search_path":
+                search_path = _path_names(values) or DEFAULT_SEARCH_PATH
+            elif name in DDL_SETTINGS:
+                settings[name] = ", ".join(values)
+            continue
         new_path = _search_path_change(tree)
         if new_path is not None:
             search_path = new_path or DEFAULT_SEARCH_PATH
@@ -98,6 +106,19 @@ def _without_meta_commands(source: str, relative: Path) -> str:
             )
         lines[number - 1] = ""
     return "\n".join(lines)
+
+
+def _set_command(tokens: list[Token]) -> tuple[str, list[str]] | None:
+    """`SET [SESSION | LOCAL] name {TO | =} value [, ...]` read from its tokens: the
+    setting and its values (`"$user"` and `public` for pg_dump's search_path)."""
+    words = [t.text.upper() for t in tokens]
+    if words[:1] != ["SET"]:
+        return None
+    position = 2 if words[1:2] in (["SESSION"], ["LOCAL"]) else 1
+    if len(tokens) < position + 3 or words[position + 1] not in ("TO", "="):
+        return None
+    values = [t.text for t in tokens[position + 2 :] if t.token_type != TokenType.COMMA]
+    return tokens[position].text.lower(), values
 
 
 def _ddl_settings(tree: exp.Set) -> dict[str, str]:

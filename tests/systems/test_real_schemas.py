@@ -160,3 +160,18 @@ def test_tutorials_materialize_on_plain_postgresql(database: TestDatabase, proje
     assert statements_run(second) == {}
     in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
     assert in_sync and all(c.passed for c in in_sync)
+
+
+def test_rails_structure_sql_materializes_with_its_migration_rows(
+    database: TestDatabase, project: Project
+):
+    project.write("sql/structure.sql", (FIXTURES / "rails_structure.sql").read_text())
+    graph = project.graph()
+    assert materialize(graph, database.url).success
+    versions = database.rows("SELECT version FROM schema_migrations ORDER BY 1")
+    assert versions == [("20240102120000",), ("20240115093000",)]
+    assert database.value("SELECT nextval('articles_id_seq')") == 1  # the serial's default
+    second = materialize(graph, database.url)
+    assert statements_run(second) == {}
+    in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+    assert in_sync and all(c.passed for c in in_sync)
