@@ -19,7 +19,8 @@ from platform_assets.live.embedded import (
     project_root,
 )
 from platform_assets.model.errors import SchemaError
-from platform_assets.parse.compiler import compile_directory, compile_files
+from platform_assets.parse.cache import compile_project
+from platform_assets.parse.compiler import compile_files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +87,7 @@ def _lint(paths: list[Path], explain: bool) -> int:
 
 def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
     root = project_root()
-    graph = compile_directory(root / "sql", root)
+    graph = compile_project(root)
     keys = {tuple(key.split("/")) for key in select} if select else None
     allowed = frozenset(tuple(key.split("/")) for key in allow_destructive)
     with configured_database().session() as session:
@@ -98,7 +99,7 @@ def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
 def _engines() -> int:
     """The fallback report: each TimescaleDB declaration on both engines."""
     root = project_root()
-    rows = compare(compile_directory(root / "sql", root))
+    rows = compare(compile_project(root))
     for row in rows:
         print(f"{row.key}  ({row.description})")
         print(f"    PostgreSQL:  {row.postgresql}")
