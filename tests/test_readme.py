@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 
 def _bash_blocks(markdown: str) -> list[str]:
