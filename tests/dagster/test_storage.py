@@ -11,8 +11,8 @@ import psycopg
 import yaml
 
 from platform_assets.dagster.storage import PooledPostgresStorage
-from tests.conftest import REPO
-from tests.test_five_systems import dagster_cli
+from tests.support.cli import dagster_cli
+from tests.support.project import REPO
 
 
 def storage_sessions(maintenance_url: str, storage: str) -> int:
