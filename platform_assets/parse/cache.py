@@ -7,11 +7,11 @@ is stored once under `.platform/cache/` and loaded from there while nothing it w
 compiled from has changed.
 
 The key is a digest of every file below `sql/` and `seeds/` (path and bytes), of the
-project's location, of the platform's own source and of the Python and sqlglot versions, so any edit, an upgrade or
-a change to the compiler makes a new key. An entry that cannot be read (truncated,
-corrupt, another format) is ignored and replaced; a directory that cannot be written
-means no cache, never a failure. A compile that fails is not cached, so its errors are
-reported on every load.
+project's location, of the platform's own source and of the Python and sqlglot versions,
+so any edit, an upgrade or a change to the compiler makes a new key. An entry that cannot
+be read (truncated, corrupt, another format) is ignored and replaced; a directory that
+cannot be written means no cache, never a failure. A compile that fails is not cached,
+so its errors are reported on every load.
 """
 
 from __future__ import annotations
