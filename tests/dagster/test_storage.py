@@ -1,16 +1,23 @@
 """Dagster's storage as `dagster.yaml` ships it: a full run of the five systems opens a
-handful of storage connections, counted by the PostgreSQL server, not one per event."""
+handful of storage connections, counted by the PostgreSQL server, not one per event, and
+the webserver serves that run from the same storage."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import psycopg
 import yaml
 
 from platform_assets.dagster.storage import PooledPostgresStorage
+from platform_assets.live.embedded import free_port
 from tests.support.cli import dagster_cli
 from tests.support.project import REPO
 
@@ -62,3 +69,42 @@ def test_a_full_run_opens_a_handful_of_storage_connections(database, tmp_path):
     # Unpooled, dagster-postgres opens one connection per event (and more per check).
     assert events > 500
     assert 1 <= opened <= bound, f"{opened} storage connections for {events} events"
+
+    # The webserver, unchanged, on the same dagster.yaml: it lists the run.
+    assert [run["status"] for run in webserver_runs(env, tmp_path)] == ["SUCCESS"]
+
+
+RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status } } } }"
+
+
+def webserver_runs(env: dict[str, str], home: Path) -> list[dict]:
+    """The runs `dagster-webserver` reports over GraphQL for the instance in `home`."""
+    port = free_port()
+    log = (home / "webserver.log").open("w")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-webserver")]
+        + ["-m", "platform_assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": RUNS_QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return json.load(response)["data"]["runsOrError"]["results"]
+            except OSError:
+                assert server.poll() is None, (home / "webserver.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "the webserver did not answer in 120 s"
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
