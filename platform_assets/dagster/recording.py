@@ -15,13 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import dagster as dg
-import sqlalchemy as db
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
-from dagster._core.storage.asset_check_execution_record import (
-    AssetCheckExecutionRecordStatus,
-)
-from dagster._core.storage.event_log import SqlEventLogStorage
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 
 
 def recorded_code_versions(
@@ -61,6 +55,14 @@ def last_passed_checks(
     execution is this run's own and the completed one before it is what counts);
     Dagster's per-check summaries elsewhere.
     """
+    # Imported here: SQLAlchemy and the storage tables cost every definitions load 0.6 s.
+    import sqlalchemy as db
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+    )
+    from dagster._core.storage.event_log import SqlEventLogStorage
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+
     keys = list(check_keys)
     if not keys:
         return set()
