@@ -9,6 +9,7 @@ from pathlib import Path
 
 from platform_assets import settings
 from platform_assets.dagster.resources import configured_database
+from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.execute.fallback import engine_comparisons
 from platform_assets.execute.plan import make_plan
 from platform_assets.lint.rules import RULES, LiveFacts, lint_graph
@@ -88,8 +89,10 @@ def _lint(paths: list[Path], explain: bool) -> int:
 def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
     root = project_root()
     graph = compile_project(root)
-    keys = {tuple(key.split("/")) for key in select} if select else None
-    allowed = frozenset(tuple(key.split("/")) for key in allow_destructive)
+    translator = SchemaTranslator()
+    by_asset_key = {translator.get_asset_key(obj).to_user_string(): obj.key for obj in graph}
+    keys = {by_asset_key[key] for key in select if key in by_asset_key} if select else None
+    allowed = frozenset(by_asset_key[key] for key in allow_destructive if key in by_asset_key)
     with configured_database().session() as session:
         plan = make_plan(graph, session, keys, allowed)
     print(plan.render())

@@ -19,6 +19,7 @@ from platform_assets.diff.rendering import (
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import KeyKind, TableDefinition
+from platform_assets.model.hazards import Hazard, LockLevel, alter_table, planned
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -138,7 +139,11 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
 
 def _drop_constraint(relation: sql.Identifier, name: str) -> Change:
     return Change(
-        [sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(relation, sql.Identifier(name))]
+        [
+            alter_table(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(relation, sql.Identifier(name))
+            )
+        ]
     )
 
 
@@ -149,8 +154,16 @@ def _add_constraint(
     validate_later: bool = True,
 ) -> Change:
     definition = sql.SQL(constraint.node.sql(DIALECT))
+    # A foreign key locks writes on both tables; the others lock the table.
+    lock = (
+        LockLevel.SHARE_ROW_EXCLUSIVE if constraint.contype == "f" else LockLevel.ACCESS_EXCLUSIVE
+    )
+    # Unique and primary keys build their index; the others scan the table to validate.
+    check = Hazard.INDEX_BUILD if constraint.contype in ("u", "p", "x") else Hazard.FULL_SCAN
     if constraint.name is None:
-        return Change([sql.SQL("ALTER TABLE {} ADD {}").format(relation, definition)])
+        return Change(
+            [planned(sql.SQL("ALTER TABLE {} ADD {}").format(relation, definition), lock, check)]
+        )
     name = sql.Identifier(constraint.name)
     add = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(relation, name, definition)
     # CHECK and FOREIGN KEY: added without scanning the table (a brief lock), then
@@ -161,11 +174,15 @@ def _add_constraint(
     ):
         return Change(
             [
-                sql.SQL("{} NOT VALID").format(add),
-                sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, name),
+                planned(sql.SQL("{} NOT VALID").format(add), lock),
+                planned(
+                    sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, name),
+                    LockLevel.SHARE_UPDATE_EXCLUSIVE,
+                    Hazard.FULL_SCAN,
+                ),
             ]
         )
-    return Change([add])
+    return Change([planned(add, lock, check)])
 
 
 def _same_constraint(

@@ -13,6 +13,7 @@ from platform_assets.diff.columns import ColumnComparison, compare_columns
 from platform_assets.diff.guard import Change
 from platform_assets.live.session import Session
 from platform_assets.model.errors import SchemaError
+from platform_assets.model.hazards import Hazard, alter_table
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -38,7 +39,13 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
         total, values = _counts(session, relation, name)
         drops.append(
             Change(
-                [sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(relation, sql.Identifier(name))],
+                [
+                    alter_table(
+                        sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
+                            relation, sql.Identifier(name)
+                        )
+                    )
+                ],
                 f"dropping column {name} loses its {values} non-null value(s) "
                 f"({total} row(s) in the table)",
             )
@@ -60,12 +67,14 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
             defaults.append(
                 Change(
                     [
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
-                            relation, column, sql.SQL(default)
-                        )
-                        if default
-                        else sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(
-                            relation, column
+                        alter_table(
+                            sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
+                                relation, column, sql.SQL(default)
+                            )
+                            if default
+                            else sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(
+                                relation, column
+                            )
                         )
                     ]
                 )
@@ -84,8 +93,11 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
             nullability.append(
                 Change(
                     [
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
-                            relation, column
+                        alter_table(
+                            sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
+                                relation, column
+                            ),
+                            Hazard.FULL_SCAN,
                         )
                     ]
                 )
@@ -94,8 +106,10 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
             nullability.append(
                 Change(
                     [
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(
-                            relation, column
+                        alter_table(
+                            sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(
+                                relation, column
+                            )
                         )
                     ]
                 )
@@ -115,18 +129,20 @@ def _identity_change(
     how it generates, or make it a plain column again (its values are kept)."""
     alter = sql.SQL("ALTER TABLE {} ALTER COLUMN {} ").format(relation, sql.Identifier(name))
     if not declared:
-        return Change([alter + sql.SQL("DROP IDENTITY")])
+        return Change([alter_table(alter + sql.SQL("DROP IDENTITY"))])
     generated = sql.SQL(_GENERATED[declared])
     if live:
-        return Change([alter + sql.SQL("SET GENERATED {}").format(generated)])
+        return Change([alter_table(alter + sql.SQL("SET GENERATED {}").format(generated))])
     start = session.value(
         sql.SQL("SELECT coalesce(max({}), 0) + 1 FROM {}").format(sql.Identifier(name), relation)
     )
     return Change(
         [
-            alter
-            + sql.SQL("ADD GENERATED {} AS IDENTITY (START WITH {})").format(
-                generated, sql.Literal(start)
+            alter_table(
+                alter
+                + sql.SQL("ADD GENERATED {} AS IDENTITY (START WITH {})").format(
+                    generated, sql.Literal(start)
+                )
             )
         ]
     )
@@ -157,7 +173,9 @@ def _add_column(
             )
     # The column as written, every inline constraint included (rendered from its tree).
     definition = comparison.written[name].sql(DIALECT)
-    return Change([sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(relation, sql.SQL(definition))])
+    return Change(
+        [alter_table(sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(relation, sql.SQL(definition)))]
+    )
 
 
 def _declared_default(comparison: ColumnComparison, name: str) -> str | None:
@@ -175,8 +193,11 @@ def _type_change(
 ) -> Change:
     old, new = comparison.live[name].type, comparison.declared[name].type
     relation = sql.Identifier(table.schema, table.name)
-    statement = sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
-        relation, sql.Identifier(name), sql.SQL(new)
+    statement = alter_table(
+        sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
+            relation, sql.Identifier(name), sql.SQL(new)
+        ),
+        *(() if is_binary_coercible(old, new) else (Hazard.TABLE_REWRITE,)),
     )
     if is_widening(old, new):
         return Change([statement])
@@ -221,6 +242,15 @@ def _data_type(text: str) -> exp.DataType | None:
 
 def _params(data_type: exp.DataType) -> list[int]:
     return [int(p.name) for p in data_type.expressions if p.name.isdigit()]
+
+
+def is_binary_coercible(old_text: str, new_text: str) -> bool:
+    """A type change the server makes without rewriting the table: text widened
+    (varchar to a longer varchar or to text)."""
+    old, new = _data_type(old_text), _data_type(new_text)
+    if old is None or new is None or old.this not in _TEXT or new.this not in _TEXT:
+        return False
+    return is_widening(old_text, new_text)
 
 
 def is_widening(old_text: str, new_text: str) -> bool:

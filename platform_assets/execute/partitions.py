@@ -32,6 +32,7 @@ from platform_assets.live.session import Session
 from platform_assets.model.declarations import TableDefinition
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.hazards import Hazard, LockLevel, alter_table, planned
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -222,21 +223,31 @@ def uncovered(
 def apply(session: Session, obj: SchemaObject, partition_plan: PartitionPlan) -> None:
     for name, lower, upper in partition_plan.create:
         session.execute(
-            sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
-                sql.Identifier(obj.schema, name),
-                sql.Identifier(obj.schema, obj.name),
-                sql.Literal(lower),
-                sql.Literal(upper),
+            alter_table(
+                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                    sql.Identifier(obj.schema, name),
+                    sql.Identifier(obj.schema, obj.name),
+                    sql.Literal(lower),
+                    sql.Literal(upper),
+                )
             )
         )
     for name in partition_plan.drop:
         # Detached first, so the parent is locked only briefly; then dropped.
         session.execute(
-            sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
-                sql.Identifier(obj.schema, obj.name), sql.Identifier(obj.schema, name)
+            alter_table(
+                sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+                    sql.Identifier(obj.schema, obj.name), sql.Identifier(obj.schema, name)
+                )
             )
         )
-        session.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(obj.schema, name)))
+        session.execute(
+            planned(
+                sql.SQL("DROP TABLE {}").format(sql.Identifier(obj.schema, name)),
+                LockLevel.ACCESS_EXCLUSIVE,
+                Hazard.DELETES_DATA,
+            )
+        )
 
 
 def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | None]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import sqlglot
 from psycopg import sql
+from psycopg.errors import LockNotAvailable
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -20,7 +21,7 @@ from platform_assets.diff import (
     table_columns,
 )
 from platform_assets.execute import partitions, rollups
-from platform_assets.execute.engines.base import Action, Outcome
+from platform_assets.execute.engines.base import Action, Outcome, Window
 from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.live import catalog
@@ -28,6 +29,15 @@ from platform_assets.live.session import Session
 from platform_assets.model.declarations import HypertableConversion
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.hazards import (
+    Hazard,
+    LockLevel,
+    PlannedStatement,
+    alter_table,
+    declared,
+    index_build,
+    planned,
+)
 from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject, Statement
 from platform_assets.parse.dialect import DIALECT
 
@@ -72,7 +82,7 @@ class PostgresEngine:
                 with session.transaction(obj.definition.search_path):
                     for statement in outcome.after_commit_transaction:
                         session.execute_after_commit(statement)
-        except SchemaError:
+        except (SchemaError, LockNotAvailable):  # the runner retries a lock timeout
             raise
         except Exception as error:  # the server's own message, located in the user's file
             raise SchemaError(
@@ -83,10 +93,11 @@ class PostgresEngine:
 
     # -- shared steps -------------------------------------------------------------
 
-    def create(self, obj: SchemaObject, session: Session) -> Action:
-        """Run the object's statements exactly as written."""
+    def create(self, obj: SchemaObject, session: Session, *hazards: Hazard) -> Action:
+        """Run the object's statements exactly as written (`hazards`: what they cost
+        besides what each says by itself)."""
         for statement in obj.statements:
-            session.execute(statement.text)
+            session.execute(as_planned(statement).with_hazards(*hazards))
         return Action.CREATED
 
     def not_applicable(self, obj: SchemaObject, outcome: Outcome, reason: str) -> Action:
@@ -110,17 +121,18 @@ class PostgresEngine:
         session: Session,
         outcome: Outcome,
         create: bool = True,
+        allow_hint: str | None = None,
     ) -> bool:
         """Create missing partitions (when `create`) and drop expired ones; report both.
         Dropping partitions long past retention with rows is refused unless `obj` (the
-        object being applied) is allowed destructive changes."""
+        object being applied) is allowed destructive changes (`allow_hint` says how)."""
         assert self.graph is not None
         upkeep = partitions.plan(session, table, self.graph, self.clock())
         if not create:
             upkeep.create = []
         loss = retention.partition_loss(table, upkeep.overdue)
         losses = guard.refuse_destructive(
-            obj, [guard.Change([], loss)], obj.key in self.allow_destructive
+            obj, [guard.Change([], loss)], obj.key in self.allow_destructive, allow_hint
         )
         if losses:
             outcome.details["destructive_changes"] = losses
@@ -131,6 +143,42 @@ class PostgresEngine:
         if upkeep.kept:
             outcome.details["partitions_kept_holding_newer_rows"] = upkeep.kept
         return not upkeep.empty
+
+    # -- jobs: partition upkeep and aggregate refreshes on their own -----------------
+
+    def maintain(self, table: SchemaObject, session: Session, allow_hint: str) -> Outcome:
+        """One table's partition upkeep by itself (the maintenance job), in one
+        transaction; TimescaleDB keeps a hypertable's chunks itself."""
+        assert self.graph is not None
+        outcome = Outcome(Action.UNCHANGED)
+        hypertable = self.graph.attached(table, ObjectKind.HYPERTABLE)
+        if hypertable is not None and self.native_hypertables:
+            outcome.reason = "TimescaleDB keeps this hypertable's chunks itself"
+            outcome.action = Action.NOT_APPLICABLE
+            return outcome
+        if partitions.partition_key(session, table.schema, table.name) is None:
+            outcome.reason = "not partitioned on the server: materialize it first"
+            return outcome
+        session.take_executed()
+        with session.transaction(table.definition.search_path):
+            if self.upkeep(table, table, session, outcome, allow_hint=allow_hint):
+                outcome.action = Action.UPDATED
+        outcome.executed = session.take_executed()
+        return outcome
+
+    def refresh(self, obj: SchemaObject, session: Session, window: Window | None = None) -> dict:
+        """Refresh a continuous aggregate now (its refresh job, the backfill): here its
+        materialized view, whole and CONCURRENTLY (a view has no windows)."""
+        if catalog.relkind(session, obj.schema, obj.name) != "m":
+            raise SchemaError(
+                f"{obj.qualified_name} is not materialized yet",
+                obj.location,
+                obj.describe(),
+            )
+        session.execute(planned(rollups.refresh_sql(obj), LockLevel.NONE, Hazard.FULL_SCAN))
+        if window is None:
+            return {"refreshed": "concurrently"}
+        return {"refreshed": "whole view, concurrently (plain PostgreSQL has no windows)"}
 
     # -- one method per object kind ------------------------------------------------
 
@@ -177,7 +225,7 @@ class PostgresEngine:
             return self.create(obj, session)
         if function_body(obj.definition) in live:
             return self.apply_amendments(obj, session)
-        session.execute(or_replace(obj.definition))
+        session.execute(planned(or_replace(obj.definition)))
         return Action.UPDATED
 
     def apply_table(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
@@ -188,7 +236,7 @@ class PostgresEngine:
             else:  # the hypertable's native form; its partitions come with the hypertable
                 session.execute(partitions.partitioned_create(obj, column))
                 for statement in obj.statements[1:]:
-                    session.execute(statement.text)
+                    session.execute(as_planned(statement))
                 action = Action.CREATED
         else:
             action = self.evolve_table(obj, session, outcome)
@@ -207,16 +255,14 @@ class PostgresEngine:
         changes = table_columns.column_changes(obj, session)
         losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
         for change in changes:
-            for statement in change.statements:
+            for statement in change.planned():
                 session.execute(statement)
-                if change.loss:
-                    outcome.destructive.append(session.executed[-1])
         if losses:
             outcome.details["destructive_changes"] = losses
         # Constraints once the columns match (a new column may bring its own).
         constraint_changes = constraints.constraint_changes(obj, session)
         for change in constraint_changes:
-            for statement in change.statements:
+            for statement in change.planned():
                 session.execute(statement)
         amended = self.apply_amendments(obj, session)
         if changes or constraint_changes:
@@ -227,7 +273,13 @@ class PostgresEngine:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             return self.create(obj, session)
         if replacements.index_changed(obj, session):  # dropped and rebuilt in one transaction
-            session.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)))
+            session.execute(
+                planned(
+                    sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)),
+                    LockLevel.ACCESS_EXCLUSIVE,
+                    Hazard.INDEX_DROPPED,
+                )
+            )
             self.create(obj, session)
             return Action.UPDATED
         return self.apply_amendments(obj, session)
@@ -238,13 +290,16 @@ class PostgresEngine:
         change = replacements.view_change(obj, session)
         if change is None:
             return self.apply_amendments(obj, session)
+        view = sql.Identifier(obj.schema, obj.name)
         if change.replace:
-            session.execute(or_replace(obj.definition))
+            session.execute(planned(or_replace(obj.definition), LockLevel.ACCESS_EXCLUSIVE))
         else:  # its columns change: a view that depends on it makes this fail, and says so
-            session.execute(sql.SQL("DROP VIEW {}").format(sql.Identifier(obj.schema, obj.name)))
-            session.execute(obj.definition.text)
+            session.execute(
+                planned(sql.SQL("DROP VIEW {}").format(view), LockLevel.ACCESS_EXCLUSIVE)
+            )
+            session.execute(as_planned(obj.definition))
         for statement in obj.statements[1:]:
-            session.execute(statement.text)
+            session.execute(as_planned(statement))
         return Action.UPDATED
 
     def apply_materialized_view(
@@ -260,8 +315,11 @@ class PostgresEngine:
             return self.create(obj, session)
         if replacements.trigger_changed(obj, session):  # replaced in one transaction
             session.execute(
-                sql.SQL("DROP TRIGGER {} ON {}").format(
-                    sql.Identifier(obj.name), sql.Identifier(obj.schema, obj.relation)
+                planned(
+                    sql.SQL("DROP TRIGGER {} ON {}").format(
+                        sql.Identifier(obj.name), sql.Identifier(obj.schema, obj.relation)
+                    ),
+                    LockLevel.ACCESS_EXCLUSIVE,
                 )
             )
             self.create(obj, session)
@@ -273,7 +331,7 @@ class PostgresEngine:
         changed = False
         for statement in obj.statements[1:]:
             if amendment_missing(obj, statement, session):
-                session.execute(statement.text)
+                session.execute(as_planned(statement))
                 changed = True
         return Action.UPDATED if changed else Action.UNCHANGED
 
@@ -327,11 +385,9 @@ class PostgresEngine:
         outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
         kind = catalog.relkind(session, obj.schema, obj.name)
         if kind is None:
-            session.execute(rollups.materialized_view_sql(obj, self.graph))
-            session.execute(rollups.unique_index_sql(obj))
-            for statement in obj.statements[1:]:
-                if isinstance(statement.tree, exp.Comment):  # TimescaleDB ALTERs have no peer
-                    session.execute(statement.text)
+            session.execute(planned(rollups.materialized_view_sql(obj, self.graph)))
+            session.execute(index_build(rollups.unique_index_sql(obj)))
+            self.comments(obj, session)
             return Action.CREATED
         if kind != "m":
             raise SchemaError(
@@ -345,7 +401,7 @@ class PostgresEngine:
             self.rebuild_view(obj, session, outcome)
             return Action.UPDATED
         if catalog.relkind(session, obj.schema, rollups.group_index_name(obj)) is None:
-            session.execute(rollups.unique_index_sql(obj))
+            session.execute(index_build(rollups.unique_index_sql(obj)))
             return Action.UPDATED
         return Action.UNCHANGED
 
@@ -357,33 +413,34 @@ class PostgresEngine:
         aggregates.refuse_with_dependents(session, obj)
         name = aggregates.rebuild_name(obj)
         rebuilt = sql.Identifier(obj.schema, name)
-        session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
-        session.execute(rollups.materialized_view_sql(obj, self.graph, name))
-        session.execute(rollups.unique_index_sql(obj, name))
+        session.execute(planned(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt)))
+        session.execute(planned(rollups.materialized_view_sql(obj, self.graph, name)))
+        session.execute(index_build(rollups.unique_index_sql(obj, name)))
+        for statement in swap_statements(obj, rebuilt):
+            session.execute(statement)
         session.execute(
-            sql.SQL("DROP MATERIALIZED VIEW {}").format(sql.Identifier(obj.schema, obj.name))
-        )
-        session.execute(
-            sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}").format(
-                rebuilt, sql.Identifier(obj.name)
-            )
-        )
-        session.execute(
-            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                sql.Identifier(obj.schema, rollups.group_index_name(obj, name)),
-                sql.Identifier(rollups.group_index_name(obj)),
+            planned(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    sql.Identifier(obj.schema, rollups.group_index_name(obj, name)),
+                    sql.Identifier(rollups.group_index_name(obj)),
+                ),
+                LockLevel.SHARE_UPDATE_EXCLUSIVE,
             )
         )
         # Dropping the old view dropped what belonged to it: declare it again.
-        for statement in obj.statements[1:]:
-            if isinstance(statement.tree, exp.Comment):  # TimescaleDB ALTERs have no peer
-                session.execute(statement.text)
+        self.comments(obj, session)
         for attached in self.graph.attachments(obj):
             if attached.kind in (ObjectKind.INDEX, ObjectKind.TRIGGER):
                 self.create(attached, session)
         outcome.details["rebuilt"] = (
             f"built as {obj.schema}.{name} from its source, then swapped in"
         )
+
+    def comments(self, obj: SchemaObject, session: Session) -> None:
+        """An aggregate's COMMENTs, on its materialized view (TimescaleDB ALTERs have no peer)."""
+        for statement in obj.statements[1:]:
+            if isinstance(statement.tree, exp.Comment):
+                session.execute(as_planned(statement))
 
     def apply_refresh_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert self.graph is not None
@@ -399,6 +456,26 @@ class PostgresEngine:
     apply_compression_settings = _no_equivalent
     apply_compression_policy = _no_equivalent
     apply_reorder_policy = _no_equivalent
+
+
+def as_planned(statement: Statement) -> PlannedStatement:
+    """A statement of `sql/` as written, with the lock and hazards its parsed form says."""
+    return declared(statement.text, statement.tree)
+
+
+def swap_statements(obj: SchemaObject, rebuilt: sql.Identifier) -> list[PlannedStatement]:
+    """Drop a relation and rename the copy built beside it (`rebuilt`) to its name."""
+    return [
+        planned(
+            sql.SQL("DROP MATERIALIZED VIEW {}").format(sql.Identifier(obj.schema, obj.name)),
+            LockLevel.ACCESS_EXCLUSIVE,
+        ),
+        alter_table(
+            sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}").format(
+                rebuilt, sql.Identifier(obj.name)
+            )
+        ),
+    ]
 
 
 def amendment_missing(obj: SchemaObject, statement: Statement, session: Session) -> bool:

@@ -16,8 +16,8 @@ from sqlglot import exp
 
 from platform_assets.diff import aggregates, guard, retention
 from platform_assets.execute import rollups
-from platform_assets.execute.engines.base import Action, Outcome
-from platform_assets.execute.engines.postgres import PostgresEngine
+from platform_assets.execute.engines.base import Action, Outcome, Window
+from platform_assets.execute.engines.postgres import PostgresEngine, as_planned, swap_statements
 from platform_assets.live import catalog
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
@@ -29,17 +29,11 @@ from platform_assets.model.declarations import (
     RetentionPolicy,
 )
 from platform_assets.model.errors import SchemaError
+from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement, planned
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.classify import single_call
 from platform_assets.parse.dialect import DIALECT
 
-# Policy kind -> the proc_name of its job (its config keys: Policy.job_config).
-POLICIES: dict[ObjectKind, str] = {
-    ObjectKind.COMPRESSION_POLICY: "policy_compression",
-    ObjectKind.RETENTION_POLICY: "policy_retention",
-    ObjectKind.REORDER_POLICY: "policy_reorder",
-    ObjectKind.REFRESH_POLICY: "policy_refresh_continuous_aggregate",
-}
 NAME_SETTINGS = {"index_name"}  # compared as names, the rest as intervals
 
 
@@ -56,9 +50,17 @@ class TimescaleEngine(PostgresEngine):
         live = tc.hypertable(session, obj.schema, obj.relation)
         if live is None:
             rows = catalog.row_count(session, obj.schema, obj.relation)
-            session.execute(with_migrate_data(obj) if rows else obj.definition.text)
+            session.execute(
+                planned(
+                    with_migrate_data(obj),
+                    LockLevel.ACCESS_EXCLUSIVE,
+                    Hazard.TABLE_REWRITE,
+                )
+                if rows
+                else as_planned(obj.definition)
+            )
             for statement in obj.statements[1:]:
-                session.execute(statement.text)
+                session.execute(as_planned(statement))
             if rows:
                 outcome.details["migrated_rows"] = rows
                 outcome.details["note"] = f"converted with its {rows} existing rows (migrate_data)"
@@ -80,7 +82,7 @@ class TimescaleEngine(PostgresEngine):
                 action = Action.UPDATED
             for statement, dimension in zip(obj.statements[1:], conversion.added, strict=True):
                 if dimension.column not in live.dimension_columns:
-                    session.execute(statement.text)
+                    session.execute(as_planned(statement))
                     action = Action.UPDATED
         self._hypertable_details(obj, session, outcome)
         return action
@@ -109,7 +111,7 @@ class TimescaleEngine(PostgresEngine):
         ) != _ordering(live["orderby"]):
             outcome.details["previous_settings"] = dict(live)
             for statement in obj.statements:
-                session.execute(statement.text)
+                session.execute(as_planned(statement))
             action = Action.UPDATED
         else:
             action = Action.UNCHANGED
@@ -121,7 +123,7 @@ class TimescaleEngine(PostgresEngine):
 
     def _apply_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
-        proc = POLICIES[obj.kind]
+        proc = tc.POLICY_PROCEDURES[obj.kind]
         policy = obj.declared(Policy)
         declared = policy.job_config
         schedule = policy.schedule_interval
@@ -129,8 +131,10 @@ class TimescaleEngine(PostgresEngine):
         destructive = obj.kind == ObjectKind.RETENTION_POLICY and self._guard_retention(
             obj, session, outcome, found[0]["config"] if found else None
         )
+        # Allowed to lose rows: the policy's statements are what drops them.
+        loses = (Hazard.DELETES_DATA,) if destructive else ()
         if not found:
-            self.create(obj, session)
+            self.create(obj, session, *loses)
             found = tc.jobs(session, proc, obj.schema, obj.relation)
             action = Action.CREATED
         else:
@@ -165,8 +169,14 @@ class TimescaleEngine(PostgresEngine):
                     else sql.SQL("")
                 )
                 session.execute(
-                    sql.SQL("SELECT job_id FROM alter_job({}, config => {}{})").format(
-                        sql.Literal(job["job_id"]), sql.Literal(Jsonb(config)), schedule_argument
+                    planned(
+                        sql.SQL("SELECT job_id FROM alter_job({}, config => {}{})").format(
+                            sql.Literal(job["job_id"]),
+                            sql.Literal(Jsonb(config)),
+                            schedule_argument,
+                        ),
+                        LockLevel.NONE,
+                        *loses,
                     )
                 )
                 outcome.details["previous_config"] = job["config"]
@@ -174,8 +184,6 @@ class TimescaleEngine(PostgresEngine):
                     outcome.details["previous_schedule_interval"] = job["schedule_interval"]
                 action = Action.UPDATED
             found = tc.jobs(session, proc, obj.schema, obj.relation)
-        if destructive:  # allowed: the policy's statements are what loses the rows
-            outcome.destructive.extend(session.executed)
         job = found[0]
         outcome.details["job_id"] = job["job_id"]
         outcome.details["config"] = job["config"]
@@ -208,19 +216,35 @@ class TimescaleEngine(PostgresEngine):
 
     # -- continuous aggregates ------------------------------------------------------
 
+    def refresh(self, obj: SchemaObject, session: Session, window: Window | None = None) -> dict:
+        """Refresh over `window`; without one, run the aggregate's refresh policy job now
+        (its window, its settings), or refresh it whole when it has no policy. Neither
+        may run in a transaction: the session is in autocommit."""
+        if not tc.is_continuous_aggregate(session, obj.schema, obj.name):
+            raise SchemaError(
+                f"{obj.qualified_name} is not a continuous aggregate yet",
+                obj.location,
+                obj.describe(),
+            )
+        if window is not None:
+            session.execute(refresh_call(session, obj.schema, obj.name, *window))
+            return {"refreshed": f"{window[0].isoformat()} to {window[1].isoformat()}"}
+        job_id = tc.refresh_policy_job(session, obj.schema, obj.name)
+        if job_id is not None:
+            session.execute("CALL run_job(%s)", (job_id,))
+            return {"refreshed": f"CALL run_job({job_id}) (its refresh policy)", "job_id": job_id}
+        session.execute(refresh_call(session, obj.schema, obj.name))
+        return {"refreshed": "whole aggregate (no refresh policy)"}
+
     def apply_continuous_aggregate(
         self, obj: SchemaObject, session: Session, outcome: Outcome
     ) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             # WITH DATA cannot run in a transaction: create empty, refresh after commit.
-            session.execute(with_no_data(obj))
+            session.execute(planned(with_no_data(obj)))
             for statement in obj.statements[1:]:
-                session.execute(statement.text)
-            outcome.after_commit.append(
-                sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
-                .format(sql.Literal(tc.qualified(session, obj.schema, obj.name)))
-                .as_string(session.conn)
-            )
+                session.execute(as_planned(statement))
+            outcome.after_commit.append(refresh_call(session, obj.schema, obj.name))
             action = Action.CREATED
         elif not tc.is_continuous_aggregate(session, obj.schema, obj.name):
             raise SchemaError(
@@ -244,49 +268,53 @@ class TimescaleEngine(PostgresEngine):
         then swap it in (one transaction), with its policies declared again. Allowed
         destructive changes, it is dropped and recreated in place instead."""
         aggregates.refuse_with_dependents(session, obj)
-        target = tc.qualified(session, obj.schema, obj.name)
+        name = obj.name
         if obj.key in self.allow_destructive:
-            session.execute(sql.SQL("DROP MATERIALIZED VIEW {}").format(self._identifier(obj)))
-            outcome.destructive.append(session.executed[-1])
+            session.execute(
+                planned(
+                    sql.SQL("DROP MATERIALIZED VIEW {}").format(
+                        sql.Identifier(obj.schema, obj.name)
+                    ),
+                    LockLevel.ACCESS_EXCLUSIVE,
+                    Hazard.DELETES_DATA,
+                )
+            )
             outcome.details["rebuilt"] = "dropped and recreated (allowed destructive changes)"
-            session.execute(no_data_sql(obj.definition.tree))
-            swap: list[str] = []
+            session.execute(planned(no_data_sql(obj.definition.tree)))
+            swap: list[PlannedStatement] = []
         else:
             loss = aggregates.history_loss(session, obj, live)
             guard.refuse_destructive(obj, [guard.Change([], loss)], allowed=False)
             name = aggregates.rebuild_name(obj)
-            target = tc.qualified(session, obj.schema, name)
             rebuilt = sql.Identifier(obj.schema, name)
-            session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
-            session.execute(no_data_sql(rollups.renamed(obj.definition.tree, name)))
-            swap = [
-                sql.SQL("DROP MATERIALIZED VIEW {}")
-                .format(self._identifier(obj))
-                .as_string(session.conn),
-                sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}")
-                .format(rebuilt, sql.Identifier(obj.name))
-                .as_string(session.conn),
-            ]
+            session.execute(planned(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt)))
+            session.execute(planned(no_data_sql(rollups.renamed(obj.definition.tree, name))))
+            swap = swap_statements(obj, rebuilt)
             outcome.details["rebuilt"] = f"built as {obj.schema}.{name}, refreshed, then swapped in"
-        outcome.after_commit.append(
-            sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
-            .format(sql.Literal(target))
-            .as_string(session.conn)
-        )
+        outcome.after_commit.append(refresh_call(session, obj.schema, name))
         # Dropping the old aggregate drops its policies: declare them again.
         assert self.graph is not None
-        swap += [statement.text for statement in obj.statements[1:]]
+        swap += [as_planned(statement) for statement in obj.statements[1:]]
         swap += [
-            statement.text
+            as_planned(statement)
             for attached in self.graph.attachments(obj)
             for statement in attached.statements
         ]
         outcome.after_commit_transaction.extend(swap)
         return Action.UPDATED
 
-    @staticmethod
-    def _identifier(obj: SchemaObject) -> sql.Identifier:
-        return sql.Identifier(obj.schema, obj.name)
+
+def refresh_call(
+    session: Session, schema: str, name: str, start: object = None, end: object = None
+) -> PlannedStatement:
+    """`CALL refresh_continuous_aggregate` over [start, end) (NULL: unbounded); it runs
+    outside any transaction."""
+    return planned(
+        sql.SQL("CALL refresh_continuous_aggregate({}, {}, {})").format(
+            sql.Literal(tc.qualified(session, schema, name)), sql.Literal(start), sql.Literal(end)
+        ),
+        outside_transaction=True,
+    )
 
 
 def with_migrate_data(hypertable: SchemaObject) -> str:
