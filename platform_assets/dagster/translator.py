@@ -57,7 +57,12 @@ def asset_key_part(name: str) -> str:
 
 class SchemaTranslator:
     def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
-        return dg.AssetKey([asset_key_part(part) for part in obj.key])
+        # Asked several times per object while the definitions load; built once each.
+        built: dict[tuple[str, ...], dg.AssetKey] = self.__dict__.setdefault("_asset_keys", {})
+        key = obj.key
+        if key not in built:
+            built[key] = dg.AssetKey([asset_key_part(part) for part in key])
+        return built[key]
 
     def get_group_name(self, obj: SchemaObject) -> str:
         if obj.kind == ObjectKind.EXTENSION or obj.kind in GLOBAL_KINDS:
