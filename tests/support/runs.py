@@ -8,6 +8,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from platform_assets.dagster.assets import build_schema_assets
+from platform_assets.dagster.maintenance import build_refresh_schedules
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.model.graph import SchemaGraph
 
@@ -46,6 +47,15 @@ def verify(graph: SchemaGraph, url: str) -> dict[str, dg.AssetCheckEvaluation]:
     )
     assert result.asset_materializations_for_node("schema_objects") == []
     return {"/".join(e.asset_key.path): e for e in result.get_asset_check_evaluations()}
+
+
+def run_refresh_job(graph: SchemaGraph, url: str, name: str) -> dg.ExecuteInProcessResult:
+    """An aggregate's refresh job (the run a health sensor requests for it), executed."""
+    jobs, _ = build_refresh_schedules(graph)
+    job = next(j for j in jobs if j.name == name)
+    result = job.execute_in_process(resources={"database": SchemaDatabase(url=url)})
+    assert result.success
+    return result
 
 
 def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
