@@ -16,6 +16,7 @@ from platform_assets.diff.rendering import (
     normalized,
     server_expressions,
 )
+from platform_assets.diff.table_columns import NOT_NULL_PROOF_SUFFIX
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import KeyKind, TableDefinition
@@ -67,7 +68,8 @@ def _live_constraints(session: Session, table: SchemaObject) -> list[dict]:
         "pg_get_expr(con.conbin, con.conrelid) AS expression, "
         "ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a "
         "ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1) AS columns, "
-        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced "
+        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced, "
+        "con.convalidated AS validated "
         "FROM pg_constraint con WHERE con.conrelid = to_regclass(%s) "
         "AND con.contype IN ('c', 'f', 'p', 'u') AND con.conislocal",
         (sql.Identifier(table.schema, table.name).as_string(session.conn),),
@@ -133,6 +135,8 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
         else:
             matched.add(row["conname"])
     for name in live.keys() - matched:
+        if name.endswith(NOT_NULL_PROOF_SUFFIX) and not live[name]["validated"]:
+            continue  # a NOT NULL being proven (table_columns); dropped once it is
         drops.append(_drop_constraint(relation, name))
     return drops + adds
 

@@ -256,7 +256,10 @@ class PostgresEngine:
         losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
         for change in changes:
             for statement in change.planned():
-                session.execute(statement)
+                if statement.outside_transaction:  # after the commit, in order
+                    outcome.after_commit.append(statement)
+                else:
+                    session.execute(statement)
         if losses:
             outcome.details["destructive_changes"] = losses
         # Constraints once the columns match (a new column may bring its own).
