@@ -141,9 +141,7 @@ def materialize_objects(
                 )
             if result.obj.key in in_sync:
                 yield evaluate_in_sync(result.obj, runner, asset_key)
-        yield from materialize_seeds(
-            context, database, graph, selected, checked, translator, runner
-        )
+        yield from materialize_seeds(context, database, selected, checked, translator, runner)
         health = {(key, name) for key, name in checked if name != IN_SYNC}
         health = {(key, name) for key, name in health if key not in graph.seeds}
         if health:
@@ -171,7 +169,6 @@ def materialize_objects(
 def materialize_seeds(
     context: dg.AssetExecutionContext,
     database: SchemaDatabase,
-    graph: SchemaGraph,
     selected: set[ObjectKey],
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
@@ -179,6 +176,7 @@ def materialize_seeds(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Load the selected seeds after every object (seeds depend on tables, never the
     reverse), each in its own transaction, then run their checks."""
+    graph = runner.graph
     for key, seed in graph.seeds.items():
         names = {name for check_key, name in checked if check_key == key}
         if key not in selected and not names:
