@@ -22,7 +22,13 @@ from psycopg import sql
 from sqlglot import exp
 
 from platform_assets.live.session import Session
-from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement, planned
+from platform_assets.model.hazards import (
+    Hazard,
+    LockLevel,
+    PlannedStatement,
+    drop_index_concurrently,
+    planned,
+)
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -44,12 +50,6 @@ WHERE h.inhparent = to_regclass(%s) ORDER BY c.relname
 def temporary_name(index: SchemaObject) -> str:
     """The name a changed index is built under before it replaces the old one."""
     return f"{index.name[: MAX_IDENTIFIER - len(TEMPORARY_SUFFIX)]}{TEMPORARY_SUFFIX}"
-
-
-def holds_rows(session: Session, schema: str, table: str) -> bool:
-    """Whether the table has a row (one index probe or page read, not a count)."""
-    relation = sql.Identifier(schema, table)
-    return bool(session.value(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(relation)))
 
 
 @dataclass(frozen=True)
@@ -104,15 +104,6 @@ def rendered(
     return tree.sql(DIALECT)
 
 
-def drop_concurrently(schema: str, name: str) -> PlannedStatement:
-    return planned(
-        sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, name)),
-        LockLevel.SHARE_UPDATE_EXCLUSIVE,
-        Hazard.INDEX_DROPPED,
-        outside_transaction=True,
-    )
-
-
 def concurrent_build(index: SchemaObject, name: str) -> PlannedStatement:
     return planned(
         rendered(index, name, concurrently=True),
@@ -148,7 +139,7 @@ def partitioned_build(
         table.set("this", exp.to_identifier(partition, quoted=True))
         table.set("db", exp.to_identifier(index.schema, quoted=True))
         later += [
-            drop_concurrently(index.schema, child),
+            drop_index_concurrently(index.schema, child),
             planned(
                 rendered(index, child, table=table, concurrently=True),
                 LockLevel.SHARE_UPDATE_EXCLUSIVE,

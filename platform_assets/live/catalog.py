@@ -134,3 +134,9 @@ def object_comment(session: Session, schema: str, name: str) -> str | None:
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
         (schema, name),
     )
+
+
+def holds_rows(session: Session, schema: str, table: str) -> bool:
+    """Whether the table has a row (one index probe or page read, not a count)."""
+    relation = sql.Identifier(schema, table)
+    return bool(session.value(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(relation)))

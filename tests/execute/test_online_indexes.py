@@ -161,3 +161,28 @@ def test_changed_index_on_a_table_in_use_is_built_beside_and_swapped(project, da
         "CREATE INDEX idx_events_v ON big.events USING btree (v DESC)"
     )
     assert database.value("SELECT to_regclass('big.idx_events_v_platform_new')") is None
+
+
+def test_unique_key_on_a_table_with_rows_comes_from_a_concurrently_built_index(project, database):
+    project.write("sql/big.sql", TABLE)
+    materialize(project.graph(), database.url)
+    database.value("INSERT INTO big.events VALUES (1, 1), (2, 2) RETURNING 1")
+    project.write(
+        "sql/big.sql", TABLE.replace("v int", "v int, CONSTRAINT events_v_key UNIQUE (v)")
+    )
+    assert statements(plan(project, database)) == [
+        "[SHARE UPDATE EXCLUSIVE] [INDEX BUILD] [AFTER COMMIT] "
+        'CREATE UNIQUE INDEX CONCURRENTLY "events_v_key" ON "big"."events" ("v");',
+        '[ACCESS EXCLUSIVE] [AFTER COMMIT] ALTER TABLE "big"."events" '
+        'ADD CONSTRAINT "events_v_key" UNIQUE USING INDEX "events_v_key";',
+    ]
+    done = materializations(materialize(project.graph(), database.url))
+    assert done["big/events"]["statements_executed"] == 2
+    assert (
+        database.value(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'events_v_key'"
+        )
+        == "UNIQUE (v)"
+    )
+    again = materializations(materialize(project.graph(), database.url))
+    assert again["big/events"]["action"] == "unchanged"

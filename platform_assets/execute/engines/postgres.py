@@ -35,6 +35,7 @@ from platform_assets.model.hazards import (
     PlannedStatement,
     alter_table,
     declared,
+    drop_index_concurrently,
     index_build,
     planned,
 )
@@ -254,23 +255,27 @@ class PostgresEngine:
         loses data unless the object is allowed it; then the missing amendments."""
         changes = table_columns.column_changes(obj, session)
         losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
-        for change in changes:
-            for statement in change.planned():
-                if statement.outside_transaction:  # after the commit, in order
-                    outcome.after_commit.append(statement)
-                else:
-                    session.execute(statement)
+        self.run_changes(changes, session, outcome)
         if losses:
             outcome.details["destructive_changes"] = losses
         # Constraints once the columns match (a new column may bring its own).
         constraint_changes = constraints.constraint_changes(obj, session)
-        for change in constraint_changes:
-            for statement in change.planned():
-                session.execute(statement)
+        self.run_changes(constraint_changes, session, outcome)
         amended = self.apply_amendments(obj, session)
         if changes or constraint_changes:
             return Action.UPDATED
         return amended
+
+    @staticmethod
+    def run_changes(changes: list[guard.Change], session: Session, outcome: Outcome) -> None:
+        """Run the changes' statements in the transaction; those that must run after it
+        commits (concurrent builds, validations) are queued, in order."""
+        for change in changes:
+            for statement in change.planned():
+                if statement.outside_transaction:
+                    outcome.after_commit.append(statement)
+                else:
+                    session.execute(statement)
 
     def apply_index(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         """On a table that holds rows, built without blocking writes (indexes.py), after
@@ -280,7 +285,7 @@ class PostgresEngine:
         temporary = indexes.temporary_name(obj)
         # Left by a replacement interrupted before its swap: built again from the start.
         leftovers = (
-            [indexes.drop_concurrently(obj.schema, temporary)] if live.temporary_exists else []
+            [drop_index_concurrently(obj.schema, temporary)] if live.temporary_exists else []
         )
         exists = live.exists
         if live.invalid:
@@ -291,13 +296,13 @@ class PostgresEngine:
             outcome.after_commit += [*leftovers, self.drop_index(obj, session, obj.name)]
             leftovers, exists = [], False
         if not exists:
-            online = indexes.holds_rows(session, obj.schema, obj.relation)
+            online = catalog.holds_rows(session, obj.schema, obj.relation)
             if not online and not outcome.after_commit and not leftovers:
                 return self.create(obj, session)
             self.build_index(obj, session, outcome, obj.name, leftovers)
             return Action.CREATED if "rebuilt_invalid" not in outcome.details else Action.UPDATED
         if replacements.index_changed(obj, session):
-            if not indexes.holds_rows(session, obj.schema, obj.relation):
+            if not catalog.holds_rows(session, obj.schema, obj.relation):
                 # Dropped and rebuilt in one transaction: nothing waits for it.
                 session.execute(
                     planned(
@@ -354,7 +359,7 @@ class PostgresEngine:
         table's (the server cannot), which takes ACCESS EXCLUSIVE briefly."""
         assert obj.relation is not None
         if catalog.relkind(session, obj.schema, obj.relation) != "p":
-            return indexes.drop_concurrently(obj.schema, name)
+            return drop_index_concurrently(obj.schema, name)
         return planned(
             sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(obj.schema, name)),
             LockLevel.ACCESS_EXCLUSIVE,
