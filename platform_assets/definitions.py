@@ -16,14 +16,14 @@ from platform_assets.dagster.schedules import build_verify_schema
 from platform_assets.dagster.sensors import build_health_fix_job, build_health_sensors
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.live.embedded import project_root
-from platform_assets.parse.compiler import compile_directory
+from platform_assets.parse.cache import compile_project
 
 
 def build_definitions(translator: SchemaTranslator | None = None) -> dg.Definitions:
     """The definitions of `sql/`; every asset is named by `translator` (one instance)."""
     translator = translator or SchemaTranslator()
-    root = project_root()
-    graph = compile_directory(root / "sql", root)
+    # Parsed once per change of sql/ or seeds/, not once per process.
+    graph = compile_project(project_root())
     verify_schema_job, verify_schema_schedule = build_verify_schema()
     maintenance_job, maintenance_schedule = build_partition_maintenance(graph, translator)
     refresh_jobs, refresh_schedules = build_refresh_schedules(graph, translator)

@@ -20,7 +20,8 @@ from platform_assets.live.embedded import (
     project_root,
 )
 from platform_assets.model.errors import SchemaError
-from platform_assets.parse.compiler import compile_directory, compile_files
+from platform_assets.parse.cache import compile_project
+from platform_assets.parse.compiler import compile_files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +88,7 @@ def _lint(paths: list[Path], explain: bool) -> int:
 
 def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
     root = project_root()
-    graph = compile_directory(root / "sql", root)
+    graph = compile_project(root)
     translator = SchemaTranslator()
     by_asset_key = {translator.get_asset_key(obj).to_user_string(): obj.key for obj in graph}
     keys = {by_asset_key[key] for key in select if key in by_asset_key} if select else None
@@ -101,7 +102,7 @@ def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
 def _engines() -> int:
     """The fallback report: each TimescaleDB declaration on both engines."""
     root = project_root()
-    rows = engine_comparisons(compile_directory(root / "sql", root))
+    rows = engine_comparisons(compile_project(root))
     for row in rows:
         print(f"{row.key}  ({row.description})")
         print(f"    PostgreSQL:  {row.postgresql}")

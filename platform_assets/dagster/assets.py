@@ -1,15 +1,20 @@
 """The schema graph as one subsettable multi-asset: one process, connection and lock a run."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from platform_assets import settings
-from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync
+from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync, failed_in_sync
+from platform_assets.dagster.recording import (
+    last_passed_checks,
+    recorded_code_versions,
+    records_materialization,
+)
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
-from platform_assets.execute.engines import Outcome
+from platform_assets.execute.engines import Action, Outcome
 from platform_assets.execute.online import LockPolicy
 from platform_assets.execute.runner import Runner
 from platform_assets.health import observe
@@ -21,6 +26,9 @@ from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject
 from platform_assets.seeding.checks import evaluate_seed_checks
 from platform_assets.seeding.load import SeedResult, load_seed, secret_values
+
+# What an outcome records as a change even when it executed nothing itself.
+CHANGING_ACTIONS = frozenset({Action.CREATED, Action.UPDATED})
 
 
 class SchemaRunConfig(dg.Config):
@@ -119,29 +127,52 @@ def materialize_objects(
 
     A failing object stops its dependents, not its siblings; the run fails at the
     end naming every object that failed, with its file and line. Checks alone
-    (a verification run) change nothing.
+    (a verification run) change nothing. An object found as declared records no
+    event (recording.py says what is recorded when).
     """
     in_sync = {key for key, name in checked if name == IN_SYNC}
+    code_versions = context.assets_def.code_versions_by_key
+    recorded = recorded_code_versions(context.instance, context.selected_asset_keys)
+    passed = last_passed_checks(context.instance, context.selected_asset_check_keys)
+    as_declared: list[str] = []
     with database.session(log=context.log.info) as session, session.schema_lock():
         runner = Runner(session, graph, allow_destructive, policy)
         engine = runner.engine
         context.log.info(f"engine: {engine.name} {engine.version or ''}".rstrip())
         for result in runner.run(selected, in_sync):
+            obj = result.obj
+            asset_key = translator.get_asset_key(obj)
             if result.failed:
                 if result.error is not None:
                     context.log.error(str(result.error))
+                    if obj.key in in_sync:
+                        yield failed_in_sync(asset_key, result.error)
                 continue
-            asset_key = translator.get_asset_key(result.obj)
             if result.outcome is not None:
-                yield dg.MaterializeResult(
-                    asset_key=asset_key,
-                    metadata=outcome_metadata(
-                        result.obj, result.outcome, session, result.engine.name
-                    ),
-                )
-            if result.obj.key in in_sync:
-                yield evaluate_in_sync(result.obj, runner, asset_key)
-        yield from materialize_seeds(context, database, selected, checked, translator, runner)
+                outcome = result.outcome
+                changed = bool(outcome.executed) or outcome.action in CHANGING_ACTIONS
+                if records_materialization(
+                    asset_key, changed, code_versions.get(asset_key), recorded
+                ):
+                    yield dg.MaterializeResult(
+                        asset_key=asset_key,
+                        metadata=outcome_metadata(obj, outcome, session, result.engine.name),
+                    )
+                else:
+                    as_declared.append("/".join(obj.key))
+                    if dg.AssetCheckKey(asset_key, IN_SYNC) in passed:
+                        continue  # as declared and last seen so: its last results stand
+            if obj.key in in_sync:
+                yield evaluate_in_sync(obj, runner, asset_key)
+        if as_declared:
+            shown = ", ".join(as_declared[:50])
+            more = f" and {len(as_declared) - 50} more" if len(as_declared) > 50 else ""
+            context.log.info(
+                f"{len(as_declared)} object(s) as declared, nothing recorded: {shown}{more}"
+            )
+        yield from materialize_seeds(
+            context, database, selected, checked, translator, runner, recorded, passed
+        )
         health = {(key, name) for key, name in checked if name != IN_SYNC}
         health = {(key, name) for key, name in health if key not in graph.seeds}
         if health:
@@ -173,10 +204,14 @@ def materialize_seeds(
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
     runner: Runner,
+    recorded: Mapping[dg.AssetKey, str | None],
+    passed: set[dg.AssetCheckKey],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Load the selected seeds after every object (seeds depend on tables, never the
-    reverse), each in its own transaction, then run their checks."""
+    reverse), each in its own transaction, then run their checks. A seed whose rows were
+    all in place records nothing, like an unchanged object."""
     graph = runner.graph
+    code_versions = context.assets_def.code_versions_by_key
     for key, seed in graph.seeds.items():
         names = {name for check_key, name in checked if check_key == key}
         if key not in selected and not names:
@@ -199,7 +234,12 @@ def materialize_seeds(
                         f"{seed.describe()}: {variable} is not set; generated the password "
                         f"{password!r} for the embedded database (shown only now)"
                     )
-            yield dg.MaterializeResult(asset_key=asset_key, metadata=seed_metadata(result))
+            if records_materialization(
+                asset_key, result.changed, code_versions.get(asset_key), recorded
+            ):
+                yield dg.MaterializeResult(asset_key=asset_key, metadata=seed_metadata(result))
+            elif all(dg.AssetCheckKey(asset_key, name) in passed for name in names):
+                continue  # every row in place and last seen so: its last results stand
         if names:
             for check in evaluate_seed_checks(runner.session, seed, names):
                 yield dg.AssetCheckResult(

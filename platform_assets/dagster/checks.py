@@ -72,3 +72,15 @@ def evaluate_in_sync(
         description=None if passed else "; ".join(differences + pending)[:1000],
         metadata=metadata,
     )
+
+
+def failed_in_sync(asset_key: dg.AssetKey, error: SchemaError) -> dg.AssetCheckResult:
+    """`in_sync` of an object whose materialization failed: it is not as declared."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=IN_SYNC,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"applying it failed: {error.message}"[:1000],
+        metadata={"differences": dg.MetadataValue.json([f"applying it failed: {error.message}"])},
+    )

@@ -19,7 +19,12 @@ PLATFORM_GROUP = "platform"
 
 class SchemaTranslator:
     def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
-        return dg.AssetKey(list(obj.key))
+        # Asked several times per object while the definitions load; built once each.
+        built: dict[tuple[str, ...], dg.AssetKey] = self.__dict__.setdefault("_asset_keys", {})
+        key = obj.key
+        if key not in built:
+            built[key] = dg.AssetKey(list(key))
+        return built[key]
 
     def get_group_name(self, obj: SchemaObject) -> str:
         return PLATFORM_GROUP if obj.kind == ObjectKind.EXTENSION else obj.schema

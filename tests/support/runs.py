@@ -19,9 +19,11 @@ def materialize(
     selection: list[str] | None = None,
     raise_on_error: bool = True,
     run_config: dict | None = None,
+    instance: dg.DagsterInstance | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize a graph (or a selection of asset keys like 'demo/users') in-process;
-    `run_config` e.g. {"ops": {"schema_objects": {"config": {"allow_destructive": [...]}}}}."""
+    `run_config` e.g. {"ops": {"schema_objects": {"config": {"allow_destructive": [...]}}}}.
+    Each run has a fresh instance unless one is given (to see what earlier runs recorded)."""
     assets = build_schema_assets(graph)
     selected = [dg.AssetKey(key.split("/")) for key in selection] if selection is not None else None
     return dg.materialize(
@@ -30,6 +32,7 @@ def materialize(
         selection=selected,
         raise_on_error=raise_on_error,
         run_config=run_config,
+        instance=instance,
     )
 
 
@@ -38,12 +41,15 @@ def allow(*keys: str) -> dict:
     return {"ops": {"schema_objects": {"config": {"allow_destructive": list(keys)}}}}
 
 
-def verify(graph: SchemaGraph, url: str) -> dict[str, dg.AssetCheckEvaluation]:
+def verify(
+    graph: SchemaGraph, url: str, instance: dg.DagsterInstance | None = None
+) -> dict[str, dg.AssetCheckEvaluation]:
     """A checks-only run, as the verification schedule does it."""
     result = dg.materialize(
         [build_schema_assets(graph)],
         resources={"database": SchemaDatabase(url=url)},
         selection=dg.AssetSelection.all_asset_checks(),
+        instance=instance,
     )
     assert result.asset_materializations_for_node("schema_objects") == []
     return {"/".join(e.asset_key.path): e for e in result.get_asset_check_evaluations()}
