@@ -181,7 +181,7 @@ def materialize_objects(
                 f"{len(as_declared)} object(s) as declared, nothing recorded: {shown}{more}"
             )
         yield from materialize_seeds(
-            context, database, graph, selected, checked, translator, runner, recorded, passed
+            context, database, selected, checked, translator, runner, recorded, passed
         )
         health = {(key, name) for key, name in checked if name != IN_SYNC}
         health = {(key, name) for key, name in health if key not in graph.seeds}
@@ -210,7 +210,6 @@ def materialize_objects(
 def materialize_seeds(
     context: dg.AssetExecutionContext,
     database: SchemaDatabase,
-    graph: SchemaGraph,
     selected: set[ObjectKey],
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
@@ -221,6 +220,7 @@ def materialize_seeds(
     """Load the selected seeds after every object (seeds depend on tables, never the
     reverse), each in its own transaction, then run their checks. A seed whose rows were
     all in place records nothing, like an unchanged object."""
+    graph = runner.graph
     code_versions = context.assets_def.code_versions_by_key
     for key, seed in graph.seeds.items():
         names = {name for check_key, name in checked if check_key == key}

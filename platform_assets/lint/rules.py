@@ -122,7 +122,14 @@ RULES: dict[str, Rule] = {
             "clock_timestamp(), ...) rewrites every row under an exclusive lock.",
         ),
         Rule(
-            "PG007", "warning", "DROP ... IF EXISTS before CREATE is read as start clean",
+            "PG007", "warning", "unique index on a populated hypertable: writes wait for its build",
+            "TimescaleDB refuses CONCURRENTLY on a hypertable and refuses "
+            "timescaledb.transaction_per_chunk for a unique index, so the platform builds it in "
+            "one transaction holding SHARE on every chunk: no online form exists. Build it in a "
+            "quiet window, or make it a plain index if uniqueness is enforced elsewhere.",
+        ),
+        Rule(
+            "PG008", "warning", "DROP ... IF EXISTS before CREATE is read as start clean",
             "Tutorials drop an object before creating it so a script can be run again. The "
             "platform never drops a declared object: the DROP is not run, and an existing "
             "object is kept and brought to its declaration, its rows with it.",
@@ -319,7 +326,7 @@ def check_start_clean(graph, live):
         drop = obj.start_clean
         if drop is not None:
             yield (
-                "PG007", drop, obj,
+                "PG008", drop, obj,
                 f"not run: {obj.describe()} is never dropped; an existing one is kept "
                 "and evolved to this declaration",
                 None,
@@ -489,12 +496,15 @@ def check_populated_table_changes(graph, live):
         if obj.kind == ObjectKind.INDEX and obj.relation:
             tree = obj.definition.tree
             table = (obj.schema, obj.relation)
-            if (
-                not tree.args.get("concurrently")
-                and (obj.schema, obj.name) not in live.relations
-                and live.populated(*table)
-                and table not in hypertables
-            ):
+            new_on_rows = (obj.schema, obj.name) not in live.relations and live.populated(*table)
+            if new_on_rows and tree.args.get("unique") and table in hypertables:
+                yield (
+                    "PG007", obj.definition, obj,
+                    f"hypertable {obj.schema}.{obj.relation} holds rows; this unique index is "
+                    "built in one transaction and writes wait for all of it",
+                    None,
+                )  # fmt: skip
+            if not tree.args.get("concurrently") and new_on_rows and table not in hypertables:
                 yield (
                     "PG003", obj.definition, obj,
                     f"{obj.schema}.{obj.relation} holds rows; CREATE INDEX CONCURRENTLY avoids "

@@ -221,3 +221,9 @@ def schema_state(session: Session, name: str) -> dict | None:
         (name,),
     )
     return rows[0] if rows else None
+
+
+def holds_rows(session: Session, schema: str, table: str) -> bool:
+    """Whether the table has a row (one index probe or page read, not a count)."""
+    relation = sql.Identifier(schema, table)
+    return bool(session.value(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(relation)))

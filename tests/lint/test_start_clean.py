@@ -18,7 +18,7 @@ def test_start_clean_is_reported_on_the_drop_line(project: Project):
     project.write("sql/rates.sql", TUTORIAL)
     findings = lint_graph(project.graph())
     assert [(f.rule.id, str(f.location), f.object_name) for f in findings] == [
-        ("PG007", "sql/rates.sql:1", "table public.rates")
+        ("PG008", "sql/rates.sql:1", "table public.rates")
     ]
     assert "never dropped" in findings[0].message
 

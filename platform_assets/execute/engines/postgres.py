@@ -20,7 +20,7 @@ from platform_assets.diff import (
     retention,
     table_columns,
 )
-from platform_assets.execute import partitions, rollups
+from platform_assets.execute import indexes, partitions, rollups
 from platform_assets.execute.engines.base import Action, Outcome, Window
 from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
@@ -39,6 +39,7 @@ from platform_assets.model.hazards import (
     PlannedStatement,
     alter_table,
     declared,
+    drop_index_concurrently,
     index_build,
     planned,
 )
@@ -312,35 +313,117 @@ class PostgresEngine:
         loses data unless the object is allowed it; then the missing amendments."""
         changes = table_columns.column_changes(obj, session)
         losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
-        for change in changes:
-            for statement in change.planned():
-                session.execute(statement)
+        self.run_changes(changes, session, outcome)
         if losses:
             outcome.details["destructive_changes"] = losses
         # Constraints once the columns match (a new column may bring its own).
         constraint_changes = constraints.constraint_changes(obj, session)
-        for change in constraint_changes:
-            for statement in change.planned():
-                session.execute(statement)
+        self.run_changes(constraint_changes, session, outcome)
         amended = self.apply_amendments(obj, session)
         if changes or constraint_changes:
             return Action.UPDATED
         return amended
 
+    @staticmethod
+    def run_changes(changes: list[guard.Change], session: Session, outcome: Outcome) -> None:
+        """Run the changes' statements in the transaction; those that must run after it
+        commits (concurrent builds, validations) are queued, in order."""
+        for change in changes:
+            for statement in change.planned():
+                if statement.outside_transaction:
+                    outcome.after_commit.append(statement)
+                else:
+                    session.execute(statement)
+
     def apply_index(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.relkind(session, obj.schema, obj.name) is None:
-            return self.create(obj, session)
-        if replacements.index_changed(obj, session):  # dropped and rebuilt in one transaction
-            session.execute(
-                planned(
-                    sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)),
-                    LockLevel.ACCESS_EXCLUSIVE,
-                    Hazard.INDEX_DROPPED,
-                )
+        """On a table that holds rows, built without blocking writes (indexes.py), after
+        the object's transaction; on an empty one as written, inside it."""
+        assert obj.relation is not None
+        live = indexes.live_index(session, obj)
+        temporary = indexes.temporary_name(obj)
+        # Left by a replacement interrupted before its swap: built again from the start.
+        leftovers = (
+            [drop_index_concurrently(obj.schema, temporary)] if live.temporary_exists else []
+        )
+        exists = live.exists
+        if live.invalid:
+            outcome.details["rebuilt_invalid"] = (
+                f"{obj.schema}.{obj.name} was INVALID (a failed or cancelled concurrent "
+                "build): dropped and built again"
             )
-            self.create(obj, session)
+            outcome.after_commit += [*leftovers, self.drop_index(obj, session, obj.name)]
+            leftovers, exists = [], False
+        if not exists:
+            online = catalog.holds_rows(session, obj.schema, obj.relation)
+            if not online and not outcome.after_commit and not leftovers:
+                return self.create(obj, session)
+            self.build_index(obj, session, outcome, obj.name, leftovers)
+            return Action.CREATED if "rebuilt_invalid" not in outcome.details else Action.UPDATED
+        if replacements.index_changed(obj, session):
+            if not catalog.holds_rows(session, obj.schema, obj.relation):
+                # Dropped and rebuilt in one transaction: nothing waits for it.
+                session.execute(
+                    planned(
+                        sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)),
+                        LockLevel.ACCESS_EXCLUSIVE,
+                        Hazard.INDEX_DROPPED,
+                    )
+                )
+                self.create(obj, session)
+                return Action.UPDATED
+            self.build_index(obj, session, outcome, temporary, leftovers, amend=False)
+            outcome.after_commit += [
+                self.drop_index(obj, session, obj.name),
+                indexes.rename(obj.schema, temporary, obj.name),
+                *(as_planned(statement) for statement in obj.statements[1:]),
+            ]
+            outcome.details["replaced"] = (
+                f"built as {obj.schema}.{temporary}, the old index dropped, then renamed"
+            )
             return Action.UPDATED
         return self.apply_amendments(obj, session)
+
+    def build_index(
+        self,
+        obj: SchemaObject,
+        session: Session,
+        outcome: Outcome,
+        name: str,
+        before: list[PlannedStatement],
+        amend: bool = True,
+    ) -> None:
+        """Build `obj` under `name` without blocking writes: what runs in the object's
+        transaction now, the rest after it commits (`before` first)."""
+        inside, after = self.index_build(obj, session, name)
+        for statement in inside:
+            session.execute(statement)
+        outcome.after_commit += [*before, *after]
+        if amend:  # its COMMENT and ALTERs, once it exists
+            outcome.after_commit += [as_planned(statement) for statement in obj.statements[1:]]
+
+    def index_build(
+        self, obj: SchemaObject, session: Session, name: str
+    ) -> tuple[list[PlannedStatement], list[PlannedStatement]]:
+        """(in the transaction, after it) to build `obj` as `name` on a table in use:
+        CONCURRENTLY; on a partitioned table ON ONLY, then each partition and ATTACH."""
+        assert obj.relation is not None
+        if catalog.relkind(session, obj.schema, obj.relation) == "p":
+            parent, after = indexes.partitioned_build(session, obj, name)
+            return [parent], after
+        return [], [indexes.concurrent_build(obj, name)]
+
+    def drop_index(self, obj: SchemaObject, session: Session, name: str) -> PlannedStatement:
+        """Drop an index after the transaction: concurrently, except a partitioned
+        table's (the server cannot), which takes ACCESS EXCLUSIVE briefly."""
+        assert obj.relation is not None
+        if catalog.relkind(session, obj.schema, obj.relation) != "p":
+            return drop_index_concurrently(obj.schema, name)
+        return planned(
+            sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(obj.schema, name)),
+            LockLevel.ACCESS_EXCLUSIVE,
+            Hazard.INDEX_DROPPED,
+            outside_transaction=True,
+        )
 
     def apply_view(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from sqlglot import exp
 
 from platform_assets.diff import aggregates, guard, retention
-from platform_assets.execute import rollups
+from platform_assets.execute import indexes, rollups
 from platform_assets.execute.engines.base import Action, Outcome, Window
 from platform_assets.execute.engines.postgres import PostgresEngine, as_planned, swap_statements
 from platform_assets.live import catalog
@@ -115,6 +115,25 @@ class TimescaleEngine(PostgresEngine):
             outcome.details["chunk_interval"] = live.chunk_interval
             outcome.details["dimensions"] = live.dimensions
             outcome.details["chunks"] = live.chunks
+
+    def index_build(
+        self, obj: SchemaObject, session: Session, name: str
+    ) -> tuple[list[PlannedStatement], list[PlannedStatement]]:
+        """A hypertable refuses CONCURRENTLY: its index is built one chunk per transaction
+        (timescaledb.transaction_per_chunk), except a unique one, which TimescaleDB builds
+        only in one transaction (writes wait for it)."""
+        assert obj.relation is not None
+        if tc.hypertable(session, obj.schema, obj.relation) is None:
+            return super().index_build(obj, session, name)
+        if obj.definition.tree.args.get("unique"):
+            return [planned(indexes.rendered(obj, name), LockLevel.SHARE, Hazard.INDEX_BUILD)], []
+        per_chunk = planned(
+            indexes.rendered(obj, name, per_chunk=True),
+            LockLevel.SHARE,  # each chunk's, one at a time; the hypertable's briefly
+            Hazard.INDEX_BUILD,
+            outside_transaction=True,
+        )
+        return [], [per_chunk]
 
     # -- compression settings -------------------------------------------------------
 
