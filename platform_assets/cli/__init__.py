@@ -1,4 +1,5 @@
-"""`platform`: what Dagster has no verb for: the embedded database, plan, lint and engines."""
+"""`platform`: what Dagster has no verb for: the embedded database, plan, lint, engines and
+import."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from platform_assets import settings
+from platform_assets.adopt.importer import import_database
 from platform_assets.dagster.resources import configured_database
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.execute.fallback import engine_comparisons
@@ -51,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "engines", help="per object, what plain PostgreSQL gives and what TimescaleDB would"
     )
+    adopt = commands.add_parser(
+        "import", help="write sql/ declaring the live database's schemas (adopt a database)"
+    )
+    adopt.add_argument(
+        "--schema", action="append", default=None, help="a schema to import (default: all)"
+    )
+    adopt.add_argument(
+        "--into", type=Path, default=Path.cwd(), help="the project directory (default: here)"
+    )
+    adopt.add_argument("--privileges", action="store_true", help="keep ownership and grants")
     args = parser.parse_args(argv)
     try:
         if args.command == "lint":
@@ -59,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args.select, args.allow_destructive)
         if args.command == "engines":
             return _engines()
+        if args.command == "import":
+            return _import(args.into, args.schema, args.privileges)
         return _db(args.db_command)
     except (EmbeddedClusterError, SchemaError) as error:
         print(f"platform: {error}", file=sys.stderr)
@@ -108,6 +122,15 @@ def _engines() -> int:
         print(f"    PostgreSQL:  {row.postgresql}")
         print(f"    TimescaleDB: {row.timescaledb}")
     print(f"{len(rows)} object(s) differ between the engines")
+    return 0
+
+
+def _import(into: Path, schemas: list[str] | None, privileges: bool) -> int:
+    url = configured_database().resolved_url()
+    written = import_database(url, into, schemas, privileges)
+    for path in written:
+        print(path)
+    print(f"{len(written)} file(s) written under {into / 'sql'}")
     return 0
 
 

@@ -108,22 +108,12 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
     if settings.get("integer_time"):
         return integer_plan(session, obj, settings)
     existing = existing_partitions(session, obj.schema, obj.name)
-    wanted = session.rows(
-        sql.SQL(
-            """
-            WITH aligned AS (SELECT {start} AS start)
-            SELECT lower, lower + %(width)s::interval AS upper
-            FROM aligned, generate_series(-%(lookback)s::int, %(premake)s::int) AS n,
-                 LATERAL (SELECT start + %(width)s::interval * n AS lower) l
-            ORDER BY lower
-            """
-        ).format(start=_aligned_start(sql.SQL("%(now)s"))),
-        {
-            "width": settings["partition_interval"],
-            "now": now,
-            "premake": int(settings.get("premake", 0)),
-            "lookback": int(settings.get("lookback", 0)),
-        },
+    wanted = upkept_ranges(
+        session,
+        settings["partition_interval"],
+        now,
+        int(settings.get("premake", 0)),
+        int(settings.get("lookback", 0)),
     )
     cutoff = None
     if settings.get("retention"):
@@ -165,6 +155,25 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
                 if rows:
                     result.overdue[name] = rows
     return result
+
+
+def upkept_ranges(
+    session: Session, width: str, now: datetime, premake: int, lookback: int
+) -> list[dict]:
+    """The ranges (`lower`, `upper`) upkeep keeps at `now`: the current period, `premake`
+    ahead and `lookback` behind."""
+    return session.rows(
+        sql.SQL(
+            """
+            WITH aligned AS (SELECT {start} AS start)
+            SELECT lower, lower + %(width)s::interval AS upper
+            FROM aligned, generate_series(-%(lookback)s::int, %(premake)s::int) AS n,
+                 LATERAL (SELECT start + %(width)s::interval * n AS lower) l
+            ORDER BY lower
+            """
+        ).format(start=_aligned_start(sql.SQL("%(now)s"))),
+        {"width": width, "now": now, "premake": premake, "lookback": lookback},
+    )
 
 
 def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) -> PartitionPlan:

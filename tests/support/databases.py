@@ -3,6 +3,8 @@ statement, closed at once (the TimescaleDB test server takes one connection at a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,3 +57,18 @@ class TestDatabase(Server):
 
     name: str
     cluster: EmbeddedCluster
+
+
+@contextmanager
+def empty_database(cluster: EmbeddedCluster, name: str) -> Iterator[TestDatabase]:
+    """A database of this name, made empty for the block and dropped after it."""
+    admin = cluster.url("postgres")
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(drop)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield TestDatabase(cluster.url(name), name, cluster)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(drop)

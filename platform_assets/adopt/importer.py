@@ -1,0 +1,74 @@
+"""`platform import`: read a live database and write the project that declares it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from platform_assets.adopt.layout import project_files
+from platform_assets.adopt.partitions import upkept_tables
+from platform_assets.live.dump import dump_schemas, user_extensions, user_schemas
+from platform_assets.live.session import Session
+from platform_assets.model.errors import SchemaError, SchemaErrors
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.parse.compiler import compile_files
+
+HEADER = "-- Imported by `platform import` from the live database; now its declaration."
+DUMP_NAME = "pg_dump.sql"
+
+
+def import_database(
+    url: str, into: Path, schemas: list[str] | None = None, privileges: bool = False
+) -> list[Path]:
+    """Write `into/sql/<schema>/NN_<what>.sql` declaring the database's schemas (all of
+    the user's when none are named); the files written, in order."""
+    sql_dir = into / "sql"
+    existing = sorted(sql_dir.rglob("*.sql")) if sql_dir.exists() else []
+    if existing:
+        raise SchemaError(
+            f"{sql_dir} already holds {len(existing)} .sql file(s): import into a new directory"
+        )
+    with psycopg.connect(url, autocommit=True) as conn:
+        session = Session(conn)
+        found = user_schemas(session)
+        extensions = user_extensions(session)
+        unknown = [schema for schema in schemas or [] if schema not in found]
+        if unknown:
+            raise SchemaError(f"no schema {', '.join(unknown)} in the database (it has: {found})")
+        chosen = schemas or found
+        upkept = upkept_tables(session, chosen, session.value("SELECT now()"))
+    partitions = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
+    graph = compile_dump(dump_schemas(url, chosen, extensions, privileges, partitions))
+    annotations = {table: annotation for table, (annotation, _) in upkept.items()}
+    files = project_files(graph, HEADER, annotations)
+    written: list[Path] = []
+    for relative, text in files.items():
+        path = sql_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def compile_dump(dump: str) -> SchemaGraph:
+    """The dump's object graph; what the platform cannot declare fails here, each error
+    naming the object and the dump's line that holds it."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / DUMP_NAME
+        path.write_text(dump, encoding="utf-8")
+        try:
+            return compile_files([path], Path(directory))
+        except SchemaError as error:
+            raise _with_dump_lines(error, dump.splitlines()) from error
+
+
+def _with_dump_lines(error: SchemaError, lines: list[str]) -> SchemaErrors:
+    errors = error.errors if isinstance(error, SchemaErrors) else [error]
+    for each in errors:
+        if each.location is not None and 0 < each.location.line <= len(lines):
+            each.message += f"\n    {lines[each.location.line - 1].strip()}"
+    return SchemaErrors(
+        [SchemaError("the database holds what the platform cannot declare")] + errors
+    )

@@ -1,0 +1,160 @@
+"""`platform import` adopts a database: the files it writes declare the database as it is.
+
+The five systems are materialized into a database on plain PostgreSQL (their hypertables
+become upkept range partitions); importing it gives a project whose plan against that
+database is empty and whose materialization runs no DDL with every check passing. A project
+materialized into an empty database and imported again gives the same files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from platform_assets.adopt.importer import import_database
+from platform_assets.model.errors import SchemaError
+from platform_assets.parse.compiler import compile_directory
+from tests.support.cli import plan, statements
+from tests.support.databases import TestDatabase, empty_database
+from tests.support.project import REPO, SYSTEMS, Project
+from tests.support.runs import materializations, materialize
+
+
+def files_of(project: Project) -> dict[str, str]:
+    sql_dir = project.root / "sql"
+    return {str(p.relative_to(sql_dir)): p.read_text() for p in sorted(sql_dir.rglob("*.sql"))}
+
+
+def assert_adopts(project: Project, database: TestDatabase) -> None:
+    """Plan 0 statements; a materialization executes no DDL and every check passes."""
+    result = plan(project, database)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert statements(result) == []
+    run = materialize(project.graph(), database.url)
+    executed = {k: m["statements_executed"] for k, m in materializations(run).items()}
+    assert not any(executed.values()), executed
+    checks = run.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [
+        (c.asset_key.to_user_string(), c.check_name, c.description) for c in checks if not c.passed
+    ]
+
+
+def test_five_systems_import_adopts_the_database(database: TestDatabase, tmp_path: Path):
+    assert materialize(compile_directory(REPO / "sql", REPO), database.url).success
+    imported = Project(tmp_path / "imported")
+    import_database(database.url, imported.root)
+    assert {path.split("/")[0] for path in files_of(imported)} == set(SYSTEMS)
+    text = files_of(imported)["wildduck/30_tables.sql"]
+    assert '-- platform: partition_interval="1 day" premake=4 lookback=4' in text
+    assert "metrics_system_p2" not in text  # upkept partitions are the annotation's
+    lines = text.splitlines()
+    assert not [line for line in lines if line.startswith(("SET ", "SELECT pg_catalog.set_config"))]
+    assert "OWNER TO" not in text
+    assert_adopts(imported, database)
+
+
+def assert_round_trips(
+    imported: Project, database: TestDatabase, again: Project, privileges: bool = False
+) -> None:
+    """Materialized into an empty database and imported again, the files are the same."""
+    with empty_database(database.cluster, f"{database.name}_copy") as copy:
+        assert materialize(imported.graph(), copy.url).success
+        import_database(copy.url, again.root, privileges=privileges)
+    assert files_of(again) == files_of(imported)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an imported materialized view (pg_dump: WITH NO DATA) with a unique index fails "
+    "to materialize into an empty database: 'has not been populated'",
+)
+def test_five_systems_import_round_trips(database: TestDatabase, tmp_path: Path):
+    assert materialize(compile_directory(REPO / "sql", REPO), database.url).success
+    imported = Project(tmp_path / "imported")
+    import_database(database.url, imported.root)
+    assert_round_trips(imported, database, Project(tmp_path / "again"))
+
+
+QUOTED = """\
+CREATE SCHEMA "Sales";
+CREATE SCHEMA inventory;
+CREATE TYPE "Sales"."Order State" AS ENUM ('open', 'shipped');
+CREATE TABLE inventory.items (id bigint PRIMARY KEY, "Label" text NOT NULL);
+COMMENT ON TABLE inventory.items IS 'what can be sold';
+CREATE TABLE "Sales"."Orders" (
+    "Order ID" bigint PRIMARY KEY,
+    item_id bigint NOT NULL REFERENCES inventory.items (id),
+    state "Sales"."Order State" NOT NULL DEFAULT 'open',
+    "select" text
+);
+CREATE INDEX "Orders by item" ON "Sales"."Orders" (item_id);
+CREATE VIEW "Sales".open_orders AS
+    SELECT o."Order ID", i."Label"
+    FROM "Sales"."Orders" o JOIN inventory.items i ON i.id = o.item_id
+    WHERE o.state = 'open';
+CREATE ROLE import_reader;
+GRANT USAGE ON SCHEMA inventory TO import_reader;
+GRANT SELECT ON inventory.items TO import_reader;
+"""
+
+
+def test_quoted_names_and_several_schemas(database: TestDatabase, tmp_path: Path):
+    with database.connect() as conn:
+        conn.execute("DROP ROLE IF EXISTS import_reader")
+        conn.execute(QUOTED)
+    try:
+        everything = Project(tmp_path / "everything")
+        import_database(database.url, everything.root, privileges=True)
+        files = files_of(everything)
+        assert set(files) == {
+            "Sales/00_schema.sql",
+            "Sales/10_types.sql",
+            "Sales/30_tables.sql",
+            "Sales/40_views.sql",
+            "inventory/00_schema.sql",
+            "inventory/30_tables.sql",
+        }
+        assert 'CREATE INDEX "Orders by item" ON "Sales"."Orders"' in files["Sales/30_tables.sql"]
+        assert (
+            "GRANT SELECT ON TABLE inventory.items TO import_reader"
+            in files["inventory/30_tables.sql"]
+        )
+        assert (
+            "COMMENT ON TABLE inventory.items IS 'what can be sold'"
+            in files["inventory/30_tables.sql"]
+        )
+        assert_adopts(everything, database)
+        assert_round_trips(everything, database, Project(tmp_path / "again"), privileges=True)
+
+        one = Project(tmp_path / "one")
+        import_database(database.url, one.root, ["inventory"])
+        assert set(files_of(one)) == {"inventory/00_schema.sql", "inventory/30_tables.sql"}
+        assert "GRANT" not in files_of(one)["inventory/30_tables.sql"]  # only with privileges
+    finally:
+        with database.connect() as conn:
+            conn.execute('DROP SCHEMA "Sales", inventory CASCADE')
+            conn.execute("DROP ROLE import_reader")
+
+
+def test_what_cannot_be_declared_is_named(database: TestDatabase, tmp_path: Path):
+    with database.connect() as conn:
+        conn.execute("CREATE SCHEMA odd")
+        conn.execute("CREATE TABLE odd.t (id int)")
+    try:
+        import_database(database.url, tmp_path / "first")
+        try:
+            import_database(database.url, tmp_path / "first")
+        except SchemaError as error:
+            assert "already holds 2 .sql file(s)" in str(error)
+        else:
+            raise AssertionError("importing over a project's sql/ was not refused")
+        try:
+            import_database(database.url, tmp_path / "second", ["nosuch"])
+        except SchemaError as error:
+            assert "no schema nosuch" in str(error)
+        else:
+            raise AssertionError("an unknown schema was not refused")
+    finally:
+        with database.connect() as conn:
+            conn.execute("DROP SCHEMA odd CASCADE")
