@@ -71,7 +71,17 @@ def build_schema_assets(
         spec for seed in graph.seeds.values() for spec in translator.get_seed_check_specs(seed)
     ]
     # Asset key -> the object's or seed's own key.
-    objects_by_asset_key = {translator.get_asset_key(obj): obj.key for obj in graph}
+    objects_by_asset_key: dict[dg.AssetKey, ObjectKey] = {}
+    for obj in graph:
+        asset_key = translator.get_asset_key(obj)
+        if asset_key in objects_by_asset_key:  # a translator that maps two names to one
+            other = graph[objects_by_asset_key[asset_key]]
+            raise SchemaError(
+                f"{obj.describe()} and {other.describe()} ({other.location}) map to the same "
+                f"asset key {asset_key.to_user_string()}",
+                obj.location,
+            )
+        objects_by_asset_key[asset_key] = obj.key
     by_asset_key = dict(objects_by_asset_key)
     by_asset_key.update(
         {translator.get_seed_asset_key(seed): key for key, seed in graph.seeds.items()}

@@ -129,6 +129,12 @@ RULES: dict[str, Rule] = {
             "quiet window, or make it a plain index if uniqueness is enforced elsewhere.",
         ),
         Rule(
+            "PG008", "warning", "DROP ... IF EXISTS before CREATE is read as start clean",
+            "Tutorials drop an object before creating it so a script can be run again. The "
+            "platform never drops a declared object: the DROP is not run, and an existing "
+            "object is kept and brought to its declaration, its rows with it.",
+        ),
+        Rule(
             "DOC001", "warning", "comment's count disagrees with the declarations",
             "A comment that states how many hypertables the file declares, and is wrong, "
             "misleads the next reader.",
@@ -313,6 +319,18 @@ def check_if_not_exists(graph, live):
                     "the platform reconciles instead",
                     line_of(kwarg),
                 )  # fmt: skip
+
+
+def check_start_clean(graph, live):
+    for obj in graph:
+        drop = obj.start_clean
+        if drop is not None:
+            yield (
+                "PG008", drop, obj,
+                f"not run: {obj.describe()} is never dropped; an existing one is kept "
+                "and evolved to this declaration",
+                None,
+            )  # fmt: skip
 
 
 def check_foreign_keys_into_hypertables(graph, live):
@@ -581,4 +599,5 @@ CHECKS: list[Callable] = [
     check_inline_index,
     check_populated_table_changes,
     check_hypertable_count_comments,
+    check_start_clean,
 ]

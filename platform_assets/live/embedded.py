@@ -75,6 +75,8 @@ class EmbeddedCluster:
     """A PostgreSQL cluster whose files live under `directory`."""
 
     directory: Path
+    # The server binaries; None: find_bindir() (the configured or the machine's).
+    bindir: Path | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -128,6 +130,24 @@ class EmbeddedCluster:
             ).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+    def dump_schema(self, database: str) -> str:
+        """`pg_dump --schema-only` of one database, by the cluster's own pg_dump."""
+        result = subprocess.run(
+            [
+                str((self.bindir or find_bindir()) / "pg_dump"),
+                "--schema-only",
+                "--host=127.0.0.1",
+                f"--port={self.port}",
+                f"--username={SERVER_USER}",
+                database,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise EmbeddedClusterError(f"pg_dump failed: {result.stderr.strip()}")
+        return result.stdout
 
     def _init(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -198,7 +218,7 @@ class EmbeddedCluster:
                 )
 
     def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
-        command = [str(find_bindir() / args[0]), *args[1:]]
+        command = [str((self.bindir or find_bindir()) / args[0]), *args[1:]]
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam(SERVER_USER)

@@ -48,6 +48,17 @@ class TimescaleEngine(PostgresEngine):
     def apply_hypertable(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
         live = tc.hypertable(session, obj.schema, obj.relation)
+        if live is None and catalog.relkind(session, obj.schema, obj.relation) == "p":
+            name = f"{obj.schema}.{obj.relation}"
+            raise SchemaError(
+                f"{name} is natively partitioned (as a run without TimescaleDB makes a "
+                "hypertable), and TimescaleDB cannot convert a partitioned table. To fix it: "
+                f"keep its rows (CREATE TABLE {obj.relation}_rows AS SELECT * FROM {name}), "
+                f"DROP TABLE {name} CASCADE, materialize again (it is created for "
+                f"TimescaleDB), then INSERT INTO {name} SELECT * FROM {obj.relation}_rows",
+                obj.location,
+                obj.describe(),
+            )
         if live is None:
             rows = catalog.row_count(session, obj.schema, obj.relation)
             session.execute(
@@ -80,8 +91,18 @@ class TimescaleEngine(PostgresEngine):
                     f"{live.chunk_interval} -> {declared}; applies to new chunks only"
                 )
                 action = Action.UPDATED
-            for statement, dimension in zip(obj.statements[1:], conversion.added, strict=True):
-                if dimension.column not in live.dimension_columns:
+            added = iter(conversion.added)
+            for statement in obj.statements[1:]:
+                call = single_call(statement.tree)
+                if call is not None and call.name.lower() == "set_integer_now_func":
+                    # Read back from the time dimension, by the function's name.
+                    now = conversion.integer_now_func or ""
+                    live_now = tc.integer_now_func(session, obj.schema, obj.relation)
+                    if live_now != now.rsplit(".", 1)[-1]:
+                        session.execute(as_planned(statement))
+                        action = Action.UPDATED
+                    continue
+                if next(added).column not in live.dimension_columns:
                     session.execute(as_planned(statement))
                     action = Action.UPDATED
         self._hypertable_details(obj, session, outcome)
@@ -232,6 +253,16 @@ class TimescaleEngine(PostgresEngine):
     apply_retention_policy = _apply_policy
     apply_reorder_policy = _apply_policy
     apply_refresh_policy = _apply_policy
+
+    def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """A user-defined action: added when no job runs its procedure."""
+        jobs = tc.procedure_jobs(session, obj.schema, obj.name)
+        if jobs:
+            outcome.details["job_id"] = jobs[0]
+            return Action.UNCHANGED
+        action = self.create(obj, session)
+        outcome.details["job_id"] = tc.procedure_jobs(session, obj.schema, obj.name)[0]
+        return action
 
     # -- continuous aggregates ------------------------------------------------------
 
