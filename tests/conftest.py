@@ -17,6 +17,7 @@ import pytest
 from psycopg.rows import dict_row
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from platform_assets import settings
 from platform_assets.dagster.assets import build_schema_assets
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.live.embedded import SERVER_USER, EmbeddedCluster
@@ -28,6 +29,16 @@ REPO = Path(__file__).resolve().parent.parent
 # unset remove it); subprocesses the tests start inherit it.
 ADMIN_PASSWORD = "correct horse battery staple"
 os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+# The README's command one exports the project cluster's URLs and DAGSTER_HOME into the shell
+# that then runs the tests: each test names its own database and instance instead.
+for _variable in (
+    settings.DATABASE_URL,
+    settings.DAGSTER_STORAGE_URL,
+    settings.PROJECT_DIR,
+    settings.DATA_DIR,
+    "DAGSTER_HOME",
+):
+    os.environ.pop(_variable, None)
 _database_numbers = itertools.count()
 
 
