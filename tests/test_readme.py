@@ -8,7 +8,7 @@ from tests.conftest import REPO
 
 # What `.ci/run` may hold besides the two commands: its shebang and comments, strict mode,
 # and moving to the repository root.
-CI_PREAMBLE = {'set -euo pipefail', 'cd "$(dirname "$0")/.."'}
+CI_PREAMBLE = {"set -euo pipefail", 'cd "$(dirname "$0")/.."'}
 
 
 def _bash_blocks(markdown: str) -> list[str]:
