@@ -26,15 +26,19 @@ def _get(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def database_url() -> str | None:
-    """The database whose schema the platform owns; unset, the embedded cluster."""
-    return _get(DATABASE_URL)
+def database_url(variable: str = DATABASE_URL) -> str | None:
+    """The database whose schema the platform owns (a component names its own variable);
+    unset, the embedded cluster."""
+    return _get(variable)
 
 
-def project_dir() -> Path:
-    """The directory holding `sql/` and `seeds/`: PLATFORM_PROJECT_DIR, or the package's."""
+def project_dir(default: Path | None = None) -> Path:
+    """The directory holding `sql/` and `seeds/`: PLATFORM_PROJECT_DIR, else `default` (a
+    component's project root), else the package's parent."""
     configured = _get(PROJECT_DIR)
-    return Path(configured).resolve() if configured else Path(__file__).resolve().parent.parent
+    if configured:
+        return Path(configured).resolve()
+    return (default or Path(__file__).resolve().parent.parent).resolve()
 
 
 def data_dir() -> Path | None:

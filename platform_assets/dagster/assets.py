@@ -30,8 +30,10 @@ class SchemaRunConfig(dg.Config):
 
 
 def build_schema_assets(
-    graph: SchemaGraph, translator: SchemaTranslator | None = None
+    graph: SchemaGraph, translator: SchemaTranslator | None = None, pool: str | None = None
 ) -> dg.AssetsDefinition:
+    """The schema graph as one multi-asset whose step is in `pool` (one run at a time per
+    database; default PLATFORM_SCHEMA_POOL)."""
     translator = translator or SchemaTranslator()
     findings = lint_graph(graph)  # static rules: shown on the assets they concern
     for finding in findings:
@@ -53,7 +55,7 @@ def build_schema_assets(
         specs=specs,
         check_specs=check_specs,
         can_subset=True,
-        pool=settings.schema_pool(),
+        pool=pool or settings.schema_pool(),
     )
     def schema_objects(
         context: dg.AssetExecutionContext, database: SchemaDatabase, config: SchemaRunConfig

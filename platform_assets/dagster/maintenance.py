@@ -24,6 +24,7 @@ from psycopg import sql
 
 from platform_assets import settings
 from platform_assets.dagster.resources import SchemaDatabase
+from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.diff import retention
 from platform_assets.execute import partitions, rollups
 from platform_assets.execute.engines import select_engine
@@ -71,9 +72,13 @@ def maintained_tables(graph: SchemaGraph) -> list[SchemaObject]:
 
 
 def build_partition_maintenance(
-    graph: SchemaGraph,
+    graph: SchemaGraph, translator: SchemaTranslator | None = None, pool: str | None = None
 ) -> tuple[dg.JobDefinition, dg.ScheduleDefinition]:
-    ops = [_maintenance_op(graph, table) for table in maintained_tables(graph)]
+    translator = translator or SchemaTranslator()
+    ops = [
+        _maintenance_op(graph, table, translator, pool or settings.schema_pool())
+        for table in maintained_tables(graph)
+    ]
 
     @dg.job(
         name=PARTITION_MAINTENANCE_JOB,
@@ -95,16 +100,18 @@ def build_partition_maintenance(
     return partition_maintenance, schedule
 
 
-def _maintenance_op(graph: SchemaGraph, table: SchemaObject) -> dg.OpDefinition:
+def _maintenance_op(
+    graph: SchemaGraph, table: SchemaObject, translator: SchemaTranslator, pool: str
+) -> dg.OpDefinition:
     hypertable = graph.attached(table, ObjectKind.HYPERTABLE)
-    reported_on = dg.AssetKey(list((hypertable or table).key))
+    reported_on = translator.get_asset_key(hypertable or table)
 
     op_name = f"maintain_{table.schema}__{table.name}"
 
     @dg.op(
         name=op_name,
         description=f"Partition upkeep of {table.qualified_name}.",
-        pool=settings.schema_pool(),
+        pool=pool,
     )
     def maintain(
         context: dg.OpExecutionContext,
@@ -146,15 +153,16 @@ def _maintenance_op(graph: SchemaGraph, table: SchemaObject) -> dg.OpDefinition:
 
 
 def build_refresh_schedules(
-    graph: SchemaGraph,
+    graph: SchemaGraph, translator: SchemaTranslator | None = None
 ) -> tuple[list[dg.JobDefinition], list[dg.ScheduleDefinition]]:
     """A refresh job per continuous aggregate (what the health sensor runs to fix one),
     and a schedule for each that has a refresh policy."""
+    translator = translator or SchemaTranslator()
     jobs, schedules = [], []
     for aggregate in graph:
         if aggregate.kind != ObjectKind.CONTINUOUS_AGGREGATE:
             continue
-        job = _refresh_job(graph, aggregate)
+        job = _refresh_job(graph, aggregate, translator)
         jobs.append(job)
         policy = graph.attached(aggregate, ObjectKind.REFRESH_POLICY)
         if policy is None:
@@ -182,7 +190,9 @@ ORDER BY j.job_id LIMIT 1
 """
 
 
-def _refresh_job(graph: SchemaGraph, aggregate: SchemaObject) -> dg.JobDefinition:
+def _refresh_job(
+    graph: SchemaGraph, aggregate: SchemaObject, translator: SchemaTranslator
+) -> dg.JobDefinition:
     name = rollups.refresh_job_name(aggregate)
 
     @dg.op(
@@ -205,7 +215,7 @@ def _refresh_job(graph: SchemaGraph, aggregate: SchemaObject) -> dg.JobDefinitio
                 session, aggregate.schema, aggregate.name
             )
         context.log_event(
-            dg.AssetObservation(asset_key=dg.AssetKey(list(aggregate.key)), metadata=metadata)
+            dg.AssetObservation(asset_key=translator.get_asset_key(aggregate), metadata=metadata)
         )
         return dg.Output(None, metadata=metadata)
 

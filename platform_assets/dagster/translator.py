@@ -18,11 +18,19 @@ PLATFORM_GROUP = "platform"
 
 
 class SchemaTranslator:
+    """`key_prefix` goes before every asset key and `group_prefix` before every group name,
+    so a project can hold the schema beside its other assets."""
+
+    def __init__(self, key_prefix: Sequence[str] = (), group_prefix: str = ""):
+        self.key_prefix = list(key_prefix)
+        self.group_prefix = group_prefix
+
     def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
-        return dg.AssetKey(list(obj.key))
+        return dg.AssetKey([*self.key_prefix, *obj.key])
 
     def get_group_name(self, obj: SchemaObject) -> str:
-        return PLATFORM_GROUP if obj.kind == ObjectKind.EXTENSION else obj.schema
+        group = PLATFORM_GROUP if obj.kind == ObjectKind.EXTENSION else obj.schema
+        return self.group_prefix + group
 
     def get_code_version(self, obj: SchemaObject) -> str:
         return hashlib.sha256(obj.sql.encode()).hexdigest()[:16]
@@ -88,7 +96,7 @@ class SchemaTranslator:
     # -- seeds -----------------------------------------------------------------------
 
     def get_seed_asset_key(self, seed: Seed) -> dg.AssetKey:
-        return dg.AssetKey(list(seed.key_path))
+        return dg.AssetKey([*self.key_prefix, *seed.key_path])
 
     def get_seed_check_specs(self, seed: Seed) -> list[dg.AssetCheckSpec]:
         key = self.get_seed_asset_key(seed)
@@ -116,7 +124,7 @@ class SchemaTranslator:
         return dg.AssetSpec(
             key=self.get_seed_asset_key(seed),
             deps=[dep_key(dep) for dep in sorted(seed.depends_on)],
-            group_name=seed.schema,
+            group_name=self.group_prefix + seed.schema,
             code_version=hashlib.sha256(
                 seed.path.read_bytes()
                 + repr((seed.key, seed.owns_table, seed.insert_only, seed.secrets)).encode()

@@ -22,12 +22,15 @@ from platform_assets.parse.statements import read_statements
 from platform_assets.seeding.declaration import Seed, discover_seeds
 
 
-def compile_directory(sql_dir: Path, root: Path | None = None) -> SchemaGraph:
-    """Read every `.sql` file below `sql_dir` (in path order) into one graph."""
+def compile_directory(
+    sql_dir: Path, root: Path | None = None, seeds_dir: Path | None = None
+) -> SchemaGraph:
+    """Read every `.sql` file below `sql_dir` (in path order) into one graph, with the seeds
+    of `seeds_dir` (default `<root>/seeds`); locations are named relative to `root`."""
     root = root or sql_dir.parent
     files = sorted(sql_dir.rglob("*.sql"))
     graph = compile_files(files, root)
-    graph.seeds = seed_order(discover_seeds(root, graph.objects))
+    graph.seeds = seed_order(discover_seeds(root, graph.objects, seeds_dir))
     return graph
 
 
