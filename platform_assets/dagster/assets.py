@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from platform_assets import settings
+from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
@@ -236,11 +237,18 @@ def outcome_metadata(
     for name, value in outcome.details.items():
         metadata[name] = value
     if obj.kind == ObjectKind.TABLE:
-        metadata.update(table_metadata(session, obj.schema, obj.name))
+        metadata.update(
+            table_metadata(session, obj.schema, obj.name, relation_metadata.column_comments(obj))
+        )
     return metadata
 
 
-def table_metadata(session: Session, schema: str, table: str) -> dict[str, object]:
+def table_metadata(
+    session: Session, schema: str, table: str, comments: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The live columns and row count; `comments` (the declared column comments) keep each
+    column's description on the materialization, as on the definition."""
+    comments = comments or {}
     columns = catalog.columns(session, schema, table)
     if not columns:
         return {}
@@ -249,6 +257,7 @@ def table_metadata(session: Session, schema: str, table: str) -> dict[str, objec
             dg.TableColumn(
                 name=column.name,
                 type=column.type,
+                description=comments.get(column.name),
                 constraints=dg.TableColumnConstraints(nullable=not column.not_null),
             )
             for column in columns

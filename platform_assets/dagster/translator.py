@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import check_specs
 from platform_assets.lint.rules import Finding
 from platform_assets.model.graph import SchemaGraph
@@ -57,6 +58,23 @@ class SchemaTranslator:
     def get_tags(self, obj: SchemaObject) -> dict[str, str]:
         return {"platform/kind": obj.kind.value}
 
+    def get_ui_metadata(self, obj: SchemaObject, graph: SchemaGraph) -> dict[str, object]:
+        """The UI's conventions: the source link, and for a relation its table name and,
+        for a table, its declared columns."""
+        metadata: dict[str, object] = {
+            "dagster/code_references": relation_metadata.code_references(graph.root, obj.location)
+        }
+        if obj.kind in relation_metadata.TABLE_KINDS:
+            metadata["dagster/table_name"] = obj.qualified_name
+        if obj.kind == ObjectKind.TABLE:
+            columns = relation_metadata.declared_column_schema(obj)
+            if columns is not None:
+                metadata["dagster/column_schema"] = columns
+        return metadata
+
+    def get_owners(self, obj: SchemaObject) -> list[str]:
+        return relation_metadata.owners(obj)
+
     def get_check_specs(self, obj: SchemaObject) -> list[dg.AssetCheckSpec]:
         return check_specs(obj, self.get_asset_key(obj))
 
@@ -76,7 +94,7 @@ class SchemaTranslator:
         self, obj: SchemaObject, graph: SchemaGraph, findings: Sequence[Finding] = ()
     ) -> dg.AssetSpec:
         own = [f for f in findings if f.key == obj.key]
-        metadata = self.get_metadata(obj)
+        metadata = self.get_metadata(obj) | self.get_ui_metadata(obj, graph)
         tags = self.get_tags(obj)
         if own:
             metadata.update(self.get_lint_metadata(own))
@@ -90,6 +108,7 @@ class SchemaTranslator:
             description=self.get_description(obj),
             metadata=metadata,
             tags=tags,
+            owners=self.get_owners(obj),
             skippable=True,
         )
 
@@ -111,12 +130,21 @@ class SchemaTranslator:
                 return self.get_seed_asset_key(graph.seeds[key])
             return self.get_asset_key(graph[key])
 
+        table = graph[(seed.schema, seed.table)]
         metadata: dict[str, object] = {
             "source": dg.MetadataValue.path(str(seed.location.file)),
             "key": ", ".join(seed.key),
             "owns_table": seed.owns_table,
             "object_kind": "seed",
+            "dagster/code_references": relation_metadata.code_references(graph.root, seed.location),
+            "dagster/table_name": seed.qualified_table,
         }
+        columns = relation_metadata.declared_column_schema(table)
+        if columns is not None:
+            written = set(seed.columns)
+            metadata["dagster/column_schema"] = dg.TableSchema(
+                columns=[c for c in columns.columns if c.name in written]
+            )
         if seed.secrets:
             metadata["secrets"] = ", ".join(
                 f"{c} <- ${v} (bcrypt)" for c, v in seed.secrets.items()
@@ -134,5 +162,6 @@ class SchemaTranslator:
             f"upserted on ({', '.join(seed.key)}).",
             metadata=metadata,
             tags={"platform/kind": "seed"},
+            owners=self.get_owners(table),
             skippable=True,
         )
