@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 # What `.ci/run` may hold besides the two commands: its shebang and comments, strict mode,
 # and moving to the repository root.
