@@ -9,7 +9,7 @@ from pathlib import Path
 
 from platform_assets import settings
 from platform_assets.dagster.resources import configured_database
-from platform_assets.execute.fallback import compare
+from platform_assets.execute.fallback import engine_comparisons
 from platform_assets.execute.plan import make_plan
 from platform_assets.lint.rules import RULES, LiveFacts, lint_graph
 from platform_assets.live.embedded import (
@@ -98,7 +98,7 @@ def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
 def _engines() -> int:
     """The fallback report: each TimescaleDB declaration on both engines."""
     root = project_root()
-    rows = compare(compile_directory(root / "sql", root))
+    rows = engine_comparisons(compile_directory(root / "sql", root))
     for row in rows:
         print(f"{row.key}  ({row.description})")
         print(f"    PostgreSQL:  {row.postgresql}")

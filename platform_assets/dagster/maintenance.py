@@ -32,6 +32,7 @@ from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.live import catalog
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import RefreshPolicy
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
@@ -171,7 +172,7 @@ def build_refresh_schedules(
             dg.ScheduleDefinition(
                 name=rollups.refresh_schedule_name(aggregate),
                 job=job,
-                cron_schedule=rollups.cron_for(policy.params.get("schedule_interval")),
+                cron_schedule=rollups.cron_for(policy.declared(RefreshPolicy).schedule_interval),
                 execution_timezone="UTC",
                 description=f"{aggregate.qualified_name}'s refresh policy on plain PostgreSQL.",
             )

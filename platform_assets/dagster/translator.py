@@ -9,7 +9,7 @@ import dagster as dg
 
 from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import check_specs
-from platform_assets.lint.rules import Finding
+from platform_assets.lint.rules import LintFinding
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.seeding.checks import SEED_CHECKS
@@ -78,20 +78,20 @@ class SchemaTranslator:
     def get_check_specs(self, obj: SchemaObject) -> list[dg.AssetCheckSpec]:
         return check_specs(obj, self.get_asset_key(obj))
 
-    def get_lint_metadata(self, findings: list[Finding]) -> dict[str, object]:
+    def get_lint_metadata(self, findings: list[LintFinding]) -> dict[str, object]:
         """The object's lint findings, one line each, for the asset page."""
         lines = [
             f"- `{f.rule.id}` {f.rule.severity} at {f.location}: {f.message}" for f in findings
         ]
         return {"lint": dg.MetadataValue.md("\n".join(lines))}
 
-    def get_lint_tags(self, findings: list[Finding]) -> dict[str, str]:
+    def get_lint_tags(self, findings: list[LintFinding]) -> dict[str, str]:
         """`platform/lint`: the worst severity, so the catalog can be filtered by it."""
         severities = {f.rule.severity for f in findings}
         return {"platform/lint": "error" if "error" in severities else "warning"}
 
     def get_asset_spec(
-        self, obj: SchemaObject, graph: SchemaGraph, findings: Sequence[Finding] = ()
+        self, obj: SchemaObject, graph: SchemaGraph, findings: Sequence[LintFinding] = ()
     ) -> dg.AssetSpec:
         own = [f for f in findings if f.key == obj.key]
         metadata = self.get_metadata(obj) | self.get_ui_metadata(obj, graph)

@@ -20,10 +20,11 @@ from psycopg import sql
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from platform_assets.execute import rollups
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import ContinuousAggregate
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import SchemaObject
+from platform_assets.parse.calls import query_bucket
 from platform_assets.parse.dialect import DIALECT
 
 REBUILD_SUFFIX = "__rebuild"
@@ -94,7 +95,8 @@ def history_loss(session: Session, aggregate: SchemaObject, live: str) -> str | 
     before the first bucket the declared query finds in its source (retention
     dropped their raw rows). None when nothing would be lost."""
     declared = aggregate.definition.tree.expression
-    old_bucket, new_bucket = rollups.bucketing(_parsed(live)), rollups.bucketing(declared)
+    old_bucket = query_bucket(_parsed(live))
+    new_bucket = aggregate.declared(ContinuousAggregate).bucket
     if old_bucket is None or new_bucket is None:
         return None
     # time_bucket is monotonic: the first bucket is the bucket of the oldest row.

@@ -16,7 +16,9 @@ from psycopg import sql
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from platform_assets.live import catalog
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import Column, TableDefinition
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -65,10 +67,10 @@ def compare_columns(table: SchemaObject, session: Session) -> ColumnComparison |
     """None when the table does not exist or takes its columns from elsewhere
     (`PARTITION OF`, `AS SELECT`)."""
     live = _column_shapes(session, table.schema, table.name)
-    columns = _declared_columns(table)
+    columns = table.declared(TableDefinition).columns
     if not live or columns is None:
         return None
-    written = {c.name: c for c in _written_columns(table)}
+    written = {c.name: c.definition for c in columns}
     declared_spelling = _spelled(_declared_spelling(columns))
     if _same_shapes(
         declared_spelling, _spelled(live.values()), session, table.definition.search_path
@@ -103,64 +105,17 @@ def column_differences(table: SchemaObject, session: Session) -> list[str]:
     return differences
 
 
-def _written_columns(table: SchemaObject) -> list[exp.ColumnDef]:
-    create = table.definition.tree
-    schema = create.this if isinstance(create.this, exp.Schema) else None
-    if schema is None:
-        return []
-    return [c for c in schema.expressions if isinstance(c, exp.ColumnDef)]
-
-
-def _declared_columns(table: SchemaObject) -> list[exp.ColumnDef] | None:
-    """The declared columns with only what shapes a column (type, NOT NULL, default,
-    identity); primary-key columns are marked NOT NULL, as the server makes them."""
-    create = table.definition.tree
-    schema = create.this if isinstance(create.this, exp.Schema) else None
-    if schema is None:
-        return None
-    primary = {c.name for key in create.find_all(exp.PrimaryKey) for c in key.expressions}
-    columns = []
-    for column in schema.expressions:
-        if not isinstance(column, exp.ColumnDef):
-            continue
-        constraints = column.args.get("constraints") or []
-        kept = [c for c in constraints if isinstance(c.kind, _SHAPING_CONSTRAINTS)]
-        in_key = column.name in primary or any(
-            isinstance(c.kind, exp.PrimaryKeyColumnConstraint) for c in constraints
+def _declared_spelling(columns: tuple[Column, ...]) -> list[ColumnShape]:
+    return [
+        ColumnShape(
+            column.name,
+            column.data_type.sql(DIALECT) if column.data_type else "",
+            column.not_null or bool(column.identity),
+            column.default.sql(DIALECT) if column.default is not None else None,
+            column.identity,
         )
-        if in_key and not any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in kept):
-            kept.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
-        columns.append(
-            exp.ColumnDef(this=column.this, kind=column.args.get("kind"), constraints=kept)
-        )
-    return columns
-
-
-_SHAPING_CONSTRAINTS = (
-    exp.NotNullColumnConstraint,
-    exp.DefaultColumnConstraint,
-    exp.GeneratedAsIdentityColumnConstraint,
-)
-
-
-def _declared_spelling(columns: list[exp.ColumnDef]) -> list[ColumnShape]:
-    shapes = []
-    for column in columns:
-        kinds = {type(c.kind): c.kind for c in column.args.get("constraints") or []}
-        default = kinds.get(exp.DefaultColumnConstraint)
-        identity = kinds.get(exp.GeneratedAsIdentityColumnConstraint)
-        data_type = column.args.get("kind")
-        type_text = data_type.sql(DIALECT) if data_type else ""
-        shapes.append(
-            ColumnShape(
-                column.name,
-                type_text,
-                exp.NotNullColumnConstraint in kinds or identity is not None,
-                default.this.sql(DIALECT) if default else None,
-                ("a" if identity.this else "d") if identity else "",
-            )
-        )
-    return shapes
+        for column in columns
+    ]
 
 
 _SERIALS = {"SMALLSERIAL": "SMALLINT", "SERIAL": "INT", "BIGSERIAL": "BIGINT"}
@@ -246,11 +201,11 @@ def _default_spelling(default: str | None) -> str | None:
 
 
 def _server_shapes(
-    table: SchemaObject, columns: list[exp.ColumnDef], session: Session
+    table: SchemaObject, columns: tuple[Column, ...], session: Session
 ) -> dict[str, ColumnShape]:
     """Create the declared columns (and nothing else) as a scratch table, then read them
     back: the server's own rendering of what was declared."""
-    body = ", ".join(c.sql(DIALECT) for c in columns)
+    body = ", ".join(c.shape.sql(DIALECT) for c in columns)
     with session.conn.transaction(force_rollback=True):
         if table.definition.search_path:
             path = sql.SQL(", ").join(sql.Identifier(s) for s in table.definition.search_path)
@@ -262,23 +217,7 @@ def _server_shapes(
 
 
 def _column_shapes(session: Session, schema: str | None, table: str) -> dict[str, ColumnShape]:
-    relation = (
-        sql.Identifier(schema, table)
-        if schema
-        else sql.SQL("pg_temp.{}").format(sql.Identifier(table))
-    )
-    rows = session.rows(
-        sql.SQL(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, "
-            "pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity "
-            "FROM pg_attribute a LEFT JOIN pg_attrdef d "
-            "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-            "WHERE a.attrelid = to_regclass({}) AND a.attnum > 0 AND NOT a.attisdropped"
-        ).format(sql.Literal(relation.as_string(session.conn)))
-    )
     return {
-        r["attname"]: ColumnShape(
-            r["attname"], r["type"], r["attnotnull"], r["default"], r["identity"]
-        )
-        for r in rows
+        c.name: ColumnShape(c.name, c.type, c.not_null, c.default, c.identity)
+        for c in catalog.columns(session, schema, table)
     }

@@ -18,17 +18,13 @@ from platform_assets.diff.rendering import (
 )
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import KeyKind, TableDefinition
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
 # -- table constraints --------------------------------------------------------------
 
-_CONTYPES = {
-    exp.CheckColumnConstraint: "c",
-    exp.ForeignKey: "f",
-    exp.PrimaryKey: "p",
-    exp.UniqueColumnConstraint: "u",
-}
+_CONTYPES = {KeyKind.CHECK: "c", KeyKind.FOREIGN: "f", KeyKind.PRIMARY: "p", KeyKind.UNIQUE: "u"}
 
 
 @dataclass
@@ -49,66 +45,18 @@ class DeclaredConstraint:
 def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
     """Every constraint of the declaration: in CREATE TABLE (table and column level)
     and in its ALTER TABLE ... ADD CONSTRAINT amendments."""
-    found: list[DeclaredConstraint] = []
-    create = table.definition.tree
-    schema = create.this if isinstance(create.this, exp.Schema) else None
-    for item in schema.expressions if schema is not None else []:
-        if isinstance(item, exp.ColumnDef):
-            for constraint in item.args.get("constraints") or []:
-                node = _column_level(item.name, constraint.kind)
-                if node is not None:
-                    name = constraint.this.name if constraint.this else None
-                    found.append(_declared(name, node))
-        elif isinstance(item, exp.Constraint) and item.expressions:
-            found.append(_declared(item.name, item.expressions[0]))
-        elif type(item) in _CONTYPES:
-            found.append(_declared(None, item))
-    for statement in table.statements[1:]:
-        if not isinstance(statement.tree, exp.Alter):
-            continue
-        for action in statement.tree.args.get("actions") or []:
-            if not isinstance(action, exp.AddConstraint):
-                continue
-            for item in action.expressions:
-                if isinstance(item, exp.Constraint) and item.expressions:
-                    found.append(_declared(item.name, item.expressions[0], amendment=True))
-                elif type(item) in _CONTYPES:
-                    found.append(_declared(None, item, amendment=True))
-    return [c for c in found if c.contype]
-
-
-def _column_level(column: str, kind: exp.Expr) -> exp.Expr | None:
-    """A column constraint as the equivalent table constraint."""
-    ident = exp.to_identifier(column)
-    if isinstance(kind, exp.CheckColumnConstraint):
-        return kind.copy()
-    if isinstance(kind, exp.PrimaryKeyColumnConstraint):
-        return exp.PrimaryKey(expressions=[ident])
-    if isinstance(kind, exp.UniqueColumnConstraint):
-        return exp.UniqueColumnConstraint(this=exp.Schema(expressions=[ident]))
-    if isinstance(kind, exp.Reference):
-        return exp.ForeignKey(expressions=[ident], reference=kind.copy())
-    return None
-
-
-def _declared(name: str | None, node: exp.Expr, amendment: bool = False) -> DeclaredConstraint:
-    contype = _CONTYPES.get(type(node), "")
-    referenced = None
-    if isinstance(node, exp.CheckColumnConstraint):
-        columns = {c.name for c in node.find_all(exp.Column)}
-    elif isinstance(node, exp.ForeignKey):
-        columns = {c.name for c in node.expressions}
-        reference = node.args.get("reference")
-        target = reference.find(exp.Table) if reference else None
-        referenced = target.name if target else None
-    elif isinstance(node, exp.UniqueColumnConstraint):
-        target_columns = node.this.expressions if isinstance(node.this, exp.Schema) else []
-        columns = {c.name for c in target_columns}
-    else:
-        columns = {c.name for c in node.expressions}
-    return DeclaredConstraint(
-        name, contype, node, tuple(sorted(columns)), referenced, amendment=amendment
-    )
+    return [
+        DeclaredConstraint(
+            key.name,
+            _CONTYPES[key.kind],
+            key.node,
+            tuple(sorted(set(key.columns))),
+            key.referenced[1] if key.referenced else None,
+            amendment=key.statement > 0,
+        )
+        for key in table.declared(TableDefinition).keys
+        if key.kind in _CONTYPES
+    ]
 
 
 def _live_constraints(session: Session, table: SchemaObject) -> list[dict]:

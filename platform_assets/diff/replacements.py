@@ -17,6 +17,7 @@ from platform_assets.diff.rendering import (
     normalized,
     server_expressions,
 )
+from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
@@ -116,7 +117,7 @@ def view_change(view: SchemaObject, session: Session) -> ViewChange | None:
         return None
     name = sql.Identifier(view.schema, view.name).as_string(session.conn)
     live_definition = session.value("SELECT pg_get_viewdef(to_regclass(%s))", (name,))
-    live_columns = _relation_columns(session, name)
+    live_columns = _relation_columns(session, view.schema, view.name)
     if _same_view_plan(session, view, declared, [column for column, _ in live_columns]):
         return None
     with session.conn.transaction(force_rollback=True):
@@ -136,7 +137,7 @@ def view_change(view: SchemaObject, session: Session) -> ViewChange | None:
         declared_definition = session.value(
             "SELECT pg_get_viewdef(to_regclass(%s))", (shadow_name,)
         )
-        declared_columns = _relation_columns(session, shadow_name)
+        declared_columns = _relation_columns(session, None, SHADOW)
     if declared_definition == live_definition and declared_columns == live_columns:
         return None
     # CREATE OR REPLACE VIEW keeps existing columns (same names, types, order) and
@@ -175,13 +176,9 @@ def _same_view_plan(
     return live == declared_plan
 
 
-def _relation_columns(session: Session, regclass: str) -> list[tuple[str, str]]:
-    rows = session.rows(
-        "SELECT attname::text, format_type(atttypid, atttypmod) AS type FROM pg_attribute "
-        "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-        (regclass,),
-    )
-    return [(r["attname"], r["type"]) for r in rows]
+def _relation_columns(session: Session, schema: str | None, name: str) -> list[tuple[str, str]]:
+    """(name, type) of a view's columns, in order; `schema` None for a temporary view."""
+    return [(c.name, c.type) for c in catalog.columns(session, schema, name)]
 
 
 # -- triggers -----------------------------------------------------------------------

@@ -18,9 +18,10 @@ from datetime import timedelta
 
 from psycopg import sql
 
-from platform_assets.execute import partition_rules, rollups
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import ContinuousAggregate, HypertableConversion
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.intervals import interval_seconds
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
 MIN_GRACE = timedelta(days=7)
@@ -34,7 +35,7 @@ def policy_loss(
     `declared` but not before now - `live`, counted now."""
     assert policy.relation is not None
     relation = graph.relation(policy.schema, policy.relation)
-    column = _time_column(relation, graph) if relation is not None else None
+    column = _retained_time_column(relation, graph) if relation is not None else None
     if column is None:
         return None
     declared = session.value("SELECT %s::text::interval::text", (declared,))
@@ -77,7 +78,7 @@ _CHUNKS_END = """
 
 def grace(partition_interval: str) -> timedelta:
     """How long past its retention an expired partition may wait for upkeep."""
-    width = timedelta(seconds=partition_rules.interval_seconds(partition_interval))
+    width = timedelta(seconds=interval_seconds(partition_interval))
     return max(MIN_GRACE, 2 * width)
 
 
@@ -93,9 +94,12 @@ def partition_loss(table: SchemaObject, overdue: dict[str, int]) -> str | None:
     )
 
 
-def _time_column(relation: SchemaObject, graph: SchemaGraph) -> str | None:
+def _retained_time_column(relation: SchemaObject, graph: SchemaGraph) -> str | None:
+    """The column retention drops rows by: a hypertable's time column, an aggregate's bucket."""
     if relation.kind == ObjectKind.CONTINUOUS_AGGREGATE:
-        bucket = rollups.bucketing(relation.definition.tree.expression)
+        bucket = relation.declared(ContinuousAggregate).bucket
         return bucket.alias if bucket else None
     hypertable = graph.attached(relation, ObjectKind.HYPERTABLE)
-    return partition_rules.time_column(hypertable) if hypertable is not None else None
+    if hypertable is None:
+        return None
+    return hypertable.declared(HypertableConversion).time_column

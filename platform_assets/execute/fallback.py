@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from platform_assets.execute import partition_rules, rollups
+from platform_assets.execute import rollups
 from platform_assets.execute.partition_rules import is_range_partitioned, partition_settings
+from platform_assets.model.declarations import (
+    ColumnstoreSettings,
+    CompressionPolicy,
+    HypertableConversion,
+    RefreshPolicy,
+    ReorderPolicy,
+    RetentionPolicy,
+)
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
@@ -27,11 +35,11 @@ def postgres_equivalent(obj: SchemaObject, graph: SchemaGraph) -> str:
     relation = graph.relation(obj.schema, obj.relation) if obj.relation else None
     kind = obj.kind
     if kind == ObjectKind.HYPERTABLE and relation is not None:
-        text = (
-            f"table partitioned by range ({partition_rules.time_column(obj)}); "
-            + _partitions_text(relation, graph)
+        conversion = obj.declared(HypertableConversion)
+        text = f"table partitioned by range ({conversion.time_column}); " + _partitions_text(
+            relation, graph
         )
-        hashed = partition_rules.hash_dimensions(obj)
+        hashed = conversion.hash_dimensions
         if hashed:
             listed = ", ".join(f"{h.column} ({h.partitions} partitions)" for h in hashed)
             text += (
@@ -52,7 +60,8 @@ def postgres_equivalent(obj: SchemaObject, graph: SchemaGraph) -> str:
                 "source's retention is not kept)"
             )
         return (
-            f"partitions wholly older than {obj.params.get('drop_after')} are detached, then "
+            f"partitions wholly older than {obj.declared(RetentionPolicy).drop_after} are "
+            "detached, then "
             "dropped, by partition upkeep (never one holding a newer row)"
         )
     if kind in (ObjectKind.COMPRESSION_SETTINGS, ObjectKind.COMPRESSION_POLICY):
@@ -72,7 +81,7 @@ def postgres_equivalent(obj: SchemaObject, graph: SchemaGraph) -> str:
             "refreshed CONCURRENTLY"
         )
     if kind == ObjectKind.REFRESH_POLICY and relation is not None:
-        every = obj.params.get("schedule_interval")
+        every = obj.declared(RefreshPolicy).schedule_interval
         return (
             f"Dagster schedule {rollups.refresh_schedule_name(relation)} "
             f"({rollups.cron_for(every)}) refreshes the whole view CONCURRENTLY"
@@ -84,33 +93,35 @@ def postgres_equivalent(obj: SchemaObject, graph: SchemaGraph) -> str:
 
 def timescale_equivalent(obj: SchemaObject, graph: SchemaGraph) -> str:
     kind = obj.kind
-    params = obj.params
     if kind == ObjectKind.HYPERTABLE:
+        conversion = obj.declared(HypertableConversion)
         text = (
-            f"hypertable on {partition_rules.time_column(obj)}, "
-            f"{partition_rules.chunk_interval(obj) or 'default'} chunks"
+            f"hypertable on {conversion.time_column}, "
+            f"{conversion.chunk_interval or 'default'} chunks"
         )
-        hashed = partition_rules.hash_dimensions(obj)
+        hashed = conversion.hash_dimensions
         if hashed:
             text += ", hash " + ", ".join(f"{h.column} ({h.partitions})" for h in hashed)
         return text
     if kind == ObjectKind.TABLE and is_range_partitioned(obj):
         return postgres_equivalent(obj, graph)  # native partitioning on both engines
     if kind == ObjectKind.RETENTION_POLICY:
-        return f"retention job: drop chunks older than {params.get('drop_after')}"
+        return f"retention job: drop chunks older than {obj.declared(RetentionPolicy).drop_after}"
     if kind == ObjectKind.COMPRESSION_SETTINGS:
-        return "columnstore settings " + ", ".join(f"{k}={v}" for k, v in params.items())
+        options = obj.declared(ColumnstoreSettings).options
+        return "columnstore settings " + ", ".join(f"{k}={v}" for k, v in options)
     if kind == ObjectKind.COMPRESSION_POLICY:
-        after = params.get("compress_after") or params.get("after")
+        after = obj.declared(CompressionPolicy).after
         return f"compression job: compress chunks older than {after}"
     if kind == ObjectKind.REORDER_POLICY:
-        return f"reorder job on index {params.get('index_name')}"
+        return f"reorder job on index {obj.declared(ReorderPolicy).index_name}"
     if kind == ObjectKind.CONTINUOUS_AGGREGATE:
         return "continuous aggregate (incremental, keeps history past the source's retention)"
     if kind == ObjectKind.REFRESH_POLICY:
+        refresh = obj.declared(RefreshPolicy)
         return (
-            f"refresh job every {params.get('schedule_interval')} over "
-            f"[now - {params.get('start_offset')}, now - {params.get('end_offset')}]"
+            f"refresh job every {refresh.schedule_interval} over "
+            f"[now - {refresh.start_offset}, now - {refresh.end_offset}]"
         )
     if kind == ObjectKind.EXTENSION:
         return "installed"
@@ -130,7 +141,7 @@ def _partitions_text(table: SchemaObject, graph: SchemaGraph) -> str:
     return text
 
 
-def compare(graph: SchemaGraph) -> list[EngineComparison]:
+def engine_comparisons(graph: SchemaGraph) -> list[EngineComparison]:
     """Every object whose form differs between the engines, in dependency order."""
     rows = []
     for obj in graph:

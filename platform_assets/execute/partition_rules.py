@@ -15,12 +15,14 @@ them: `-- platform: partition_interval="1 day" premake=7 lookback=2`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlglot import exp
-
-from platform_assets.model.errors import SchemaError
+from platform_assets.model.declarations import (
+    HypertableConversion,
+    RetentionPolicy,
+    TableDefinition,
+)
+from platform_assets.model.intervals import DAY, interval_seconds
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
 if TYPE_CHECKING:
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PREMAKE = 4  # pg_partman's default
 MAX_PARTITIONS = 100
-DAY = 86400.0
 # Candidate widths, narrowest first, with their nominal length in seconds.
 WIDTHS: tuple[tuple[str, float], ...] = (
     ("1 day", DAY),
@@ -36,40 +37,6 @@ WIDTHS: tuple[tuple[str, float], ...] = (
     ("1 month", 30 * DAY),
     ("1 year", 365 * DAY),
 )
-_UNIT_SECONDS = {
-    "microsecond": 1e-6,
-    "millisecond": 1e-3,
-    "second": 1.0,
-    "minute": 60.0,
-    "hour": 3600.0,
-    "day": DAY,
-    "week": 7 * DAY,
-    "month": 30 * DAY,
-    "year": 365 * DAY,
-}
-
-
-def interval_seconds(value: object) -> float:
-    """An interval as TimescaleDB parameters spell it ('1 HOUR', '90 days', '1 day 12:00:00',
-    or an integer number of microseconds) in seconds; a month counts 30 days."""
-    if isinstance(value, int | float):
-        return float(value) / 1e6
-    words = str(value).lower().split()
-    total, index = 0.0, 0
-    while index < len(words):
-        word = words[index]
-        if ":" in word:  # hh:mm[:ss]
-            parts = [float(p) for p in word.split(":")]
-            total += sum(p * f for p, f in zip(parts, (3600.0, 60.0, 1.0), strict=False))
-            index += 1
-            continue
-        amount = float(word)
-        unit = words[index + 1].rstrip("s") if index + 1 < len(words) else ""
-        if unit not in _UNIT_SECONDS:
-            raise ValueError(f"unreadable interval {value!r}")
-        total += amount * _UNIT_SECONDS[unit]
-        index += 2
-    return total
 
 
 def choose_width(chunk_interval: object, retention: object | None, premake: int) -> str:
@@ -84,56 +51,6 @@ def choose_width(chunk_interval: object, retention: object | None, premake: int)
     return WIDTHS[-1][0]
 
 
-@dataclass(frozen=True)
-class HashDimension:
-    column: str
-    partitions: int
-
-
-def time_column(hypertable: SchemaObject) -> str:
-    """The time column of a hypertable declaration (current or legacy call form)."""
-    dimension = hypertable.params.get("dimension")
-    if isinstance(dimension, dict) and dimension.get("builder") == "by_range":
-        column = dimension.get("column_name")
-    else:
-        column = hypertable.params.get("time_column_name")
-    if not isinstance(column, str):
-        raise SchemaError(
-            "create_hypertable: no time column could be read",
-            hypertable.location,
-            hypertable.describe(),
-        )
-    return column
-
-
-def chunk_interval(hypertable: SchemaObject) -> object | None:
-    dimension = hypertable.params.get("dimension")
-    if isinstance(dimension, dict) and dimension.get("partition_interval") is not None:
-        return dimension["partition_interval"]
-    return hypertable.params.get("chunk_time_interval")
-
-
-def hash_dimensions(hypertable: SchemaObject) -> list[HashDimension]:
-    """`add_dimension(..., by_hash(col, n))` (and legacy partitioning columns)."""
-    found: list[HashDimension] = []
-    legacy = hypertable.params.get("partitioning_column")
-    if isinstance(legacy, str):
-        found.append(HashDimension(legacy, int(hypertable.params.get("number_partitions") or 0)))
-    for added in hypertable.params.get("dimensions") or []:
-        dimension = added.get("dimension")
-        if isinstance(dimension, dict) and dimension.get("builder") == "by_hash":
-            found.append(
-                HashDimension(
-                    str(dimension.get("column_name")), int(dimension.get("number_partitions") or 0)
-                )
-            )
-        elif isinstance(added.get("column_name"), str):  # legacy add_dimension(rel, col, n)
-            found.append(
-                HashDimension(added["column_name"], int(added.get("number_partitions") or 0))
-            )
-    return found
-
-
 def hypertable_settings(
     hypertable: SchemaObject, retention: SchemaObject | None, annotations: dict[str, str]
 ) -> dict[str, str]:
@@ -145,19 +62,19 @@ def hypertable_settings(
     # with as many partitions behind the current one as ahead (as pg_partman creates).
     settings.setdefault("lookback", str(premake))
     if retention is not None and "retention" not in settings:
-        settings["retention"] = str(retention.params.get("drop_after"))
+        settings["retention"] = str(retention.declared(RetentionPolicy).drop_after)
     if "partition_interval" not in settings:
         settings["partition_interval"] = choose_width(
-            chunk_interval(hypertable), settings.get("retention"), premake
+            hypertable.declared(HypertableConversion).chunk_interval,
+            settings.get("retention"),
+            premake,
         )
     return settings
 
 
 def is_range_partitioned(obj: SchemaObject) -> bool:
     """A table declared `PARTITION BY RANGE (...)` in its own SQL."""
-    return obj.kind == ObjectKind.TABLE and any(
-        True for _ in obj.definition.tree.find_all(exp.PartitionedByProperty)
-    )
+    return obj.kind == ObjectKind.TABLE and obj.declared(TableDefinition).partitioning is not None
 
 
 def partition_settings(obj: SchemaObject, graph: SchemaGraph) -> dict[str, str]:
@@ -170,5 +87,5 @@ def partition_settings(obj: SchemaObject, graph: SchemaGraph) -> dict[str, str]:
     if hypertable is not None:  # the width rule of partition_rules.py
         return hypertable_settings(hypertable, retention, settings)
     if retention is not None and "retention" not in settings:
-        settings["retention"] = str(retention.params.get("drop_after"))
+        settings["retention"] = str(retention.declared(RetentionPolicy).drop_after)
     return settings

@@ -29,9 +29,10 @@ from sqlglot import exp
 from platform_assets.diff import retention
 from platform_assets.execute.partition_rules import partition_settings
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import TableDefinition
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.model.objects import SchemaObject, Statement
+from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
 
@@ -62,15 +63,15 @@ def partition_key(session: Session, schema: str, table: str) -> tuple[str, str] 
     return (rows[0]["attname"], rows[0]["type"]) if rows else None
 
 
-def partitioned_create(statement: Statement, column: str) -> str:
+def partitioned_create(table: SchemaObject, column: str) -> str:
     """The table's CREATE TABLE with `PARTITION BY RANGE (column)` added, rendered from
     its parsed tree (the hypertable's native equivalent)."""
-    tree = statement.tree.copy()
-    if any(True for _ in tree.find_all(exp.PartitionedByProperty)):
+    if table.declared(TableDefinition).partitioning is not None:
         raise SchemaError(
             "a table converted to a hypertable cannot also declare PARTITION BY",
-            statement.location,
+            table.location,
         )
+    tree = table.definition.tree.copy()
     properties = tree.args.get("properties") or exp.Properties(expressions=[])
     properties.append(
         "expressions",

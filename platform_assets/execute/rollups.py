@@ -11,15 +11,15 @@ that refreshes the whole view: a materialized view has no refresh window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from psycopg import sql
 from sqlglot import exp
 
-from platform_assets.execute.partition_rules import interval_seconds
+from platform_assets.model.declarations import ContinuousAggregate, TableDefinition
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.intervals import interval_seconds
 from platform_assets.model.objects import ObjectKind, SchemaObject
+from platform_assets.parse.calls import bound_arguments, time_bucket
 from platform_assets.parse.dialect import DIALECT
 
 TIMESCALE_ORIGIN = "2000-01-03 00:00:00"
@@ -103,55 +103,16 @@ def renamed(create: exp.Create, name: str) -> exp.Create:
     return tree
 
 
-@dataclass
-class Bucketing:
-    """How an aggregate buckets time: `time_bucket(width, column) AS alias`."""
-
-    width: str
-    column: exp.Column  # the raw time column, as the query names it
-    alias: str
-
-
-def bucketing(query: exp.Expr | None) -> Bucketing | None:
-    """The time bucket of an aggregate's query (declared, or as the server renders
-    the live one), read with sqlglot."""
-    if not isinstance(query, exp.Select):
-        return None
-    for projection in query.expressions:
-        call = projection.this if isinstance(projection, exp.Alias) else projection
-        if not (isinstance(call, exp.Anonymous) and call.name.lower() == "time_bucket"):
-            continue
-        width, column = interval_text(call.expressions[0]), call.expressions[1]
-        if width and isinstance(column, exp.Column):
-            return Bucketing(width, column.copy(), projection.alias_or_name)
-    return None
-
-
-def interval_text(node: exp.Expr) -> str | None:
-    """`INTERVAL '1 hour'`, `INTERVAL '1' HOUR` or `'1 hour'::interval` as '1 hour'."""
-    while isinstance(node, exp.Cast):
-        node = node.this
-    if isinstance(node, exp.Interval):
-        unit = node.args.get("unit")
-        return f"{node.this.name} {unit.name}" if unit else node.this.name
-    return node.name if isinstance(node, exp.Literal) and node.is_string else None
-
-
 def group_key(aggregate: SchemaObject) -> list[str]:
     """The view's output columns that its GROUP BY makes unique."""
-    query = aggregate.definition.tree.expression
-    group = query.args.get("group") if isinstance(query, exp.Select) else None
-    if group is None:
+    declared = aggregate.declared(ContinuousAggregate)
+    if declared.group_columns is None:
         raise SchemaError(
-            "an aggregate without GROUP BY cannot have the unique index a CONCURRENTLY "
-            "refresh needs",
+            declared.group_problem or "the aggregate has no group key",
             aggregate.location,
             aggregate.describe(),
         )
-    names: list[str] = []
-    for item in group.expressions:
-        names.append(_output_name(item, query, aggregate))
-    return names
+    return list(declared.group_columns)
 
 
 def unique_index_sql(aggregate: SchemaObject, name: str | None = None) -> sql.Composed:
@@ -176,38 +137,20 @@ def _timescale_option(prop: exp.Expr) -> bool:
     return key.startswith(("timescaledb.", "tsdb."))
 
 
-def _output_name(item: exp.Expr, query: exp.Select, aggregate: SchemaObject) -> str:
-    if isinstance(item, exp.Literal) and item.is_int:  # GROUP BY 1: the first output column
-        position = int(item.name) - 1
-        if 0 <= position < len(query.expressions):
-            return query.expressions[position].alias_or_name
-    for projection in query.expressions:
-        inner = projection.this if isinstance(projection, exp.Alias) else projection
-        if isinstance(item, exp.Column) and not item.table and item.name == projection.alias:
-            return projection.alias
-        if inner == item:
-            return projection.alias_or_name
-    raise SchemaError(
-        f"GROUP BY {item.sql(DIALECT)} is not an output column: the unique index a "
-        "CONCURRENTLY refresh needs can only use output columns",
-        aggregate.location,
-        aggregate.describe(),
-    )
-
-
 def _translated_bucket(
     call: exp.Anonymous, query: exp.Select, aggregate: SchemaObject, graph: SchemaGraph
 ) -> exp.Expr:
-    args = call.expressions
-    width_text = interval_text(args[0]) if args else None
-    if len(args) != 2 or any(isinstance(a, exp.Kwarg) for a in args) or width_text is None:
+    bucket = time_bucket(call)
+    width_text = bucket.width
+    if not bucket.plain or not isinstance(width_text, str):
         raise SchemaError(
             "time_bucket with an origin, offset or time zone, or a width that is not an "
             "interval literal, has no translation on plain PostgreSQL",
             aggregate.location,
             aggregate.describe(),
         )
-    width, source = args[0].copy(), args[1].copy()
+    arguments = bound_arguments(call)
+    width, source = arguments["bucket_width"].copy(), arguments["ts"].copy()
     kind = _column_type(source, query, aggregate, graph)
     words = width_text.lower().split()
     calendar = [w for w in words[1::2] if w.startswith(("mon", "year"))]
@@ -251,12 +194,9 @@ def _column_type(
         relation = graph.relation(schema, table.name)
         if relation is None or relation.kind != ObjectKind.TABLE:
             continue
-        create = relation.definition.tree.this
-        for column in create.expressions if isinstance(create, exp.Schema) else []:
-            if isinstance(column, exp.ColumnDef) and column.name == source.name:
-                kind = column.args.get("kind")
-                if isinstance(kind, exp.DataType):
-                    if kind.this in (exp.DType.TIMESTAMP, exp.DType.DATE):
-                        return kind.this
-                    return exp.DType.TIMESTAMPTZ
+        column = relation.declared(TableDefinition).column(source.name)
+        if column is not None and column.data_type is not None:
+            if column.data_type.this in (exp.DType.TIMESTAMP, exp.DType.DATE):
+                return column.data_type.this
+            return exp.DType.TIMESTAMPTZ
     return exp.DType.TIMESTAMPTZ

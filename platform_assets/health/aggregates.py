@@ -11,9 +11,9 @@ from psycopg import sql
 from sqlglot import exp
 
 from platform_assets.execute import rollups
-from platform_assets.execute.rollups import Bucketing
 from platform_assets.health.findings import AGGREGATE_HEALTH, Finding, of_kind
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import ContinuousAggregate, RefreshPolicy, TimeBucket
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.dialect import DIALECT
@@ -96,7 +96,7 @@ def aggregate_findings(
                 Finding(obj.key, AGGREGATE_HEALTH, [f"no {what} on the server"], fix=obj.key)
             )
             continue
-        bucket = rollups.bucketing(obj.definition.tree.expression)
+        bucket = obj.declared(ContinuousAggregate).bucket
         if bucket is None:
             reason = "no time_bucket in its query: no watermark to measure"
             findings.append(Finding(obj.key, AGGREGATE_HEALTH, [], {"reason": reason}))
@@ -122,20 +122,19 @@ def aggregate_findings(
 def _refresh_limits(
     session: Session,
     policy: SchemaObject | None,
-    bucket: Bucketing,
+    bucket: TimeBucket,
     now: datetime,
     windowed: bool,
 ) -> RefreshLimits:
     """No policy, no schedule: nothing is allowed or pending, buckets ended by now are complete."""
-    params = policy.params if policy is not None else {}
-    start = params.get("start_offset") if windowed else None
-    scheduled = policy is not None
+    refresh = policy.declared(RefreshPolicy) if policy is not None else None
+    start = refresh.start_offset if refresh is not None and windowed else None
     row = session.rows(
         _LIMITS,
         {
             "now": now,
-            "end": str(params.get("end_offset") or "0") if scheduled else None,
-            "every": str(params.get("schedule_interval") or "1 hour") if scheduled else None,
+            "end": str(refresh.end_offset or "0") if refresh is not None else None,
+            "every": str(refresh.schedule_interval or "1 hour") if refresh is not None else None,
             "width": bucket.width,
             "start": str(start) if start else None,
         },
@@ -144,7 +143,7 @@ def _refresh_limits(
 
 
 def _timescale_materialized(
-    session: Session, bucket: Bucketing, watermark: datetime | None
+    session: Session, bucket: TimeBucket, watermark: datetime | None
 ) -> Materialized:
     """TimescaleDB materializes whole buckets up to the watermark."""
     if watermark is None:
@@ -156,7 +155,7 @@ def _timescale_materialized(
 
 
 def _view_materialized(
-    session: Session, aggregate: SchemaObject, bucket: Bucketing, complete_before: datetime
+    session: Session, aggregate: SchemaObject, bucket: TimeBucket, complete_before: datetime
 ) -> Materialized:
     """A materialized view's watermark (end of its newest bucket) and its newest bucket
     already complete at the last scheduled refresh, in one query."""
@@ -181,7 +180,7 @@ def _view_materialized(
 def _aggregate_finding(
     session: Session,
     aggregate: SchemaObject,
-    bucket: Bucketing,
+    bucket: TimeBucket,
     query: exp.Select,
     materialized: Materialized,
     limits: RefreshLimits,
@@ -234,7 +233,7 @@ def _aggregate_finding(
 def _pending_rows(
     session: Session,
     aggregate: SchemaObject,
-    bucket: Bucketing,
+    bucket: TimeBucket,
     query: exp.Select,
     since: datetime | None,
     before: datetime,
@@ -259,7 +258,7 @@ def _pending_rows(
 def _spot_check(
     session: Session,
     aggregate: SchemaObject,
-    bucket: Bucketing,
+    bucket: TimeBucket,
     query: exp.Select,
     start: datetime,
     end: datetime,

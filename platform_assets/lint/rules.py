@@ -16,9 +16,17 @@ from pathlib import Path
 from psycopg import sql
 from sqlglot import exp
 
-from platform_assets.execute.rollups import interval_text
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import (
+    ContinuousAggregate,
+    HypertableConversion,
+    KeyKind,
+    RefreshPolicy,
+    RetentionPolicy,
+    TableDefinition,
+)
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.intervals import interval_duration
 from platform_assets.model.objects import (
     ObjectKey,
     ObjectKind,
@@ -26,6 +34,8 @@ from platform_assets.model.objects import (
     SourceLocation,
     Statement,
 )
+from platform_assets.parse.calls import named_argument
+from platform_assets.parse.tables import line_of
 
 
 @dataclass(frozen=True)
@@ -122,14 +132,10 @@ RULES: dict[str, Rule] = {
 VOLATILE_FUNCTIONS = frozenset(
     {"random", "gen_random_uuid", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval"}
 )
-UNIT_SECONDS = {
-    "microsecond": 1e-6, "millisecond": 1e-3, "second": 1, "minute": 60, "hour": 3600,
-    "day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400,
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Finding:
+class LintFinding:
     rule: Rule
     location: SourceLocation
     object_name: str
@@ -194,15 +200,15 @@ def _exists_rows(session: Session, schema: str, table: str, estimate: float) -> 
     return 1.0 if found else 0.0
 
 
-def lint_graph(graph: SchemaGraph, live: LiveFacts | None = None) -> list[Finding]:
+def lint_graph(graph: SchemaGraph, live: LiveFacts | None = None) -> list[LintFinding]:
     """Every finding for the graph, in file order, minus those a statement disabled."""
-    findings: list[Finding] = []
+    findings: list[LintFinding] = []
     for check in CHECKS:
         for rule_id, statement, obj, message, line in check(graph, live):
             if rule_id in _disabled(statement):
                 continue
             location = SourceLocation(statement.location.file, line or statement.location.line)
-            findings.append(Finding(RULES[rule_id], location, obj.describe(), message, obj.key))
+            findings.append(LintFinding(RULES[rule_id], location, obj.describe(), message, obj.key))
     return sorted(findings, key=lambda f: (str(f.location.file), f.location.line, f.rule.id))
 
 
@@ -215,49 +221,15 @@ def _disabled(statement: Statement) -> set[str]:
 
 
 def partition_columns(hypertable: SchemaObject) -> list[str]:
-    params = hypertable.params
-    dimension = params.get("dimension")
-    columns = []
-    if isinstance(dimension, dict):
-        columns.append(str(dimension.get("column_name")))
-    elif params.get("time_column_name"):
-        columns.append(str(params["time_column_name"]))
-    for extra in params.get("dimensions", []) or []:
-        column = _dimension_column(extra)
-        if column:
-            columns.append(column)
-    return [c.lower() for c in columns]
-
-
-def _dimension_column(add_dimension: dict) -> str | None:
-    """The column of an add_dimension call, in its builder or legacy form."""
-    inner = add_dimension.get("dimension")
-    column = (
-        inner.get("column_name") if isinstance(inner, dict) else add_dimension.get("column_name")
-    )
-    return str(column) if column else None
+    return [c.lower() for c in hypertable.declared(HypertableConversion).partition_columns]
 
 
 def unique_keys(
     table: SchemaObject, graph: SchemaGraph
 ) -> Iterator[tuple[Statement, list[str], int | None]]:
     """Every PRIMARY KEY / UNIQUE of a table (inline, ALTER ADD, unique indexes)."""
-    for statement in table.statements:
-        tree = statement.tree
-        for column in tree.find_all(exp.ColumnDef):
-            for constraint in column.args.get("constraints") or []:
-                if isinstance(
-                    constraint.kind, exp.PrimaryKeyColumnConstraint | exp.UniqueColumnConstraint
-                ):
-                    yield statement, [column.name.lower()], _line(column.this)
-        for key in tree.find_all(exp.PrimaryKey):
-            yield statement, [_column_name(e) for e in key.expressions], _line(key)
-        for key in tree.find_all(exp.UniqueColumnConstraint):
-            if isinstance(key.parent, exp.ColumnConstraint):
-                continue
-            schema = key.this
-            names = schema.expressions if isinstance(schema, exp.Schema) else []
-            yield statement, [_column_name(e) for e in names], _line(key)
+    for key in table.declared(TableDefinition).primary_and_unique_keys:
+        yield table.statements[key.statement], [c.lower() for c in key.columns], key.line
     for obj in graph:
         if (
             obj.kind == ObjectKind.INDEX
@@ -278,18 +250,6 @@ def _column_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Ordered):
         node = node.this
     return node.name.lower() if isinstance(node, exp.Column | exp.Identifier) else node.sql()
-
-
-def _line(node: exp.Expr | None) -> int | None:
-    if node is None:
-        return None
-    for identifier in ([node] if isinstance(node, exp.Identifier) else []) + list(
-        node.find_all(exp.Identifier)
-    ):
-        line = identifier.meta.get("line") if identifier.meta else None
-        if line:
-            return int(line)
-    return None
 
 
 def _hypertables(graph: SchemaGraph) -> Iterator[tuple[SchemaObject, SchemaObject]]:
@@ -318,10 +278,10 @@ def check_partitioned_unique_keys(graph, live):
     for obj in graph:
         if obj.kind != ObjectKind.TABLE:
             continue
-        partitioned = obj.definition.tree.find(exp.PartitionedByProperty)
-        if partitioned is None:
+        partitioning = obj.declared(TableDefinition).partitioning
+        if partitioning is None:
             continue
-        needed = [c.name.lower() for c in partitioned.find_all(exp.Column)]
+        needed = [c.lower() for c in partitioning.columns]
         for statement, columns, line in unique_keys(obj, graph):
             missing = [c for c in needed if c not in columns]
             if missing:
@@ -338,14 +298,14 @@ def check_if_not_exists(graph, live):
         if not obj.is_timescale:
             continue
         for statement in obj.statements:
-            for kwarg in statement.tree.find_all(exp.Kwarg):
-                if kwarg.this.name.lower() == "if_not_exists":
-                    yield (
-                        "TS008", statement, obj,
-                        "if_not_exists keeps an existing object with other settings; "
-                        "the platform reconciles instead",
-                        _line(kwarg),
-                    )  # fmt: skip
+            kwarg = named_argument(statement.tree, "if_not_exists")
+            if kwarg is not None:
+                yield (
+                    "TS008", statement, obj,
+                    "if_not_exists keeps an existing object with other settings; "
+                    "the platform reconciles instead",
+                    line_of(kwarg),
+                )  # fmt: skip
 
 
 def check_foreign_keys_into_hypertables(graph, live):
@@ -353,24 +313,20 @@ def check_foreign_keys_into_hypertables(graph, live):
     for obj in graph:
         if obj.kind != ObjectKind.TABLE:
             continue
-        for statement in obj.statements:
-            for reference in statement.tree.find_all(exp.Reference):
-                target = (
-                    reference.this.this
-                    if isinstance(reference.this, exp.Schema)
-                    else reference.this
-                )
-                schema = target.db or obj.schema
-                if (schema, target.name) not in hypertables:
-                    continue
-                source_is_hypertable = (obj.schema, obj.name) in hypertables
-                kind = "between hypertables" if source_is_hypertable else "into a hypertable"
-                yield (
-                    "TS002", statement, obj,
-                    f"foreign key {kind} {schema}.{target.name}: its unique key must include "
-                    "the time column, so no key can back this reference",
-                    _line(reference),
-                )  # fmt: skip
+        for key in obj.declared(TableDefinition).keys:
+            if key.kind != KeyKind.FOREIGN or key.referenced is None:
+                continue
+            schema, name = key.referenced[0] or obj.schema, key.referenced[1]
+            if (schema, name) not in hypertables:
+                continue
+            source_is_hypertable = (obj.schema, obj.name) in hypertables
+            kind = "between hypertables" if source_is_hypertable else "into a hypertable"
+            yield (
+                "TS002", obj.statements[key.statement], obj,
+                f"foreign key {kind} {schema}.{name}: its unique key must include "
+                "the time column, so no key can back this reference",
+                key.line,
+            )  # fmt: skip
 
 
 def check_compression_policy_settings(graph, live):
@@ -395,13 +351,14 @@ def check_refresh_windows(graph, live):
         aggregate = graph.relation(obj.schema, obj.relation)
         if aggregate is None or aggregate.kind != ObjectKind.CONTINUOUS_AGGREGATE:
             continue
-        start = parse_interval(obj.params.get("start_offset"))
-        end = parse_interval(obj.params.get("end_offset")) or timedelta(0)
+        refresh = obj.declared(RefreshPolicy)
+        start = interval_duration(refresh.start_offset)
+        end = interval_duration(refresh.end_offset) or timedelta(0)
         bucket = bucket_width(aggregate)
         if start is not None and bucket is not None and start - end < 2 * bucket:
             yield (
                 "TS004", obj.definition, obj,
-                f"window {obj.params.get('start_offset')} - {obj.params.get('end_offset')} "
+                f"window {refresh.start_offset} - {refresh.end_offset} "
                 f"covers fewer than two {bucket} buckets",
                 None,
             )  # fmt: skip
@@ -411,13 +368,14 @@ def check_refresh_windows(graph, live):
             retention = graph.attached(source, ObjectKind.RETENTION_POLICY)
             if retention is None:
                 continue
-            drop_after = parse_interval(retention.params.get("drop_after"))
+            declared_drop = retention.declared(RetentionPolicy).drop_after
+            drop_after = interval_duration(declared_drop)
             if drop_after is not None and start >= drop_after:
                 yield (
                     "TS005", obj.definition, obj,
-                    f"start_offset {obj.params.get('start_offset')} is not shorter than "
+                    f"start_offset {refresh.start_offset} is not shorter than "
                     f"{source.qualified_name}'s retention drop_after "
-                    f"{retention.params.get('drop_after')} ({retention.location})",
+                    f"{declared_drop} ({retention.location})",
                     None,
                 )  # fmt: skip
 
@@ -431,10 +389,9 @@ def sources(aggregate: SchemaObject, graph: SchemaGraph) -> list[SchemaObject]:
 
 
 def bucket_width(aggregate: SchemaObject) -> timedelta | None:
-    for call in aggregate.definition.tree.find_all(exp.Anonymous):
-        if call.name.lower() == "time_bucket" and call.expressions:
-            return parse_interval(interval_text(call.expressions[0]))
-    return None
+    """The width of the aggregate's first time_bucket, when it is an interval."""
+    buckets = aggregate.declared(ContinuousAggregate).buckets
+    return interval_duration(buckets[0].width) if buckets else None
 
 
 def check_aggregate_constructs(graph, live):
@@ -471,13 +428,9 @@ def check_dimension_after_data(graph, live):
     for hypertable, table in _hypertables(graph):
         if not live.populated(table.schema, table.name):
             continue
-        for statement, extra in zip(
-            hypertable.statements[1:], hypertable.params.get("dimensions", []) or [], strict=False
-        ):
-            inner = extra.get("dimension")
-            column = (
-                inner.get("column_name") if isinstance(inner, dict) else extra.get("column_name")
-            )
+        added = hypertable.declared(HypertableConversion).added
+        for statement, dimension in zip(hypertable.statements[1:], added, strict=True):
+            column = dimension.column
             if (table.schema, table.name, column) not in live.dimensions:
                 yield (
                     "TS007", statement, hypertable,
@@ -493,12 +446,12 @@ def check_inline_index(graph, live):
     for obj in graph:
         if obj.kind != ObjectKind.TABLE:
             continue
-        for column in obj.definition.tree.find_all(exp.ColumnDef):
-            kind = column.args.get("kind")
+        for column in obj.declared(TableDefinition).columns or ():
+            kind = column.data_type
             if (
                 column.name.upper() in ("INDEX", "KEY")
-                and not column.this.quoted
-                and isinstance(kind, exp.DataType)
+                and not column.definition.this.quoted
+                and kind is not None
                 and kind.this == exp.DType.USERDEFINED
             ):
                 index = kind.args.get("kind")
@@ -506,7 +459,7 @@ def check_inline_index(graph, live):
                     "PG001", obj.definition, obj,
                     f"`{column.name.upper()} {index.name if index else ''} (...)` is MySQL syntax; "
                     "use CREATE INDEX",
-                    _line(column.this),
+                    column.line,
                 )  # fmt: skip
 
 
@@ -532,50 +485,46 @@ def check_populated_table_changes(graph, live):
                 )  # fmt: skip
         if obj.kind != ObjectKind.TABLE or not live.populated(obj.schema, obj.name):
             continue
-        for statement in obj.statements[1:]:
-            tree = statement.tree
-            if not isinstance(tree, exp.Alter):
-                continue
-            for action in tree.args.get("actions") or []:
-                yield from _populated_alter(obj, statement, tree, action, live)
+        table = obj.declared(TableDefinition)
+        for index, statement in enumerate(obj.statements[1:], start=1):
+            yield from _populated_amendment(obj, table, index, statement, live)
 
 
-def _populated_alter(obj, statement, tree, action, live):
-    if isinstance(action, exp.AddConstraint) and not tree.args.get("not_valid"):
-        for constraint in action.expressions:
-            name = constraint.name
-            is_fk_or_check = any(
-                isinstance(e, exp.ForeignKey | exp.CheckColumnConstraint)
-                for e in constraint.expressions
-            )
-            if is_fk_or_check and (obj.schema, obj.name, name) not in live.constraints:
-                yield (
-                    "PG004", statement, obj,
-                    f"constraint {name} is validated against every existing row under a heavy "
-                    "lock; add it NOT VALID and VALIDATE it separately",
-                    None,
-                )  # fmt: skip
-    if isinstance(action, exp.ColumnDef):
-        constraints = [c.kind for c in action.args.get("constraints") or []]
-        has_default = any(isinstance(c, exp.DefaultColumnConstraint) for c in constraints)
-        if any(isinstance(c, exp.NotNullColumnConstraint) for c in constraints) and not has_default:
+def _populated_amendment(obj, table, index, statement, live):
+    """What an ALTER TABLE amendment does to a table that already holds rows."""
+    for key in table.keys:
+        if (
+            key.statement == index
+            and key.kind in (KeyKind.FOREIGN, KeyKind.CHECK)
+            and key.name
+            and not key.not_valid
+            and (obj.schema, obj.name, key.name) not in live.constraints
+        ):
             yield (
-                "PG002", statement, obj,
-                f"column {action.name} is NOT NULL with no default; existing rows fail it",
+                "PG004", statement, obj,
+                f"constraint {key.name} is validated against every existing row under a heavy "
+                "lock; add it NOT VALID and VALIDATE it separately",
                 None,
             )  # fmt: skip
-        for constraint in constraints:
-            if isinstance(constraint, exp.DefaultColumnConstraint):
-                calls = {f.name.lower() for f in constraint.find_all(exp.Anonymous)}
-                calls |= {type(f).__name__.lower() for f in constraint.find_all(exp.Func)}
-                volatile = calls & (VOLATILE_FUNCTIONS | {"rand", "uuid"})
-                if volatile:
-                    yield (
-                        "PG005", statement, obj,
-                        f"column {action.name} defaults to a volatile function; the table is "
-                        "rewritten",
-                        None,
-                    )  # fmt: skip
+    for column in table.added_columns:
+        if column.statement != index:
+            continue
+        if column.not_null and column.default is None:
+            yield (
+                "PG002", statement, obj,
+                f"column {column.name} is NOT NULL with no default; existing rows fail it",
+                None,
+            )  # fmt: skip
+        if column.default is not None:
+            calls = {f.name.lower() for f in column.default.find_all(exp.Anonymous)}
+            calls |= {type(f).__name__.lower() for f in column.default.find_all(exp.Func)}
+            if calls & (VOLATILE_FUNCTIONS | {"rand", "uuid"}):
+                yield (
+                    "PG005", statement, obj,
+                    f"column {column.name} defaults to a volatile function; the table is "
+                    "rewritten",
+                    None,
+                )  # fmt: skip
 
 
 def check_hypertable_count_comments(graph, live):
@@ -623,20 +572,3 @@ CHECKS: list[Callable] = [
     check_populated_table_changes,
     check_hypertable_count_comments,
 ]
-
-
-def parse_interval(value: object) -> timedelta | None:
-    """'7 days', '1 HOUR', '90 DAYS', '1 month' -> timedelta (months as 30 days)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    words = value.replace("'", " ").split()
-    total = 0.0
-    for amount, unit in zip(words[::2], words[1::2], strict=False):
-        key = unit.lower().rstrip("s")
-        if key not in UNIT_SECONDS:
-            return None
-        try:
-            total += float(amount) * UNIT_SECONDS[key]
-        except ValueError:
-            return None
-    return timedelta(seconds=total) if total else None

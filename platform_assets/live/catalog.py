@@ -13,10 +13,19 @@ TABLE_RELKINDS = ("r", "p")
 
 @dataclass(frozen=True)
 class LiveColumn:
+    """A column as the server has it (pg_attribute, types and defaults as it renders them)."""
+
     name: str
     type: str
     not_null: bool
-    default: str | None
+    default: str | None  # or a generated column's expression
+    identity: str  # "a" GENERATED ALWAYS, "d" BY DEFAULT, "" none
+    generated: str  # "s" a stored generated column, "" none
+
+    @property
+    def required(self) -> bool:
+        """NOT NULL with no default, identity or generated value: a row must give it."""
+        return self.not_null and self.default is None and not self.identity and not self.generated
 
 
 def relkind(session: Session, schema: str, name: str) -> str | None:
@@ -89,18 +98,30 @@ def constraint_names(session: Session, schema: str, table: str) -> set[str]:
     return {row["conname"] for row in rows}
 
 
-def columns(session: Session, schema: str, table: str) -> list[LiveColumn]:
+def columns(session: Session, schema: str | None, table: str) -> list[LiveColumn]:
+    """The columns of a relation in order, none when it does not exist; `schema` None
+    for a temporary table of this session."""
+    relation = (
+        sql.Identifier(schema, table)
+        if schema
+        else sql.SQL("pg_temp.{}").format(sql.Identifier(table))
+    )
     rows = session.rows(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, "
-        "pg_get_expr(d.adbin, d.adrelid) AS default "
-        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+        "pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity, "
+        "a.attgenerated::text AS generated "
+        "FROM pg_attribute a LEFT JOIN pg_attrdef d "
+        "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
         "ORDER BY a.attnum",
-        (schema, table),
+        (relation.as_string(session.conn),),
     )
-    return [LiveColumn(r["attname"], r["type"], r["attnotnull"], r["default"]) for r in rows]
+    return [
+        LiveColumn(
+            r["attname"], r["type"], r["attnotnull"], r["default"], r["identity"], r["generated"]
+        )
+        for r in rows
+    ]
 
 
 def row_count(session: Session, schema: str, table: str) -> int:

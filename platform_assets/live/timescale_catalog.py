@@ -94,7 +94,7 @@ def same_interval(session: Session, left: object, right: object) -> bool:
     return bool(session.value("SELECT %s::text::interval = %s::text::interval", (left, right)))
 
 
-def interval_text(session: Session, value: object) -> str:
+def stored_interval(session: Session, value: object) -> str:
     """An interval as the server renders it ('14 DAYS' -> '14 days')."""
     return session.value("SELECT %s::text::interval::text", (value,))
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    from platform_assets.model.declarations import Declaration
+
+D = TypeVar("D")
 
 
 class ObjectKind(StrEnum):
@@ -105,9 +111,16 @@ class SchemaObject:
     # For indexes, triggers and TimescaleDB declarations: the relation they belong to.
     relation: str | None
     statements: list[Statement]
-    # Settings read from the statement (chunk interval, policy offsets, ...).
-    params: dict[str, object] = field(default_factory=dict)
+    # What the statements declare, typed (model/declarations.py): for tables,
+    # hypertable conversions, columnstore settings, policies and continuous aggregates.
+    declaration: Declaration | None = None
     depends_on: set[ObjectKey] = field(default_factory=set)
+
+    def declared(self, kind: type[D]) -> D:
+        """The typed declaration, of the type this object's kind always has."""
+        if not isinstance(self.declaration, kind):
+            raise TypeError(f"{self.describe()} declares no {kind.__name__}")
+        return self.declaration
 
     @property
     def key(self) -> ObjectKey:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
+from platform_assets.model.declarations import Declaration, Dimension
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import ObjectKind, Statement
+from platform_assets.parse.declare import (
+    added_dimension,
+    columnstore_settings,
+    continuous_aggregate,
+    hypertable_conversion,
+    policy,
+    relation_argument,
+)
 from platform_assets.parse.dialect import DIALECT
 
 # TimescaleDB calls (SELECT fn(...) or CALL fn(...)) and the object each declares.
@@ -24,26 +33,6 @@ TIMESCALE_CALLS: dict[str, ObjectKind] = {
     "add_continuous_aggregate_policy": ObjectKind.REFRESH_POLICY,
 }
 
-# Positional parameter names of those calls, so positional and named forms read alike.
-CALL_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "create_hypertable": ("relation", "dimension"),
-    "add_dimension": ("relation", "dimension"),
-    "add_compression_policy": ("relation", "compress_after"),
-    "add_columnstore_policy": ("relation", "after"),
-    "add_retention_policy": ("relation", "drop_after"),
-    "add_reorder_policy": ("relation", "index_name"),
-    "add_continuous_aggregate_policy": (
-        "relation",
-        "start_offset",
-        "end_offset",
-        "schedule_interval",
-    ),
-    "by_range": ("column_name", "partition_interval"),
-    "by_hash": ("column_name", "number_partitions"),
-}
-LEGACY_HYPERTABLE_PARAMETERS = ("relation", "time_column_name", "partitioning_column")
-LEGACY_DIMENSION_PARAMETERS = ("relation", "column_name", "number_partitions")
-
 
 @dataclass
 class Name:
@@ -52,13 +41,15 @@ class Name:
 
 
 @dataclass
-class Declaration:
+class Creation:
     """An object a statement creates."""
 
     kind: ObjectKind
     name: Name
     relation: Name | None = None
-    params: dict[str, object] = field(default_factory=dict)
+    # The typed declaration read from the statement itself (tables get theirs once
+    # every statement completing them is known).
+    declaration: Declaration | None = None
 
 
 @dataclass
@@ -68,12 +59,11 @@ class Amendment:
     target: Name
     # The namespace the target lives in: relation, type, function, schema or extension.
     namespace: str
-    # TimescaleDB: the call adds to this object kind (add_dimension -> hypertable).
-    kind: ObjectKind | None = None
-    params: dict[str, object] = field(default_factory=dict)
+    # TimescaleDB: add_dimension adds this dimension to the hypertable conversion.
+    dimension: Dimension | None = None
 
 
-def classify(statement: Statement) -> Declaration | Amendment:
+def classify(statement: Statement) -> Creation | Amendment:
     tree = statement.tree
     if isinstance(tree, exp.Create):
         return _classify_create(tree, statement)
@@ -94,16 +84,16 @@ def classify(statement: Statement) -> Declaration | Amendment:
     raise _unsupported(statement)
 
 
-def _classify_create(tree: exp.Create, statement: Statement) -> Declaration:
+def _classify_create(tree: exp.Create, statement: Statement) -> Creation:
     kind = (tree.args.get("kind") or "").upper()
     target = tree.this
     if kind == "SCHEMA":
-        return Declaration(ObjectKind.SCHEMA, Name(None, target.db or target.name))
+        return Creation(ObjectKind.SCHEMA, Name(None, target.db or target.name))
     if kind == "TABLE":
         table = target.this if isinstance(target, exp.Schema) else target
-        return Declaration(ObjectKind.TABLE, _name(table))
+        return Creation(ObjectKind.TABLE, _name(table))
     if kind == "INDEX":
-        return Declaration(
+        return Creation(
             ObjectKind.INDEX,
             Name(None, target.name),
             relation=_name(target.args["table"]),
@@ -111,33 +101,37 @@ def _classify_create(tree: exp.Create, statement: Statement) -> Declaration:
     if kind == "VIEW":
         materialized = tree.find(exp.MaterializedProperty) is not None
         if not materialized:
-            return Declaration(ObjectKind.VIEW, _name(target))
+            return Creation(ObjectKind.VIEW, _name(target))
         continuous = any(
             type(prop) is exp.Property
             and prop.this.sql(DIALECT).lower() in ("timescaledb.continuous", "tsdb.continuous")
             for prop in tree.find_all(exp.Property)
         )
         if continuous:
-            return Declaration(ObjectKind.CONTINUOUS_AGGREGATE, _name(target))
-        return Declaration(ObjectKind.MATERIALIZED_VIEW, _name(target))
+            return Creation(
+                ObjectKind.CONTINUOUS_AGGREGATE,
+                _name(target),
+                declaration=continuous_aggregate(tree),
+            )
+        return Creation(ObjectKind.MATERIALIZED_VIEW, _name(target))
     if kind == "TYPE":
-        return Declaration(ObjectKind.TYPE, _name(target))
+        return Creation(ObjectKind.TYPE, _name(target))
     if kind == "SEQUENCE":
-        return Declaration(ObjectKind.SEQUENCE, _name(target))
+        return Creation(ObjectKind.SEQUENCE, _name(target))
     if kind == "TRIGGER":
         trigger = tree.find(exp.TriggerProperties)
-        return Declaration(
+        return Creation(
             ObjectKind.TRIGGER, Name(None, target.name), relation=_name(trigger.args["table"])
         )
     if kind in ("FUNCTION", "PROCEDURE"):
-        return Declaration(
+        return Creation(
             ObjectKind.FUNCTION,
             _name(target.this if isinstance(target, exp.UserDefinedFunction) else target),
         )
     raise _unsupported(statement)
 
 
-def _classify_alter(tree: exp.Alter, statement: Statement) -> Declaration | Amendment:
+def _classify_alter(tree: exp.Alter, statement: Statement) -> Creation | Amendment:
     target = _name(tree.this)
     kind = (tree.args.get("kind") or "").upper()
     if kind == "TABLE":
@@ -145,11 +139,11 @@ def _classify_alter(tree: exp.Alter, statement: Statement) -> Declaration | Amen
             if isinstance(action, exp.AlterSet):
                 options = _timescale_options(action)
                 if options:
-                    return Declaration(
+                    return Creation(
                         ObjectKind.COMPRESSION_SETTINGS,
                         Name(target.schema, ObjectKind.COMPRESSION_SETTINGS.value),
                         relation=target,
-                        params=options,
+                        declaration=columnstore_settings(options),
                     )
         return Amendment(target, "relation")
     if kind in ("SEQUENCE", "VIEW", "INDEX", "MATERIALIZED VIEW"):
@@ -196,12 +190,11 @@ def _classify_comment(tree: exp.Comment, statement: Statement) -> Amendment:
     raise _unsupported(statement)
 
 
-def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Declaration | Amendment:
+def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creation | Amendment:
     function = call.name.lower()
     if function not in TIMESCALE_CALLS:
         raise _unsupported(statement)
-    args = call_arguments(call)
-    relation_literal = args.get("relation") or args.get("hypertable")
+    relation_literal = relation_argument(call)
     if not isinstance(relation_literal, str):
         raise SchemaError(
             f"{function}: the first argument must be the relation name as a string literal",
@@ -209,61 +202,15 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Decla
         )
     relation = _dotted_name(relation_literal)
     kind = TIMESCALE_CALLS[function]
-    params = {"function": function, **args}
     if function == "add_dimension":
-        return Amendment(relation, "relation", kind=ObjectKind.HYPERTABLE, params=params)
-    return Declaration(kind, Name(relation.schema, kind.value), relation=relation, params=params)
+        return Amendment(relation, "relation", dimension=added_dimension(call))
+    declaration = hypertable_conversion(call) if kind == ObjectKind.HYPERTABLE else policy(call)
+    return Creation(
+        kind, Name(relation.schema, kind.value), relation=relation, declaration=declaration
+    )
 
 
-def call_arguments(call: exp.Anonymous) -> dict[str, object]:
-    """A function call's arguments by parameter name, literals as their text.
-
-    Nested dimension builders (`by_range('ts', INTERVAL '1 day')`) become a dict
-    with their own name under "builder".
-    """
-    function = call.name.lower()
-    names = CALL_PARAMETERS.get(function, ())
-    positional = [a for a in call.expressions if not isinstance(a, exp.Kwarg)]
-    if (
-        function == "create_hypertable"
-        and len(positional) > 1
-        and isinstance(positional[1], exp.Literal)
-    ):
-        names = LEGACY_HYPERTABLE_PARAMETERS
-    if (
-        function == "add_dimension"
-        and len(positional) > 1
-        and isinstance(positional[1], exp.Literal)
-    ):
-        names = LEGACY_DIMENSION_PARAMETERS
-    values: dict[str, object] = {}
-    index = 0
-    for arg in call.expressions:
-        if isinstance(arg, exp.Kwarg):
-            values[arg.this.name.lower()] = _literal_value(arg.expression)
-        else:
-            key = names[index] if index < len(names) else f"arg{index}"
-            values[key] = _literal_value(arg)
-            index += 1
-    return values
-
-
-def _literal_value(node: exp.Expr) -> object:
-    if isinstance(node, exp.Literal):
-        return node.name if node.is_string else node.to_py()
-    if isinstance(node, exp.Interval):
-        unit = node.unit.name if node.unit else ""
-        return f"{node.this.name} {unit}".strip()
-    if isinstance(node, exp.Boolean):
-        return node.this
-    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
-        return node.this.name
-    if isinstance(node, exp.Anonymous):
-        return {"builder": node.name.lower(), **call_arguments(node)}
-    return node.sql(DIALECT)
-
-
-def _classify_command(statement: Statement) -> Declaration | Amendment:
+def _classify_command(statement: Statement) -> Creation | Amendment:
     """Statements sqlglot keeps as a bare Command, read from their tokens."""
     tokens = [
         t
@@ -287,11 +234,11 @@ def _classify_command(statement: Statement) -> Declaration | Amendment:
         name_tokens = _skip_if_not_exists(tokens[position + 1 :])
         name = _token_name(name_tokens)
         if keyword == "EXTENSION":
-            return Declaration(ObjectKind.EXTENSION, Name(None, name.name))
+            return Creation(ObjectKind.EXTENSION, Name(None, name.name))
         if keyword in ("FUNCTION", "PROCEDURE", "AGGREGATE"):
-            return Declaration(ObjectKind.FUNCTION, name)
+            return Creation(ObjectKind.FUNCTION, name)
         if keyword == "DOMAIN":
-            return Declaration(ObjectKind.DOMAIN, name)
+            return Creation(ObjectKind.DOMAIN, name)
     if words[:2] == ["ALTER", "TABLE"] or words[:2] == ["ALTER", "SEQUENCE"]:
         name_tokens = tokens[2:]
         if name_tokens and name_tokens[0].text.upper() in ("ONLY", "IF"):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
+from platform_assets.model.declarations import HypertableConversion, ReorderPolicy
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SYSTEM_SCHEMAS, SchemaGraph
 from platform_assets.model.objects import (
@@ -17,8 +18,9 @@ from platform_assets.model.objects import (
     Statement,
     object_key,
 )
-from platform_assets.parse.classify import Amendment, Declaration, Name, classify
+from platform_assets.parse.classify import Amendment, Creation, Name, classify
 from platform_assets.parse.statements import read_statements
+from platform_assets.parse.tables import table_definition
 from platform_assets.seeding.declaration import Seed, discover_seeds
 
 
@@ -77,6 +79,9 @@ class _Compiler:
                 if error.location is None:
                     error.location = statement.location
                 self.errors.append(error)
+        for obj in self.objects.values():
+            if obj.kind == ObjectKind.TABLE:  # complete now: its amendments are known
+                obj.declaration = table_definition(obj.statements)
         if not self.errors:
             for obj in self.objects.values():
                 self._resolve_dependencies(obj)
@@ -87,7 +92,7 @@ class _Compiler:
 
     # -- declaring -------------------------------------------------------------
 
-    def _add(self, statement: Statement, found: Declaration | Amendment) -> None:
+    def _add(self, statement: Statement, found: Creation | Amendment) -> None:
         if isinstance(found, Amendment):
             self._amend(statement, found)
             return
@@ -111,7 +116,7 @@ class _Compiler:
             name=name,
             relation=relation,
             statements=[statement],
-            params=dict(found.params),
+            declaration=found.declaration,
         )
         if found.relation is not None and kind != ObjectKind.INDEX:
             obj.schema = self._lookup_schema("relation", found.relation, statement)
@@ -144,7 +149,7 @@ class _Compiler:
                 statement.location,
             )
         target = self.objects[target_key]
-        if found.kind == ObjectKind.HYPERTABLE:
+        if found.dimension is not None:
             hypertable_key = object_key(ObjectKind.HYPERTABLE, target.schema, "", target.name)
             if hypertable_key not in self.objects:
                 raise SchemaError(
@@ -153,9 +158,8 @@ class _Compiler:
                 )
             hypertable = self.objects[hypertable_key]
             hypertable.statements.append(statement)
-            dimensions = hypertable.params.setdefault("dimensions", [])
-            assert isinstance(dimensions, list)
-            dimensions.append(found.params)
+            conversion = hypertable.declared(HypertableConversion)
+            hypertable.declaration = conversion.with_dimension(found.dimension)
             return
         target.statements.append(statement)
 
@@ -231,8 +235,8 @@ class _Compiler:
                 return
             wanted = chain.get(wanted)
         if obj.kind == ObjectKind.REORDER_POLICY:
-            index = obj.params.get("index_name")
-            if isinstance(index, str):
+            index = obj.declared(ReorderPolicy).index_name
+            if index is not None:
                 self._require(obj, "relation", _split_name(index), obj.definition)
 
     def _require_schema(self, obj: SchemaObject, statement: Statement) -> None:

@@ -23,8 +23,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlglot import exp
-
+from platform_assets.model.declarations import KeyKind, TableDefinition
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject, SourceLocation
 
@@ -158,27 +157,19 @@ def _table_config(path: Path, table: str) -> dict:
 
 def declared_columns(table: SchemaObject) -> list[str] | None:
     """Column names of a CREATE TABLE (None for `PARTITION OF` and the like)."""
-    target = table.definition.tree.this
-    if not isinstance(target, exp.Schema):
-        return None
-    return [c.name for c in target.expressions if isinstance(c, exp.ColumnDef)]
+    columns = table.declared(TableDefinition).columns
+    return None if columns is None else [c.name for c in columns]
 
 
 def _default_key(table: SchemaObject, header: list[str], seed: Seed) -> list[str]:
     """The primary key when the file has its columns, else the first such unique key."""
-    primary: list[list[str]] = []
-    unique: list[list[str]] = []
-    for node in table.definition.tree.find_all(exp.PrimaryKey, exp.UniqueColumnConstraint):
-        if isinstance(node, exp.PrimaryKey):
-            primary.append([c.name for c in node.expressions])
-        elif isinstance(node.this, exp.Schema):  # table-level UNIQUE (a, b)
-            unique.append([c.name for c in node.this.expressions])
-    for column in table.definition.tree.find_all(exp.ColumnDef):
-        for constraint in column.args.get("constraints") or []:
-            if isinstance(constraint.kind, exp.PrimaryKeyColumnConstraint):
-                primary.append([column.name])
-            elif isinstance(constraint.kind, exp.UniqueColumnConstraint):
-                unique.append([column.name])
+    # Table-level keys first, then those written on a column.
+    keys = sorted(
+        (k for k in table.declared(TableDefinition).keys if k.statement == 0),
+        key=lambda k: k.column_level,
+    )
+    primary = [list(k.columns) for k in keys if k.kind == KeyKind.PRIMARY]
+    unique = [list(k.columns) for k in keys if k.kind == KeyKind.UNIQUE]
     for key in primary + unique:
         if key and all(column in header for column in key):
             return key

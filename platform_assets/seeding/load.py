@@ -28,6 +28,8 @@ from psycopg import sql
 from platform_assets import settings
 from platform_assets.execute import partitions
 from platform_assets.execute.partition_rules import partition_settings
+from platform_assets.live import catalog
+from platform_assets.live.catalog import LiveColumn
 from platform_assets.live.session import Session
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.seeding.declaration import Seed
@@ -41,13 +43,6 @@ RECORD = "platform_record"  # the row's position in the file, 0 for the first da
 LOCATE_CHUNK = 10_000
 # Bind parameters per multi-row INSERT (the protocol allows 65,535).
 PARAMETERS_PER_INSERT = 30_000
-
-
-@dataclass
-class LiveColumn:
-    name: str
-    type: str
-    required: bool  # NOT NULL with no default, identity or generated value
 
 
 @dataclass
@@ -94,14 +89,7 @@ def record_line(seed: Seed, record: int) -> int:
 
 
 def live_columns(session: Session, seed: Seed) -> dict[str, LiveColumn]:
-    rows = session.rows(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, "
-        "a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '' "
-        "AS required FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 "
-        "AND NOT a.attisdropped ORDER BY a.attnum",
-        (sql.Identifier(seed.schema, seed.table).as_string(session.conn),),
-    )
-    return {r["attname"]: LiveColumn(r["attname"], r["type"], r["required"]) for r in rows}
+    return {c.name: c for c in catalog.columns(session, seed.schema, seed.table)}
 
 
 def check_header(seed: Seed, live: dict[str, LiveColumn]) -> None:

@@ -11,10 +11,10 @@ from platform_assets.execute.partition_rules import (
     DEFAULT_PREMAKE,
     MAX_PARTITIONS,
     choose_width,
-    interval_seconds,
     partition_settings,
 )
 from platform_assets.execute.partitions import range_bounds, uncovered
+from platform_assets.model.intervals import interval_seconds
 
 # --------------------------------------------------------------- partition width
 

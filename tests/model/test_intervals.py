@@ -3,9 +3,11 @@ width rule, upkeep grace and refresh crons are computed from)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from platform_assets.execute.partition_rules import interval_seconds
+from platform_assets.model.intervals import interval_duration, interval_seconds
 
 DAY = 86400.0
 
@@ -41,3 +43,14 @@ def test_an_integer_is_microseconds_as_create_hypertable_takes_it():
 def test_an_unreadable_interval_is_refused_naming_it():
     with pytest.raises(ValueError, match="unreadable interval '1 soon'"):
         interval_seconds("1 soon")
+
+
+def test_a_quoted_literal_reads_as_its_text():
+    assert interval_seconds("'7 days'") == 7 * DAY
+
+
+def test_a_duration_only_for_a_readable_nonzero_text():
+    assert interval_duration("90 DAYS") == timedelta(days=90)
+    assert interval_duration(1000) is None  # integer time: no duration
+    assert interval_duration("soon") is None
+    assert interval_duration("0 days") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from platform_assets.model.declarations import Dimension, DimensionKind, HypertableConversion
 from platform_assets.model.errors import SchemaError
 
 DEMO = """\
@@ -56,12 +57,9 @@ def test_statements_become_objects_with_inferred_dependencies(project):
     assert "demo/events/hypertable" in deps(graph, "demo/hourly")
     assert deps(graph, "demo/events/compression_policy") >= {"demo/events/compression_settings"}
     hypertable = graph[("demo", "events", "hypertable")]
-    assert hypertable.params["dimension"]["partition_interval"].lower() == "1 day"
-    assert hypertable.params["dimensions"][0]["dimension"] == {
-        "builder": "by_hash",
-        "column_name": "user_id",
-        "number_partitions": 4,
-    }
+    conversion = hypertable.declared(HypertableConversion)
+    assert conversion.chunk_interval.lower() == "1 day"
+    assert conversion.added[0] == Dimension(DimensionKind.HASH, "user_id", partitions=4)
     # add_dimension completes the hypertable asset: both statements are its SQL.
     assert "add_dimension" in hypertable.sql
 
@@ -72,9 +70,9 @@ def test_legacy_create_hypertable_form_is_read(project):
         "CREATE SCHEMA s;\nCREATE TABLE s.t (ts timestamptz NOT NULL);\n"
         "SELECT create_hypertable('s.t', 'ts', chunk_time_interval => INTERVAL '1 hour');\n",
     )
-    params = project.graph()[("s", "t", "hypertable")].params
-    assert params["time_column_name"] == "ts"
-    assert params["chunk_time_interval"].lower() == "1 hour"
+    conversion = project.graph()[("s", "t", "hypertable")].declared(HypertableConversion)
+    assert conversion.time_column == "ts"
+    assert conversion.chunk_interval.lower() == "1 hour"
 
 
 def test_pg_dump_style_file_is_taken_as_it_is(project):

@@ -15,6 +15,7 @@ import pytest
 from platform_assets.dagster.backfill import build_aggregate_backfill
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.sensors import build_health_sensors
+from platform_assets.model.declarations import Policy
 from platform_assets.parse.compiler import compile_directory
 from tests.support.cli import dagster_cli
 from tests.support.databases import query
@@ -92,6 +93,7 @@ def test_cli_materializes_the_five_systems_natively_and_a_rerun_changes_nothing(
     assert len(jobs) == len(declared)
     for obj in declared:
         proc, keys = PROCS[obj.kind.value]
+        policy = obj.declared(Policy)
         mine = [
             j for j in jobs if (j["proc_name"], j["s"], j["t"]) == (proc, obj.schema, obj.relation)
         ]
@@ -100,14 +102,14 @@ def test_cli_materializes_the_five_systems_natively_and_a_rerun_changes_nothing(
             same = query(
                 server_url,
                 "SELECT %s::interval = %s::interval AS same",
-                (mine[0]["config"][key], obj.params[key]),
+                (mine[0]["config"][key], policy.job_config[key]),
             )[0]["same"]
-            assert same, (obj.key, key, mine[0]["config"], obj.params)
-        if "schedule_interval" in obj.params:
+            assert same, (obj.key, key, mine[0]["config"], policy)
+        if policy.schedule_interval is not None:
             assert query(
                 server_url,
                 "SELECT %s::interval = %s::interval AS same",
-                (mine[0]["schedule_interval"], obj.params["schedule_interval"]),
+                (mine[0]["schedule_interval"], policy.schedule_interval),
             )[0]["same"], obj.key
 
     rerun = materialize(graph, server_url)

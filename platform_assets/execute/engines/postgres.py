@@ -19,12 +19,13 @@ from platform_assets.diff import (
     retention,
     table_columns,
 )
-from platform_assets.execute import partition_rules, partitions, rollups
+from platform_assets.execute import partitions, rollups
 from platform_assets.execute.engines.base import Action, Outcome
 from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import HypertableConversion
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject, Statement
@@ -98,7 +99,9 @@ class PostgresEngine:
         if self.native_hypertables or self.graph is None or table.kind != ObjectKind.TABLE:
             return None
         hypertable = self.graph.attached(table, ObjectKind.HYPERTABLE)
-        return partition_rules.time_column(hypertable) if hypertable is not None else None
+        if hypertable is None:
+            return None
+        return hypertable.declared(HypertableConversion).time_column
 
     def upkeep(
         self,
@@ -183,7 +186,7 @@ class PostgresEngine:
             if column is None:
                 action = self.create(obj, session)
             else:  # the hypertable's native form; its partitions come with the hypertable
-                session.execute(partitions.partitioned_create(obj.definition, column))
+                session.execute(partitions.partitioned_create(obj, column))
                 for statement in obj.statements[1:]:
                     session.execute(statement.text)
                 action = Action.CREATED
@@ -281,7 +284,7 @@ class PostgresEngine:
         table = self.graph.relation(obj.schema, obj.relation)
         assert table is not None
         outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
-        column = partition_rules.time_column(obj)
+        column = obj.declared(HypertableConversion).time_column
         key = partitions.partition_key(session, obj.schema, obj.relation)
         if key is None:
             raise SchemaError(

@@ -21,23 +21,25 @@ from platform_assets.execute.engines.postgres import PostgresEngine
 from platform_assets.live import catalog
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import (
+    ColumnstoreSettings,
+    ContinuousAggregate,
+    HypertableConversion,
+    Policy,
+    RetentionPolicy,
+)
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.objects import ObjectKind, SchemaObject, Statement
-from platform_assets.parse.classify import call_arguments, single_call
+from platform_assets.model.objects import ObjectKind, SchemaObject
+from platform_assets.parse.classify import single_call
 from platform_assets.parse.dialect import DIALECT
 
-# Policy kind -> (job proc_name, the config keys the declaration sets, by call parameter).
-POLICIES: dict[ObjectKind, tuple[str, dict[str, tuple[str, ...]]]] = {
-    ObjectKind.COMPRESSION_POLICY: (
-        "policy_compression", {"compress_after": ("compress_after", "after")}
-    ),
-    ObjectKind.RETENTION_POLICY: ("policy_retention", {"drop_after": ("drop_after",)}),
-    ObjectKind.REORDER_POLICY: ("policy_reorder", {"index_name": ("index_name",)}),
-    ObjectKind.REFRESH_POLICY: (
-        "policy_refresh_continuous_aggregate",
-        {"start_offset": ("start_offset",), "end_offset": ("end_offset",)},
-    ),
-}  # fmt: skip
+# Policy kind -> the proc_name of its job (its config keys: Policy.job_config).
+POLICIES: dict[ObjectKind, str] = {
+    ObjectKind.COMPRESSION_POLICY: "policy_compression",
+    ObjectKind.RETENTION_POLICY: "policy_retention",
+    ObjectKind.REORDER_POLICY: "policy_reorder",
+    ObjectKind.REFRESH_POLICY: "policy_refresh_continuous_aggregate",
+}
 NAME_SETTINGS = {"index_name"}  # compared as names, the rest as intervals
 
 
@@ -54,7 +56,7 @@ class TimescaleEngine(PostgresEngine):
         live = tc.hypertable(session, obj.schema, obj.relation)
         if live is None:
             rows = catalog.row_count(session, obj.schema, obj.relation)
-            session.execute(with_migrate_data(obj.definition) if rows else obj.definition.text)
+            session.execute(with_migrate_data(obj) if rows else obj.definition.text)
             for statement in obj.statements[1:]:
                 session.execute(statement.text)
             if rows:
@@ -63,7 +65,8 @@ class TimescaleEngine(PostgresEngine):
             action = Action.CREATED
         else:
             action = Action.UNCHANGED
-            declared = declared_chunk_interval(obj)
+            conversion = obj.declared(HypertableConversion)
+            declared = str(conversion.chunk_interval) if conversion.chunk_interval else None
             if declared and not tc.same_interval(session, declared, live.chunk_interval):
                 session.execute(
                     sql.SQL("SELECT set_chunk_time_interval({}, {}::interval)").format(
@@ -75,9 +78,8 @@ class TimescaleEngine(PostgresEngine):
                     f"{live.chunk_interval} -> {declared}; applies to new chunks only"
                 )
                 action = Action.UPDATED
-            for statement in obj.statements[1:]:
-                column = _dimension_column(statement)
-                if column not in live.dimension_columns:
+            for statement, dimension in zip(obj.statements[1:], conversion.added, strict=True):
+                if dimension.column not in live.dimension_columns:
                     session.execute(statement.text)
                     action = Action.UPDATED
         self._hypertable_details(obj, session, outcome)
@@ -98,10 +100,8 @@ class TimescaleEngine(PostgresEngine):
     ) -> Action:
         assert obj.relation is not None
         live = tc.compression_settings(session, obj.schema, obj.relation)
-        declared = {
-            "segmentby": _setting(obj, "compress_segmentby", "segmentby"),
-            "orderby": _setting(obj, "compress_orderby", "orderby"),
-        }
+        settings = obj.declared(ColumnstoreSettings)
+        declared = {"segmentby": settings.segmentby, "orderby": settings.orderby}
         if live is None:
             action = self.create(obj, session)
         elif _columns(declared["segmentby"]) != _columns(live["segmentby"]) or _ordering(
@@ -121,9 +121,10 @@ class TimescaleEngine(PostgresEngine):
 
     def _apply_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
-        proc, keys = POLICIES[obj.kind]
-        declared = {key: _setting(obj, *names) for key, names in keys.items()}
-        schedule = obj.params.get("schedule_interval")
+        proc = POLICIES[obj.kind]
+        policy = obj.declared(Policy)
+        declared = policy.job_config
+        schedule = policy.schedule_interval
         found = tc.jobs(session, proc, obj.schema, obj.relation)
         destructive = obj.kind == ObjectKind.RETENTION_POLICY and self._guard_retention(
             obj, session, outcome, found[0]["config"] if found else None
@@ -154,7 +155,7 @@ class TimescaleEngine(PostgresEngine):
                 config = {
                     **job["config"],
                     **{
-                        key: value if key in NAME_SETTINGS else tc.interval_text(session, value)
+                        key: value if key in NAME_SETTINGS else tc.stored_interval(session, value)
                         for key, value in changed.items()
                     },
                 }
@@ -186,7 +187,7 @@ class TimescaleEngine(PostgresEngine):
     ) -> bool:
         """Refuse a retention that drops rows the live policy keeps, unless allowed;
         whether it does (and was allowed)."""
-        declared = _setting(obj, "drop_after")
+        declared = obj.declared(RetentionPolicy).drop_after
         if declared is None or isinstance(declared, int):
             return False
         assert self.graph is not None
@@ -212,7 +213,7 @@ class TimescaleEngine(PostgresEngine):
     ) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             # WITH DATA cannot run in a transaction: create empty, refresh after commit.
-            session.execute(with_no_data(obj.definition))
+            session.execute(with_no_data(obj))
             for statement in obj.statements[1:]:
                 session.execute(statement.text)
             outcome.after_commit.append(
@@ -288,31 +289,23 @@ class TimescaleEngine(PostgresEngine):
         return sql.Identifier(obj.schema, obj.name)
 
 
-def declared_chunk_interval(obj: SchemaObject) -> str | None:
-    dimension = obj.params.get("dimension")
-    if isinstance(dimension, dict) and dimension.get("partition_interval"):
-        return str(dimension["partition_interval"])
-    interval = obj.params.get("chunk_time_interval")
-    return str(interval) if interval else None
-
-
-def with_migrate_data(statement: Statement) -> str:
+def with_migrate_data(hypertable: SchemaObject) -> str:
     """The create_hypertable call with `migrate_data => true` (the table holds rows)."""
+    statement = hypertable.definition
+    if hypertable.declared(HypertableConversion).migrate_data is not None:
+        return statement.tree.sql(DIALECT)  # as the user decided
     tree = statement.tree.copy()
     call = single_call(tree)
     assert call is not None
-    if "migrate_data" not in call_arguments(call):
-        call.append("expressions", exp.Kwarg(this=exp.var("migrate_data"), expression=exp.true()))
+    call.append("expressions", exp.Kwarg(this=exp.var("migrate_data"), expression=exp.true()))
     return tree.sql(DIALECT)
 
 
-def with_no_data(statement: Statement) -> str:
+def with_no_data(aggregate: SchemaObject) -> str:
     """The aggregate's CREATE as written when it says WITH NO DATA, else made to."""
-    properties = statement.tree.args.get("properties")
-    current = [p for p in (properties.expressions if properties else [])]
-    if any(isinstance(p, exp.WithDataProperty) and p.args.get("no") for p in current):
-        return statement.text
-    return no_data_sql(statement.tree)
+    if aggregate.declared(ContinuousAggregate).with_data is False:
+        return aggregate.definition.text
+    return no_data_sql(aggregate.definition.tree)
 
 
 def no_data_sql(create: exp.Expr) -> str:
@@ -323,21 +316,6 @@ def no_data_sql(create: exp.Expr) -> str:
     kept = [p.copy() for p in current if not isinstance(p, exp.WithDataProperty)]
     tree.set("properties", exp.Properties(expressions=[*kept, exp.WithDataProperty(no=True)]))
     return tree.sql(DIALECT)
-
-
-def _dimension_column(statement: Statement) -> str | None:
-    call = single_call(statement.tree)
-    if call is None:
-        return None
-    arguments = call_arguments(call)
-    dimension = arguments.get("dimension")
-    if isinstance(dimension, dict):
-        return dimension.get("column_name")
-    return arguments.get("column_name")
-
-
-def _setting(obj: SchemaObject, *names: str) -> Any:
-    return next((obj.params[n] for n in names if obj.params.get(n) is not None), None)
 
 
 def _same_setting(session: Session, key: str, live: Any, declared: Any) -> bool:

@@ -1,0 +1,182 @@
+"""A table's columns, keys and partitioning, read from its CREATE TABLE and the
+ALTER TABLE ... ADD CONSTRAINT statements that complete it."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from platform_assets.model.declarations import (
+    Column,
+    KeyKind,
+    Partitioning,
+    TableDefinition,
+    TableKey,
+)
+from platform_assets.model.objects import Statement
+
+_KEY_KINDS: dict[type[exp.Expr], KeyKind] = {
+    exp.PrimaryKey: KeyKind.PRIMARY,
+    exp.UniqueColumnConstraint: KeyKind.UNIQUE,
+    exp.ForeignKey: KeyKind.FOREIGN,
+    exp.CheckColumnConstraint: KeyKind.CHECK,
+    exp.ExcludeColumnConstraint: KeyKind.EXCLUSION,
+}
+_SHAPING_CONSTRAINTS = (
+    exp.NotNullColumnConstraint,
+    exp.DefaultColumnConstraint,
+    exp.GeneratedAsIdentityColumnConstraint,
+)
+
+
+def table_definition(statements: list[Statement]) -> TableDefinition:
+    """The table declared by `statements[0]` (a CREATE TABLE) and completed by the rest."""
+    create = statements[0].tree
+    schema = create.this if isinstance(create.this, exp.Schema) else None
+    keys: list[TableKey] = []
+    column_defs: list[exp.ColumnDef] = []
+    for item in schema.expressions if schema is not None else []:
+        if isinstance(item, exp.ColumnDef):
+            column_defs.append(item)
+            for constraint in item.args.get("constraints") or []:
+                node = _table_level(item.name, constraint.kind)
+                if node is not None:
+                    name = constraint.this.name if constraint.this else None
+                    keys.append(_key(name, node, 0, line_of(item.this), column_level=True))
+        elif isinstance(item, exp.Constraint) and type(_first(item)) in _KEY_KINDS:
+            keys.append(_key(item.name, _first(item), 0))
+        elif type(item) in _KEY_KINDS:
+            keys.append(_key(None, item, 0))
+    added: list[Column] = []
+    for index, statement in enumerate(statements[1:], start=1):
+        tree = statement.tree
+        if not isinstance(tree, exp.Alter):
+            continue
+        not_valid = bool(tree.args.get("not_valid"))
+        for action in tree.args.get("actions") or []:
+            if isinstance(action, exp.ColumnDef):
+                added.append(_column(action, False, statement=index))
+            if not isinstance(action, exp.AddConstraint):
+                continue
+            for item in action.expressions:
+                if isinstance(item, exp.Constraint) and type(_first(item)) in _KEY_KINDS:
+                    keys.append(_key(item.name, _first(item), index, not_valid=not_valid))
+                elif type(item) in _KEY_KINDS:
+                    keys.append(_key(None, item, index, not_valid=not_valid))
+    primary = {
+        column
+        for key in keys
+        if key.kind == KeyKind.PRIMARY and key.statement == 0
+        for column in key.columns
+    }
+    columns = (
+        tuple(_column(c, c.name in primary) for c in column_defs) if schema is not None else None
+    )
+    return TableDefinition(columns, tuple(keys), _partitioning(create), tuple(added))
+
+
+def _first(constraint: exp.Constraint) -> exp.Expr | None:
+    return constraint.expressions[0] if constraint.expressions else None
+
+
+def _column(definition: exp.ColumnDef, in_primary_key: bool, statement: int = 0) -> Column:
+    constraints = definition.args.get("constraints") or []
+    kinds = {type(c.kind): c.kind for c in constraints}
+    default = kinds.get(exp.DefaultColumnConstraint)
+    identity = kinds.get(exp.GeneratedAsIdentityColumnConstraint)
+    kept = [c for c in constraints if isinstance(c.kind, _SHAPING_CONSTRAINTS)]
+    not_null = exp.NotNullColumnConstraint in kinds or in_primary_key
+    if not_null and not any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in kept):
+        kept.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+    generated = kinds.get(exp.ComputedColumnConstraint)
+    data_type = definition.args.get("kind")
+    return Column(
+        name=definition.name,
+        data_type=data_type if isinstance(data_type, exp.DataType) else None,
+        not_null=not_null,
+        default=default.this if default is not None else None,
+        identity=("a" if identity.this else "d") if identity is not None else "",
+        generated=generated.this if generated is not None else None,
+        definition=definition,
+        shape=exp.ColumnDef(this=definition.this, kind=data_type, constraints=kept),
+        line=line_of(definition.this),
+        statement=statement,
+    )
+
+
+def _table_level(column: str, kind: exp.Expr) -> exp.Expr | None:
+    """A column constraint as the equivalent table constraint."""
+    ident = exp.to_identifier(column)
+    if isinstance(kind, exp.CheckColumnConstraint):
+        return kind.copy()
+    if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+        return exp.PrimaryKey(expressions=[ident])
+    if isinstance(kind, exp.UniqueColumnConstraint):
+        return exp.UniqueColumnConstraint(this=exp.Schema(expressions=[ident]))
+    if isinstance(kind, exp.Reference):
+        return exp.ForeignKey(expressions=[ident], reference=kind.copy())
+    return None
+
+
+def _key(
+    name: str | None,
+    node: exp.Expr,
+    statement: int,
+    line: int | None = None,
+    column_level: bool = False,
+    not_valid: bool = False,
+) -> TableKey:
+    kind = _KEY_KINDS[type(node)]
+    referenced = None
+    if isinstance(node, exp.CheckColumnConstraint):
+        columns = [c.name for c in node.find_all(exp.Column)]
+    elif isinstance(node, exp.ForeignKey):
+        columns = [_name(c) for c in node.expressions]
+        reference = node.args.get("reference")
+        target = reference.find(exp.Table) if reference else None
+        referenced = (target.db or None, target.name) if target else None
+        line = line_of(reference) or line  # where the referenced table is named
+    elif isinstance(node, exp.UniqueColumnConstraint):
+        target_columns = node.this.expressions if isinstance(node.this, exp.Schema) else []
+        columns = [_name(c) for c in target_columns]
+    else:
+        columns = [_name(c) for c in node.expressions]
+    return TableKey(
+        kind=kind,
+        name=name,
+        columns=tuple(dict.fromkeys(columns)),
+        node=node,
+        statement=statement,
+        line=line if line is not None else line_of(node),
+        referenced=referenced,
+        column_level=column_level,
+        not_valid=not_valid,
+    )
+
+
+def _name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Ordered):
+        node = node.this
+    return node.name if isinstance(node, exp.Column | exp.Identifier) else node.sql()
+
+
+def _partitioning(create: exp.Expr) -> Partitioning | None:
+    found = create.find(exp.PartitionedByProperty)
+    if found is None:
+        return None
+    spec = found.this
+    method = spec.name.lower() if isinstance(spec, exp.Anonymous) else type(spec).__name__.lower()
+    columns = tuple(c.name for c in found.find_all(exp.Column))
+    return Partitioning(method, columns)
+
+
+def line_of(node: exp.Expr | None) -> int | None:
+    """The source line of a node: that of its first identifier carrying one."""
+    if node is None:
+        return None
+    for identifier in ([node] if isinstance(node, exp.Identifier) else []) + list(
+        node.find_all(exp.Identifier)
+    ):
+        line = identifier.meta.get("line") if identifier.meta else None
+        if line:
+            return int(line)
+    return None
