@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 from sqlglot import exp
 
+from platform_assets.model.declarations import TableDefinition
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import ObjectKind, SchemaObject, SourceLocation
 from platform_assets.parse.dialect import DIALECT
@@ -56,32 +57,26 @@ def column_comments(table: SchemaObject) -> dict[str, str]:
 
 
 def declared_column_schema(table: SchemaObject) -> dg.TableSchema | None:
-    """The columns of a CREATE TABLE (type, nullability, comment); None for a table whose
+    """The declared columns (type, nullability, uniqueness, comment); None for a table whose
     columns come from elsewhere (PARTITION OF, AS SELECT)."""
-    create = table.definition.tree
-    if not isinstance(create, exp.Create) or not isinstance(create.this, exp.Schema):
+    definition = table.declared(TableDefinition)
+    if not definition.columns:
         return None
-    primary = {c.name for key in create.find_all(exp.PrimaryKey) for c in key.expressions}
+    unique = {key.columns[0] for key in definition.primary_and_unique_keys if len(key.columns) == 1}
     comments = column_comments(table)
-    columns = []
-    for column in create.this.expressions:
-        if not isinstance(column, exp.ColumnDef):
-            continue
-        constraints = {type(c.kind) for c in column.args.get("constraints") or []}
-        not_null = column.name in primary or bool(
-            constraints & {exp.NotNullColumnConstraint, exp.PrimaryKeyColumnConstraint}
-        )
-        unique = bool(constraints & {exp.UniqueColumnConstraint, exp.PrimaryKeyColumnConstraint})
-        data_type = column.args.get("kind")
-        columns.append(
+    return dg.TableSchema(
+        columns=[
             dg.TableColumn(
                 name=column.name,
-                type=data_type.sql(DIALECT).lower() if data_type else "",
+                type=column.data_type.sql(DIALECT).lower() if column.data_type else "",
                 description=comments.get(column.name),
-                constraints=dg.TableColumnConstraints(nullable=not not_null, unique=unique),
+                constraints=dg.TableColumnConstraints(
+                    nullable=not column.not_null, unique=column.name in unique
+                ),
             )
-        )
-    return dg.TableSchema(columns=columns) if columns else None
+            for column in definition.columns
+        ]
+    )
 
 
 def owners(obj: SchemaObject) -> list[str]:
