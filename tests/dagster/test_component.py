@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.project import REPO
+
 DG = str(Path(sys.executable).parent / "dg")
 
 # A dg project as `create-dagster project` lays it out: the package under src/, its
@@ -112,3 +114,10 @@ def test_component_in_a_new_dg_project_checks_and_launches(database, tmp_path):
         (1, "Ada"),
         (2, "Grace"),
     ]
+
+
+def test_this_repository_is_a_dg_project_whose_definitions_check(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    checked = dg_command("check", "defs", cwd=REPO, env=env)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
