@@ -1,13 +1,17 @@
-"""Full-graph materialize of the five systems against its floor, in one run.
+"""Full-graph materialize of the five systems (or a generated schema) against its floors.
 
-    python benchmarks/materialize.py [--runs 3]
+    python benchmarks/materialize.py [--runs 3] [--objects N]
+
+With the shipped `dagster.yaml` (Dagster's storage in PostgreSQL, pooled), in one run:
 
 - cold: `dagster asset materialize --select '*'` into an empty database;
-- no-op: the same command again (must execute 0 DDL statements);
+- no-op: the same command again (must execute 0 DDL statements), against
+  `python -c "import platform_assets.definitions"` (the load every run pays) and
+  `platform plan` of the same database;
 - floor: the SQL the cold run executed (its DDL, less the seeds' staging tables),
   applied with `psql -f` to another empty database, plus a trivial Dagster run of
-  the same number of assets (one multi-asset that does nothing), i.e. what any
-  Dagster-driven tool pays.
+  as many assets and asset checks on the same instance configuration (one
+  multi-asset that only yields its results), i.e. what any Dagster-driven tool pays.
 
 Runs on a throwaway embedded cluster; prints median wall times and ratios.
 """
@@ -35,6 +39,7 @@ sys.path.insert(0, str(REPO))
 # any will do.
 os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", secrets.token_urlsafe(16))
 
+from benchmarks.definitions_load import generated_project  # noqa: E402
 from platform_assets.dagster.assets import build_schema_assets  # noqa: E402
 from platform_assets.live.embedded import EmbeddedCluster, find_bindir  # noqa: E402
 from platform_assets.parse.compiler import compile_directory  # noqa: E402
@@ -42,6 +47,7 @@ from platform_assets.parse.dialect import DIALECT  # noqa: E402
 from platform_assets.seeding.load import STAGE  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+LOAD = "import platform_assets.definitions"
 
 TRIVIAL_DEFINITIONS = """\
 import dagster as dg
@@ -66,11 +72,11 @@ defs = dg.Definitions(assets=[trivial], executor=dg.in_process_executor)
 """
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> float:
     start = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    if result.returncode != 0:
+    if result.returncode not in ok:
         raise SystemExit(f"{command[0]} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return elapsed
 
@@ -98,93 +104,107 @@ def stages_seed(statement: str) -> bool:
     return any(table.name == STAGE for table in tree.find_all(exp.Table))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-
-    graph = compile_directory(REPO / "sql", REPO)
-    assets = len(graph)
+def measure(root: Path, runs: int) -> dict[str, object]:
+    """Every figure of one project (median seconds), on a throwaway cluster."""
+    graph = compile_directory(root / "sql", root)
+    assets = len(graph) + len(graph.seeds)
     checks = len(build_schema_assets(graph).check_specs)
     work = Path(tempfile.mkdtemp(prefix="platform-bench-"))
     work.chmod(0o755)
     cluster = EmbeddedCluster(work / "cluster")
     cluster.up(databases=())
-    (work / "home").mkdir()
-    trivial = work / "trivial"
-    trivial.mkdir()
-    (trivial / "trivial_defs.py").write_text(TRIVIAL_DEFINITIONS.format(count=assets, checks=0))
-    (trivial / "trivial_checked_defs.py").write_text(
-        TRIVIAL_DEFINITIONS.format(count=assets, checks=checks)
-    )
-    base_env = {**os.environ, "DAGSTER_HOME": str(work / "home")}
-    base_env.pop("PLATFORM_PROJECT_DIR", None)
+    home = work / "home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    trivial = work / "trivial_defs.py"
+    trivial.write_text(TRIVIAL_DEFINITIONS.format(count=assets, checks=checks))
+    base_env = {**os.environ, "DAGSTER_HOME": str(home), "PLATFORM_PROJECT_DIR": str(root)}
     materialize = [DAGSTER, "asset", "materialize", "-m", "platform_assets.definitions"]
+    figures: dict[str, list[float]] = {
+        name: [] for name in ("cold", "noop", "psql", "trivial", "load", "plan")
+    }
+    ddl_noop: list[int] = []
+    statements: list[str] = []
     try:
-        cold, noop, floor_psql, floor_dagster, floor_checked, ddl_noop = [], [], [], [], [], []
-        for run in range(args.runs):
-            ours, floor = f"bench_ours_{run}", f"bench_floor_{run}"
-            for name in (ours, floor):
+        for run in range(runs):
+            ours, floor, storage = f"bench_ours_{run}", f"bench_floor_{run}", f"bench_dagster_{run}"
+            for name in (ours, floor, storage):
                 cluster.create_database(name)
             with psycopg.connect(cluster.url(ours), autocommit=True) as conn:
                 conn.execute(f"ALTER DATABASE {ours} SET log_statement = 'ddl'")
-            env = {**base_env, "PLATFORM_DATABASE_URL": cluster.url(ours)}
+            env = {
+                **base_env,
+                "PLATFORM_DATABASE_URL": cluster.url(ours),
+                "PLATFORM_DAGSTER_STORAGE_URL": cluster.url(storage),
+            }
             offset = cluster.log_file.stat().st_size
-            cold.append(timed([*materialize, "--select", "*"], env))
+            figures["cold"].append(timed([*materialize, "--select", "*"], env))
             statements = [s for s in executed_sql(cluster, ours, offset) if not stages_seed(s)]
             script = work / f"floor_{run}.sql"
             script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
             offset = cluster.log_file.stat().st_size
-            noop.append(timed([*materialize, "--select", "*"], env))
+            figures["noop"].append(timed([*materialize, "--select", "*"], env))
             ddl_noop.append(len(executed_sql(cluster, ours, offset)))
-            floor_psql.append(
+            figures["load"].append(timed([sys.executable, "-c", LOAD], env))
+            figures["plan"].append(
+                timed([sys.executable, "-m", "platform_assets.cli", "plan"], env, ok=(0, 2))
+            )
+            figures["psql"].append(
                 timed(
                     [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                      "-f", str(script), cluster.url(floor)],
                     base_env,
                 )
             )  # fmt: skip
-            for defs_file, times in (
-                ("trivial_defs.py", floor_dagster),
-                ("trivial_checked_defs.py", floor_checked),
-            ):
-                times.append(
-                    timed(
-                        [DAGSTER, "asset", "materialize", "-f", str(trivial / defs_file),
-                         "--select", "*"],
-                        base_env,
-                    )
-                )  # fmt: skip
+            figures["trivial"].append(
+                timed([DAGSTER, "asset", "materialize", "-f", str(trivial), "--select", "*"], env)
+            )
     finally:
         cluster.down()
         shutil.rmtree(work, ignore_errors=True)
+    result: dict[str, object] = {name: statistics.median(v) for name, v in figures.items()}
+    result.update(assets=assets, checks=checks, ddl=len(statements), ddl_noop=max(ddl_noop))
+    return result
 
-    med = statistics.median
-    floor = med(floor_psql) + med(floor_dagster)
-    checked = med(floor_psql) + med(floor_checked)
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--objects", type=int, default=0, help="a generated sql/ of N objects")
+    args = parser.parse_args()
+    root = generated_project(args.objects) if args.objects else REPO
+    try:
+        f = measure(root, args.runs)
+    finally:
+        if args.objects:
+            shutil.rmtree(root, ignore_errors=True)
+    floor = f["psql"] + f["trivial"]
     rows = [
-        ("floor: psql -f of the same SQL", med(floor_psql), ""),
-        ("floor: trivial Dagster run", med(floor_dagster), f"{assets} assets"),
+        ("floor: psql -f of the same SQL", f["psql"], ""),
+        ("floor: trivial Dagster run", f["trivial"], f"{f['assets']} assets, {f['checks']} checks"),
         ("floor total", floor, ""),
-        ("floor: trivial run with checks", med(floor_checked), f"{assets} assets, {checks} checks"),
-        ("floor total with checks", checked, ""),
-        (
-            "cold materialize",
-            med(cold),
-            f"{med(cold) / floor:.2f}x floor, {med(cold) / checked:.2f}x floor with checks",
-        ),
+        ("cold materialize", f["cold"], f"{f['cold'] / floor:.2f}x floor total"),
+        ("definitions load", f["load"], "python -c 'import platform_assets.definitions'"),
         (
             "no-op re-materialize",
-            med(noop),
-            f"{med(noop) / floor:.2f}x floor, {med(noop) / checked:.2f}x floor with checks, "
-            f"DDL statements: {max(ddl_noop)}",
+            f["noop"],
+            f"{f['noop'] / f['load']:.2f}x definitions load, DDL statements: {f['ddl_noop']}",
+        ),
+        (
+            "platform plan (nothing to do)",
+            f["plan"],
+            f"{f['plan'] / f['load']:.2f}x definitions load",
         ),
     ]
+    what = f"generated sql/ of {args.objects} objects" if args.objects else "the five systems"
     print(
-        f"full graph of the five systems: {assets} assets with {checks} checks (run with them), "
-        f"{len(statements)} DDL statements"
+        f"full graph of {what}: {f['assets']} assets with {f['checks']} checks (run with "
+        f"them), {f['ddl']} DDL statements"
     )
-    print(f"median of {args.runs} run(s) each, wall time, plain PostgreSQL (embedded cluster):")
+    print(
+        f"median of {args.runs} run(s) each, wall time, plain PostgreSQL (embedded cluster), "
+        "the shipped dagster.yaml (storage in PostgreSQL):"
+    )
     for label, seconds, note in rows:
         print(f"  {label:<32} {seconds:6.2f} s  {note}")
 

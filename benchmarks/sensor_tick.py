@@ -36,7 +36,7 @@ from platform_assets.dagster.sensors import build_health_sensors  # noqa: E402
 from platform_assets.health import CHUNK_HEALTH, JOB_HEALTH, observe  # noqa: E402
 from platform_assets.live.session import Session  # noqa: E402
 from platform_assets.parse.compiler import compile_directory  # noqa: E402
-from tests.timescale import timescale_server  # noqa: E402
+from tests.support.timescale import timescale_server  # noqa: E402
 
 SQL = """\
 CREATE EXTENSION IF NOT EXISTS timescaledb;

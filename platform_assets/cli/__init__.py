@@ -9,6 +9,7 @@ from pathlib import Path
 
 from platform_assets import settings
 from platform_assets.dagster.resources import configured_database
+from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.execute.fallback import engine_comparisons
 from platform_assets.execute.plan import make_plan
 from platform_assets.lint.rules import RULES, LiveFacts, lint_graph
@@ -19,7 +20,8 @@ from platform_assets.live.embedded import (
     project_root,
 )
 from platform_assets.model.errors import SchemaError
-from platform_assets.parse.compiler import compile_directory, compile_files
+from platform_assets.parse.cache import compile_project
+from platform_assets.parse.compiler import compile_files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,9 +88,11 @@ def _lint(paths: list[Path], explain: bool) -> int:
 
 def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
     root = project_root()
-    graph = compile_directory(root / "sql", root)
-    keys = {tuple(key.split("/")) for key in select} if select else None
-    allowed = frozenset(tuple(key.split("/")) for key in allow_destructive)
+    graph = compile_project(root)
+    translator = SchemaTranslator()
+    by_asset_key = {translator.get_asset_key(obj).to_user_string(): obj.key for obj in graph}
+    keys = {by_asset_key[key] for key in select if key in by_asset_key} if select else None
+    allowed = frozenset(by_asset_key[key] for key in allow_destructive if key in by_asset_key)
     with configured_database().session() as session:
         plan = make_plan(graph, session, keys, allowed)
     print(plan.render())
@@ -98,7 +102,7 @@ def _plan(select: list[str] | None, allow_destructive: list[str]) -> int:
 def _engines() -> int:
     """The fallback report: each TimescaleDB declaration on both engines."""
     root = project_root()
-    rows = engine_comparisons(compile_directory(root / "sql", root))
+    rows = engine_comparisons(compile_project(root))
     for row in rows:
         print(f"{row.key}  ({row.description})")
         print(f"    PostgreSQL:  {row.postgresql}")

@@ -1,16 +1,23 @@
 """The schema graph as one subsettable multi-asset: one process, connection and lock a run."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from platform_assets import settings
 from platform_assets.dagster import relation_metadata
-from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync
+from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync, failed_in_sync
+from platform_assets.dagster.recording import (
+    last_passed_checks,
+    recorded_code_versions,
+    records_materialization,
+)
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
-from platform_assets.execute.engines import Outcome, select_engine
+from platform_assets.execute.engines import Action, Outcome
+from platform_assets.execute.online import LockPolicy
+from platform_assets.execute.runner import Runner
 from platform_assets.health import observe
 from platform_assets.lint.rules import lint_graph
 from platform_assets.live import catalog
@@ -21,6 +28,9 @@ from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject
 from platform_assets.seeding.checks import evaluate_seed_checks
 from platform_assets.seeding.load import SeedResult, load_seed, secret_values
 
+# What an outcome records as a change even when it executed nothing itself.
+CHANGING_ACTIONS = frozenset({Action.CREATED, Action.UPDATED})
+
 
 class SchemaRunConfig(dg.Config):
     """Run config of `schema_objects`."""
@@ -28,6 +38,24 @@ class SchemaRunConfig(dg.Config):
     # Asset keys (e.g. "demo/users") whose changes may lose data: dropping a column,
     # narrowing a type. Refused for every other object.
     allow_destructive: list[str] = []
+    # How long a statement waits for its lock (the application waits at most this long
+    # behind it), how long statements may run, and how long an object retries after
+    # lock timeouts (execute/online.py). An object's annotation overrides them.
+    lock_timeout: str = LockPolicy.lock_timeout
+    statement_timeout: str = LockPolicy.statement_timeout
+    long_statement_timeout: str = LockPolicy.long_statement_timeout
+    lock_retry_budget: str = LockPolicy.lock_retry_budget
+
+    def lock_policy(self) -> LockPolicy:
+        try:
+            return LockPolicy(
+                lock_timeout=self.lock_timeout,
+                statement_timeout=self.statement_timeout,
+                long_statement_timeout=self.long_statement_timeout,
+                lock_retry_budget=self.lock_retry_budget,
+            )
+        except ValueError as error:
+            raise dg.Failure(f"run config: {error}") from error
 
 
 def build_schema_assets(
@@ -46,7 +74,18 @@ def build_schema_assets(
         spec for seed in graph.seeds.values() for spec in translator.get_seed_check_specs(seed)
     ]
     # Asset key -> the object's or seed's own key.
-    by_asset_key = {translator.get_asset_key(obj): obj.key for obj in graph}
+    objects_by_asset_key: dict[dg.AssetKey, ObjectKey] = {}
+    for obj in graph:
+        asset_key = translator.get_asset_key(obj)
+        if asset_key in objects_by_asset_key:  # a translator that maps two names to one
+            other = graph[objects_by_asset_key[asset_key]]
+            raise SchemaError(
+                f"{obj.describe()} and {other.describe()} ({other.location}) map to the same "
+                f"asset key {asset_key.to_user_string()}",
+                obj.location,
+            )
+        objects_by_asset_key[asset_key] = obj.key
+    by_asset_key = dict(objects_by_asset_key)
     by_asset_key.update(
         {translator.get_seed_asset_key(seed): key for key, seed in graph.seeds.items()}
     )
@@ -66,22 +105,24 @@ def build_schema_assets(
             (by_asset_key[check.asset_key], check.name)
             for check in context.selected_asset_check_keys
         }
-        allowed = allowed_destructive(config.allow_destructive, graph)
+        allowed = allowed_destructive(config.allow_destructive, objects_by_asset_key)
         yield from materialize_objects(
-            context, database, graph, selected, checked, translator, allowed
+            context, database, graph, selected, checked, translator, allowed, config.lock_policy()
         )
 
     return schema_objects
 
 
-def allowed_destructive(keys: list[str], graph: SchemaGraph) -> frozenset[ObjectKey]:
-    """Asset keys as object keys; an unknown one fails the run (a typo must not
-    leave a destructive change refused without saying why)."""
-    allowed = frozenset(tuple(key.split("/")) for key in keys)
-    unknown = sorted("/".join(key) for key in allowed if key not in graph.objects)
+def allowed_destructive(
+    keys: list[str], by_asset_key: dict[dg.AssetKey, ObjectKey]
+) -> frozenset[ObjectKey]:
+    """Asset keys ("demo/users") as object keys; an unknown one fails the run (a typo
+    must not leave a destructive change refused without saying why)."""
+    asset_keys = [dg.AssetKey.from_user_string(key) for key in keys]
+    unknown = sorted(key.to_user_string() for key in asset_keys if key not in by_asset_key)
     if unknown:
         raise dg.Failure(f"allow_destructive names no declared object: {', '.join(unknown)}")
-    return allowed
+    return frozenset(by_asset_key[key] for key in asset_keys)
 
 
 def materialize_objects(
@@ -92,49 +133,65 @@ def materialize_objects(
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
     allow_destructive: frozenset[ObjectKey] = frozenset(),
+    policy: LockPolicy | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Apply the selected objects in dependency order, then check each one checked
     (`in_sync` right after the object; the health checks at the end, in one pass).
 
     A failing object stops its dependents, not its siblings; the run fails at the
     end naming every object that failed, with its file and line. Checks alone
-    (a verification run) change nothing.
+    (a verification run) change nothing. An object found as declared records no
+    event (recording.py says what is recorded when).
     """
-    failures: dict[ObjectKey, str] = {}
     in_sync = {key for key, name in checked if name == IN_SYNC}
+    code_versions = context.assets_def.code_versions_by_key
+    recorded = recorded_code_versions(context.instance, context.selected_asset_keys)
+    passed = last_passed_checks(context.instance, context.selected_asset_check_keys)
+    as_declared: list[str] = []
     with database.session(log=context.log.info) as session, session.schema_lock():
-        engine = select_engine(session, graph, allow_destructive)
+        runner = Runner(session, graph, allow_destructive, policy)
+        engine = runner.engine
         context.log.info(f"engine: {engine.name} {engine.version or ''}".rstrip())
-        for obj in graph:
-            if obj.key not in selected and obj.key not in in_sync:
-                continue
+        for result in runner.run(selected, in_sync):
+            obj = result.obj
             asset_key = translator.get_asset_key(obj)
-            if blocked(obj.key, obj.depends_on, failures):
+            if result.failed:
+                if result.error is not None:
+                    context.log.error(str(result.error))
+                    if obj.key in in_sync:
+                        yield failed_in_sync(asset_key, result.error)
                 continue
-            if obj.key in selected:
-                try:
-                    outcome = engine.apply(obj, session)
-                except SchemaError as error:
-                    context.log.error(str(error))
-                    failures[obj.key] = str(error)
-                    continue
-                if obj.kind == ObjectKind.EXTENSION:
-                    engine = select_engine(session, graph, allow_destructive)
-                yield dg.MaterializeResult(
-                    asset_key=asset_key,
-                    metadata=outcome_metadata(obj, outcome, session, engine.name),
-                )
+            if result.outcome is not None:
+                outcome = result.outcome
+                changed = bool(outcome.executed) or outcome.action in CHANGING_ACTIONS
+                if records_materialization(
+                    asset_key, changed, code_versions.get(asset_key), recorded
+                ):
+                    yield dg.MaterializeResult(
+                        asset_key=asset_key,
+                        metadata=outcome_metadata(obj, outcome, session, result.engine.name),
+                    )
+                else:
+                    as_declared.append("/".join(obj.key))
+                    if dg.AssetCheckKey(asset_key, IN_SYNC) in passed:
+                        continue  # as declared and last seen so: its last results stand
             if obj.key in in_sync:
-                yield evaluate_in_sync(obj, graph, engine, session, asset_key)
+                yield evaluate_in_sync(obj, runner, asset_key)
+        if as_declared:
+            shown = ", ".join(as_declared[:50])
+            more = f" and {len(as_declared) - 50} more" if len(as_declared) > 50 else ""
+            context.log.info(
+                f"{len(as_declared)} object(s) as declared, nothing recorded: {shown}{more}"
+            )
         yield from materialize_seeds(
-            context, database, graph, selected, checked, translator, session, failures
+            context, database, selected, checked, translator, runner, recorded, passed
         )
         health = {(key, name) for key, name in checked if name != IN_SYNC}
         health = {(key, name) for key, name in health if key not in graph.seeds}
         if health:
             names = {name for _, name in health}
             for finding in observe(session, graph, names, datetime.now(UTC)):
-                if (finding.key, finding.check) in health and finding.key not in failures:
+                if (finding.key, finding.check) in health and finding.key not in runner.failures:
                     yield dg.AssetCheckResult(
                         asset_key=translator.get_asset_key(graph[finding.key]),
                         check_name=finding.check,
@@ -142,7 +199,8 @@ def materialize_objects(
                         description=finding.description,
                         metadata=finding.dagster_metadata,
                     )
-    if failures:
+    if runner.failures:
+        failures = runner.failures
         lines = [f"- {'/'.join(key)}: {message}" for key, message in failures.items()]
         raise dg.Failure(
             description=f"{len(failures)} schema object(s) failed:\n" + "\n".join(lines),
@@ -152,40 +210,35 @@ def materialize_objects(
         )
 
 
-def blocked(key: ObjectKey, depends_on: set[ObjectKey], failures: dict[ObjectKey, str]) -> bool:
-    """Whether something `key` depends on failed; if so it is recorded as not run."""
-    failed = sorted(dep for dep in depends_on if dep in failures)
-    if failed:
-        failures[key] = f"not run: {'/'.join(failed[0])} failed"
-    return bool(failed)
-
-
 def materialize_seeds(
     context: dg.AssetExecutionContext,
     database: SchemaDatabase,
-    graph: SchemaGraph,
     selected: set[ObjectKey],
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
-    session: Session,
-    failures: dict[ObjectKey, str],
+    runner: Runner,
+    recorded: Mapping[dg.AssetKey, str | None],
+    passed: set[dg.AssetCheckKey],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Load the selected seeds after every object (seeds depend on tables, never the
-    reverse), each in its own transaction, then run their checks."""
+    reverse), each in its own transaction, then run their checks. A seed whose rows were
+    all in place records nothing, like an unchanged object."""
+    graph = runner.graph
+    code_versions = context.assets_def.code_versions_by_key
     for key, seed in graph.seeds.items():
         names = {name for check_key, name in checked if check_key == key}
         if key not in selected and not names:
             continue
         asset_key = translator.get_seed_asset_key(seed)
-        if blocked(key, seed.depends_on, failures):
+        if runner.blocked_by(key, seed.depends_on) is not None:
             continue
         if key in selected:
             try:
                 values, generated = secret_values(seed, generate=database.is_embedded())
-                result = load_seed(session, seed, graph, values)
+                result = load_seed(runner.session, seed, graph, values)
             except SchemaError as error:
                 context.log.error(str(error))
-                failures[key] = str(error)
+                runner.fail(key, error)
                 continue
             if result.inserted:
                 for variable, password in generated.items():
@@ -194,9 +247,14 @@ def materialize_seeds(
                         f"{seed.describe()}: {variable} is not set; generated the password "
                         f"{password!r} for the embedded database (shown only now)"
                     )
-            yield dg.MaterializeResult(asset_key=asset_key, metadata=seed_metadata(result))
+            if records_materialization(
+                asset_key, result.changed, code_versions.get(asset_key), recorded
+            ):
+                yield dg.MaterializeResult(asset_key=asset_key, metadata=seed_metadata(result))
+            elif all(dg.AssetCheckKey(asset_key, name) in passed for name in names):
+                continue  # every row in place and last seen so: its last results stand
         if names:
-            for check in evaluate_seed_checks(session, seed, names):
+            for check in evaluate_seed_checks(runner.session, seed, names):
                 yield dg.AssetCheckResult(
                     asset_key=asset_key,
                     check_name=check.name,
@@ -225,13 +283,25 @@ def seed_metadata(result: SeedResult) -> dict[str, object]:
 def outcome_metadata(
     obj: SchemaObject, outcome: Outcome, session: Session, engine: str
 ) -> dict[str, object]:
-    executed = "\n".join(s.rstrip(";") + ";" for s in outcome.executed)
+    executed = "\n".join(str(s.sql).rstrip(";") + ";" for s in outcome.executed)
     metadata: dict[str, object] = {
         "action": outcome.action.value,
         "engine": engine,
         "statements_executed": len(outcome.executed),
         "sql_executed": dg.MetadataValue.md(f"```sql\n{executed}\n```" if executed else "(none)"),
     }
+    if outcome.executed:  # what each statement locked and risked
+        metadata["statement_hazards"] = dg.MetadataValue.json(
+            [
+                {
+                    "sql": str(statement.sql),
+                    "lock": statement.lock.value,
+                    "hazards": sorted(hazard.value for hazard in statement.hazards),
+                    "after_commit": statement.outside_transaction,
+                }
+                for statement in outcome.executed
+            ]
+        )
     if outcome.reason:
         metadata["reason"] = outcome.reason
     for name, value in outcome.details.items():

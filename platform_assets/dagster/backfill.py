@@ -15,13 +15,12 @@ recorded as an observation of the aggregate's asset, with its window.
 """
 
 import dagster as dg
-from psycopg import sql
 
 from platform_assets import settings
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
-from platform_assets.execute import rollups
-from platform_assets.live import timescale_catalog as tc
+from platform_assets.execute.runner import Runner
+from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind
 
@@ -38,23 +37,16 @@ def build_aggregate_backfill(
     def refresh_aggregate_window(context: dg.OpExecutionContext, database: SchemaDatabase):
         window = context.partition_time_window
         with database.session(log=context.log.info) as session:
-            timescale = tc.installed(session)
+            engine = Runner(session, graph).engine
             for aggregate in aggregates:
-                if timescale:
-                    statement = sql.SQL("CALL refresh_continuous_aggregate({}, {}, {})").format(
-                        sql.Literal(tc.qualified(session, aggregate.schema, aggregate.name)),
-                        sql.Literal(window.start),
-                        sql.Literal(window.end),
-                    )
-                    refreshed = f"{window.start.isoformat()} to {window.end.isoformat()}"
-                else:
-                    statement = rollups.refresh_sql(aggregate)
-                    refreshed = "whole view, concurrently (plain PostgreSQL has no windows)"
-                session.execute(statement)
+                try:
+                    refreshed = engine.refresh(aggregate, session, (window.start, window.end))
+                except SchemaError as error:
+                    raise dg.Failure(error.message) from error
                 context.log_event(
                     dg.AssetObservation(
                         asset_key=translator.get_asset_key(aggregate),
-                        metadata={"refreshed": refreshed, "partition": context.partition_key},
+                        metadata={**refreshed, "partition": context.partition_key},
                     )
                 )
 

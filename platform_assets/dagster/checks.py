@@ -13,11 +13,9 @@ from __future__ import annotations
 import dagster as dg
 
 from platform_assets.diff.columns import column_differences
-from platform_assets.execute.engines.postgres import PostgresEngine
+from platform_assets.execute.runner import Runner
 from platform_assets.health import CHECK_DESCRIPTIONS, health_checks
-from platform_assets.live.session import Session
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
 IN_SYNC = "in_sync"
@@ -40,28 +38,21 @@ def check_specs(obj: SchemaObject, asset_key: dg.AssetKey) -> list[dg.AssetCheck
 
 
 def evaluate_in_sync(
-    obj: SchemaObject,
-    graph: SchemaGraph,
-    engine: PostgresEngine,
-    session: Session,
-    asset_key: dg.AssetKey,
+    obj: SchemaObject, runner: Runner, asset_key: dg.AssetKey
 ) -> dg.AssetCheckResult:
+    """`in_sync` of one object: the runner's dry run of it, and for tables the columns."""
     pending: list[str] = []
     differences: list[str] = []
-    session.dry_run = True
-    try:
-        with session.conn.transaction(force_rollback=True):
-            if obj.kind == ObjectKind.TABLE:
-                differences = column_differences(obj, session)
-            try:
-                outcome = engine.apply(obj, session)
-                pending = outcome.executed
-                not_applicable = outcome.reason
-            except SchemaError as error:
-                differences.append(f"applying it would fail: {error.message}")
-                not_applicable = None
-    finally:
-        session.dry_run = False
+    with runner.rolled_back():
+        if obj.kind == ObjectKind.TABLE:
+            differences = column_differences(obj, runner.session)
+        try:
+            outcome = runner.apply(obj)
+            pending = [str(statement.sql) for statement in outcome.executed]
+            not_applicable = outcome.reason
+        except SchemaError as error:
+            differences.append(f"applying it would fail: {error.message}")
+            not_applicable = None
     passed = not pending and not differences
     metadata: dict[str, object] = {
         "differences": dg.MetadataValue.json(differences),
@@ -80,4 +71,16 @@ def evaluate_in_sync(
         severity=dg.AssetCheckSeverity.ERROR,
         description=None if passed else "; ".join(differences + pending)[:1000],
         metadata=metadata,
+    )
+
+
+def failed_in_sync(asset_key: dg.AssetKey, error: SchemaError) -> dg.AssetCheckResult:
+    """`in_sync` of an object whose materialization failed: it is not as declared."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=IN_SYNC,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"applying it failed: {error.message}"[:1000],
+        metadata={"differences": dg.MetadataValue.json([f"applying it failed: {error.message}"])},
     )

@@ -35,6 +35,7 @@ from platform_assets.dagster.schedules import build_verify_schema
 from platform_assets.dagster.sensors import build_health_fix_job, build_health_sensors
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.parse.cache import compile_project
 from platform_assets.parse.compiler import compile_directory
 
 
@@ -120,7 +121,11 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
         root = settings.project_dir(default=context.project_root)
         sql_dir = root / (self.sql_dir or "sql")
         seeds_dir = root / (self.seeds_dir or "seeds")
-        graph = compile_directory(sql_dir, root, seeds_dir)
+        if (sql_dir, seeds_dir) == (root / "sql", root / "seeds"):
+            # The project's own layout: parsed once per change, not once per process.
+            graph = compile_project(root)
+        else:
+            graph = compile_directory(sql_dir, root, seeds_dir)
         return build_platform_definitions(
             graph,
             database_from_environment(self.database_url_env),

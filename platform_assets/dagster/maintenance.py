@@ -20,19 +20,16 @@ TimescaleDB.
 from datetime import UTC, datetime
 
 import dagster as dg
-from psycopg import sql
 
 from platform_assets import settings
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
-from platform_assets.diff import retention
-from platform_assets.execute import partitions, rollups
-from platform_assets.execute.engines import select_engine
+from platform_assets.execute import rollups
 from platform_assets.execute.partition_rules import is_range_partitioned
+from platform_assets.execute.runner import Runner
 from platform_assets.live import catalog
-from platform_assets.live import timescale_catalog as tc
-from platform_assets.live.session import Session
 from platform_assets.model.declarations import RefreshPolicy
+from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
@@ -108,6 +105,10 @@ def _maintenance_op(
     reported_on = translator.get_asset_key(hypertable or table)
 
     op_name = f"maintain_{table.schema}__{table.name}"
+    allow_hint = (
+        f'to allow it, run with config {{"ops": {{"{op_name}": {{"config": '
+        '{"allow_destructive": true}}}}'
+    )
 
     @dg.op(
         name=op_name,
@@ -122,30 +123,27 @@ def _maintenance_op(
     ) -> dg.Output:
         now = partition_clock.current()
         metadata: dict[str, object] = {"now": now.isoformat()}
+        allowed = frozenset({table.key}) if config.allow_destructive else frozenset()
         with database.session(log=context.log.info) as session, session.schema_lock():
-            engine = select_engine(session, graph)
-            if hypertable is not None and engine.native_hypertables:
-                metadata["skipped"] = "TimescaleDB keeps this hypertable's chunks itself"
-            elif partitions.partition_key(session, table.schema, table.name) is None:
-                metadata["skipped"] = "not partitioned on the server: materialize it first"
-            else:
-                with session.transaction(table.definition.search_path):
-                    upkeep = partitions.plan(session, table, graph, now)
-                    loss = retention.partition_loss(table, upkeep.overdue)
-                    if loss and not config.allow_destructive:
-                        raise dg.Failure(
-                            f"{table.location}: {table.describe()}: refused: {loss}; to allow "
-                            f'it, run with config {{"ops": {{"{op_name}": {{"config": '
-                            '{"allow_destructive": true}}}}'
-                        )
-                    partitions.apply(session, table, upkeep)
-                executed = session.take_executed()
-                metadata.update(
-                    partitions_created=[name for name, _, _ in upkeep.create],
-                    partitions_dropped=upkeep.drop,
-                    partitions_kept_holding_newer_rows=upkeep.kept,
-                    statements_executed=len(executed),
-                )
+            engine = Runner(session, graph, allowed).engine
+            engine.clock = lambda: now
+            try:
+                outcome = engine.maintain(table, session, allow_hint)
+            except SchemaError as error:
+                raise dg.Failure(str(error)) from error
+        if outcome.reason:
+            metadata["skipped"] = outcome.reason
+        else:
+            metadata.update(
+                partitions_created=outcome.details.get("partitions_created", []),
+                partitions_dropped=outcome.details.get("partitions_dropped", []),
+                partitions_kept_holding_newer_rows=outcome.details.get(
+                    "partitions_kept_holding_newer_rows", []
+                ),
+                statements_executed=len(outcome.executed),
+            )
+            if "destructive_changes" in outcome.details:
+                metadata["destructive_changes"] = outcome.details["destructive_changes"]
         context.log.info(f"{table.qualified_name}: {metadata}")
         context.log_event(dg.AssetObservation(asset_key=reported_on, metadata=metadata))
         return dg.Output(None, metadata=metadata)
@@ -180,17 +178,6 @@ def build_refresh_schedules(
     return jobs, schedules
 
 
-_REFRESH_POLICY_JOB = """
-SELECT j.job_id FROM timescaledb_information.jobs j
-JOIN timescaledb_information.continuous_aggregates ca
-  ON ca.materialization_hypertable_schema = j.hypertable_schema
- AND ca.materialization_hypertable_name = j.hypertable_name
-WHERE j.proc_name = 'policy_refresh_continuous_aggregate'
-  AND ca.view_schema = %s AND ca.view_name = %s
-ORDER BY j.job_id LIMIT 1
-"""
-
-
 def _refresh_job(
     graph: SchemaGraph, aggregate: SchemaObject, translator: SchemaTranslator
 ) -> dg.JobDefinition:
@@ -202,16 +189,11 @@ def _refresh_job(
         "its own refresh policy job on TimescaleDB.",
     )
     def refresh(context: dg.OpExecutionContext, database: SchemaDatabase) -> dg.Output:
-        metadata: dict[str, object] = {}
         with database.session(log=context.log.info) as session:
-            engine = select_engine(session, graph)
-            if engine.native_hypertables:
-                metadata.update(_refresh_timescale(session, aggregate))
-            elif catalog.relkind(session, aggregate.schema, aggregate.name) != "m":
-                raise dg.Failure(f"{aggregate.qualified_name} is not materialized yet")
-            else:
-                session.execute(rollups.refresh_sql(aggregate))
-                metadata["refreshed"] = "concurrently"
+            try:
+                metadata = Runner(session, graph).engine.refresh(aggregate, session)
+            except SchemaError as error:
+                raise dg.Failure(error.message) from error
             metadata["dagster/row_count"] = catalog.row_count(
                 session, aggregate.schema, aggregate.name
             )
@@ -225,20 +207,3 @@ def _refresh_job(
         refresh()
 
     return refresh_job
-
-
-def _refresh_timescale(session: Session, aggregate: SchemaObject) -> dict[str, object]:
-    """Run the aggregate's refresh policy job now (its window, its settings), or refresh
-    it whole when it has no policy. Autocommit: neither may run in a transaction."""
-    if not tc.is_continuous_aggregate(session, aggregate.schema, aggregate.name):
-        raise dg.Failure(f"{aggregate.qualified_name} is not a continuous aggregate yet")
-    job_id = session.value(_REFRESH_POLICY_JOB, (aggregate.schema, aggregate.name))
-    if job_id is not None:
-        session.execute("CALL run_job(%s)", (job_id,))
-        return {"refreshed": f"CALL run_job({job_id}) (its refresh policy)", "job_id": job_id}
-    session.execute(
-        sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)").format(
-            sql.Literal(tc.qualified(session, aggregate.schema, aggregate.name))
-        )
-    )
-    return {"refreshed": "whole aggregate (no refresh policy)"}

@@ -50,7 +50,7 @@ def build_health_sensors(
     translator = translator or SchemaTranslator()
     fix_job = fix_job or build_health_fix_job(graph, translator)
     if refresh_jobs is None:
-        refresh_jobs, _ = build_refresh_schedules(graph)
+        refresh_jobs, _ = build_refresh_schedules(graph, translator)
     jobs = [fix_job, *refresh_jobs]
     return [
         _health_sensor(name, set(checks), graph, translator, jobs)

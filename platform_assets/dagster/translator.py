@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Sequence
 
 import dagster as dg
@@ -11,11 +13,47 @@ from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import check_specs
 from platform_assets.lint.rules import LintFinding
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.model.objects import ObjectKind, SchemaObject
+from platform_assets.model.objects import GLOBAL_KINDS, ObjectKind, SchemaObject
 from platform_assets.seeding.checks import SEED_CHECKS
 from platform_assets.seeding.declaration import Seed
 
 PLATFORM_GROUP = "platform"
+
+
+# What Dagster accepts in an asset key part (it joins them with `__` into op inputs).
+ASSET_KEY_PART = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*")
+# Operator symbols spelled out, so `===` reads as `eq_eq_eq`.
+SYMBOL_WORDS = {
+    "=": "eq", "<": "lt", ">": "gt", "-": "minus", "+": "plus", "*": "star",
+    "/": "slash", "!": "bang", "~": "tilde", "@": "at", "#": "hash", "%": "percent",
+    "^": "caret", "&": "amp", "|": "bar", "?": "q", ".": "dot",
+}  # fmt: skip
+
+
+def asset_key_part(name: str) -> str:
+    """A name as a valid, stable, readable asset key part.
+
+    A name Dagster accepts is kept as it is; any other (quoted, spaces, non-ASCII,
+    symbols) becomes its readable ASCII letters and digits plus a hash of the real
+    name, so two names never share a part. The real name stays in the metadata.
+    """
+    if ASSET_KEY_PART.fullmatch(name):
+        return name
+    words: list[str] = []
+    current = ""
+    for char in unicodedata.normalize("NFKD", name):
+        if char.isascii() and char.isalnum():
+            current += char
+            continue
+        if current:
+            words.append(current)
+            current = ""
+        if char in SYMBOL_WORDS:
+            words.append(SYMBOL_WORDS[char])
+    if current:
+        words.append(current)
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return "_".join([*words, digest])
 
 
 class SchemaTranslator:
@@ -27,11 +65,17 @@ class SchemaTranslator:
         self.group_prefix = group_prefix
 
     def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
-        return dg.AssetKey([*self.key_prefix, *obj.key])
+        # Asked several times per object while the definitions load; built once each.
+        built: dict[tuple[str, ...], dg.AssetKey] = self.__dict__.setdefault("_asset_keys", {})
+        key = obj.key
+        if key not in built:
+            built[key] = dg.AssetKey([*self.key_prefix, *(asset_key_part(part) for part in key)])
+        return built[key]
 
     def get_group_name(self, obj: SchemaObject) -> str:
-        group = PLATFORM_GROUP if obj.kind == ObjectKind.EXTENSION else obj.schema
-        return self.group_prefix + group
+        if obj.kind == ObjectKind.EXTENSION or obj.kind in GLOBAL_KINDS:
+            return self.group_prefix + PLATFORM_GROUP
+        return self.group_prefix + asset_key_part(obj.schema)
 
     def get_code_version(self, obj: SchemaObject) -> str:
         return hashlib.sha256(obj.sql.encode()).hexdigest()[:16]
@@ -48,6 +92,7 @@ class SchemaTranslator:
             "sql": dg.MetadataValue.md(f"```sql\n{obj.sql}\n```"),
             "source": dg.MetadataValue.path(str(obj.location)),
             "object_kind": obj.kind.value,
+            "object_name": obj.describe(),
         }
         if obj.is_timescale:
             metadata["engines"] = (
@@ -154,7 +199,7 @@ class SchemaTranslator:
             deps=[dep_key(dep) for dep in sorted(seed.depends_on)],
             group_name=self.group_prefix + seed.schema,
             code_version=hashlib.sha256(
-                seed.path.read_bytes()
+                seed.content()
                 + repr((seed.key, seed.owns_table, seed.insert_only, seed.secrets)).encode()
             ).hexdigest()[:16],
             kinds={"postgres", "csv"},

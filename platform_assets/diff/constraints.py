@@ -16,9 +16,18 @@ from platform_assets.diff.rendering import (
     normalized,
     server_expressions,
 )
+from platform_assets.diff.table_columns import NOT_NULL_PROOF_SUFFIX
+from platform_assets.live import catalog
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import KeyKind, TableDefinition
+from platform_assets.model.hazards import (
+    Hazard,
+    LockLevel,
+    alter_table,
+    drop_index_concurrently,
+    planned,
+)
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -32,10 +41,11 @@ class DeclaredConstraint:
     name: str | None
     contype: str
     node: exp.Expr  # the table-level definition (CHECK (...), FOREIGN KEY ..., ...)
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # sorted, to match live constraints
     referenced: str | None
     # Declared by an ALTER TABLE amendment: added as written by apply_amendments.
     amendment: bool = False
+    key_columns: tuple[str, ...] = ()  # as written, in order
 
     @property
     def signature(self) -> tuple[str, tuple[str, ...], str | None]:
@@ -53,6 +63,7 @@ def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
             tuple(sorted(set(key.columns))),
             key.referenced[1] if key.referenced else None,
             amendment=key.statement > 0,
+            key_columns=tuple(key.columns),
         )
         for key in table.declared(TableDefinition).keys
         if key.kind in _CONTYPES
@@ -66,7 +77,8 @@ def _live_constraints(session: Session, table: SchemaObject) -> list[dict]:
         "pg_get_expr(con.conbin, con.conrelid) AS expression, "
         "ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a "
         "ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1) AS columns, "
-        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced "
+        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced, "
+        "con.convalidated AS validated "
         "FROM pg_constraint con WHERE con.conrelid = to_regclass(%s) "
         "AND con.contype IN ('c', 'f', 'p', 'u') AND con.conislocal",
         (sql.Identifier(table.schema, table.name).as_string(session.conn),),
@@ -93,7 +105,17 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
         # a constraint is to be added.
         return tc.columnstore(session, table.schema, table.name) is None
 
+    @cache
+    def online_keys() -> bool:
+        # UNIQUE / PRIMARY KEY through a concurrently built index: a plain table with rows
+        # (the server refuses USING INDEX on partitioned tables, TimescaleDB on hypertables).
+        if partitioned or not catalog.holds_rows(session, table.schema, table.name):
+            return False
+        return not tc.installed(session) or tc.hypertable(session, table.schema, table.name) is None
+
     def add(constraint: DeclaredConstraint) -> Change:
+        if constraint.contype in ("u", "p") and _plain_key(constraint) and online_keys():
+            return _add_key_online(session, relation, table, constraint)
         return _add_constraint(relation, constraint, partitioned, validate_later())
 
     live = {row["conname"]: row for row in _live_constraints(session, table)}
@@ -132,14 +154,69 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
         else:
             matched.add(row["conname"])
     for name in live.keys() - matched:
+        if name.endswith(NOT_NULL_PROOF_SUFFIX) and not live[name]["validated"]:
+            continue  # a NOT NULL being proven (table_columns); dropped once it is
         drops.append(_drop_constraint(relation, name))
     return drops + adds
 
 
 def _drop_constraint(relation: sql.Identifier, name: str) -> Change:
     return Change(
-        [sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(relation, sql.Identifier(name))]
+        [
+            alter_table(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(relation, sql.Identifier(name))
+            )
+        ]
     )
+
+
+def _plain_key(constraint: DeclaredConstraint) -> bool:
+    """A named UNIQUE / PRIMARY KEY of columns only (no INCLUDE, NULLS NOT DISTINCT,
+    DEFERRABLE): what ADD CONSTRAINT ... USING INDEX makes the same."""
+    key = constraint.node
+    if isinstance(key, exp.Constraint):  # CONSTRAINT name <key>
+        key = key.expressions[0] if len(key.expressions) == 1 else None
+    if constraint.name is None or not isinstance(key, exp.UniqueColumnConstraint | exp.PrimaryKey):
+        return False
+    options = {name for name, value in key.args.items() if value}
+    include = key.args.get("include")
+    return options <= {"this", "expressions", "include"} and not (
+        include is not None and any(include.args.values())
+    )
+
+
+def _add_key_online(
+    session: Session, relation: sql.Identifier, table: SchemaObject, constraint: DeclaredConstraint
+) -> Change:
+    """UNIQUE / PRIMARY KEY on a table in use (LOCKS.md): its unique index built
+    CONCURRENTLY after the transaction, then attached as the constraint (a brief
+    ACCESS EXCLUSIVE, no build under it). A leftover of an interrupted build (maybe
+    INVALID) is dropped first."""
+    assert constraint.name is not None
+    name = sql.Identifier(constraint.name)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in constraint.key_columns)
+    kind = sql.SQL("PRIMARY KEY" if constraint.contype == "p" else "UNIQUE")
+    statements = []
+    if catalog.relkind(session, table.schema, constraint.name) is not None:
+        statements.append(drop_index_concurrently(table.schema, constraint.name))
+    statements += [
+        planned(
+            sql.SQL("CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})").format(
+                name, relation, columns
+            ),
+            LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            Hazard.INDEX_BUILD,
+            outside_transaction=True,
+        ),
+        planned(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}").format(
+                relation, name, kind, name
+            ),
+            LockLevel.ACCESS_EXCLUSIVE,
+            outside_transaction=True,
+        ),
+    ]
+    return Change(statements)
 
 
 def _add_constraint(
@@ -149,8 +226,16 @@ def _add_constraint(
     validate_later: bool = True,
 ) -> Change:
     definition = sql.SQL(constraint.node.sql(DIALECT))
+    # A foreign key locks writes on both tables; the others lock the table.
+    lock = (
+        LockLevel.SHARE_ROW_EXCLUSIVE if constraint.contype == "f" else LockLevel.ACCESS_EXCLUSIVE
+    )
+    # Unique and primary keys build their index; the others scan the table to validate.
+    check = Hazard.INDEX_BUILD if constraint.contype in ("u", "p", "x") else Hazard.FULL_SCAN
     if constraint.name is None:
-        return Change([sql.SQL("ALTER TABLE {} ADD {}").format(relation, definition)])
+        return Change(
+            [planned(sql.SQL("ALTER TABLE {} ADD {}").format(relation, definition), lock, check)]
+        )
     name = sql.Identifier(constraint.name)
     add = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(relation, name, definition)
     # CHECK and FOREIGN KEY: added without scanning the table (a brief lock), then
@@ -161,11 +246,15 @@ def _add_constraint(
     ):
         return Change(
             [
-                sql.SQL("{} NOT VALID").format(add),
-                sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, name),
+                planned(sql.SQL("{} NOT VALID").format(add), lock),
+                planned(
+                    sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, name),
+                    LockLevel.SHARE_UPDATE_EXCLUSIVE,
+                    Hazard.FULL_SCAN,
+                ),
             ]
         )
-    return Change([add])
+    return Change([planned(add, lock, check)])
 
 
 def _same_constraint(

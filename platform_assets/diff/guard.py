@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from psycopg import sql
-
 from platform_assets.model.errors import SchemaError
+from platform_assets.model.hazards import Hazard, PlannedStatement
 from platform_assets.model.objects import SchemaObject
 
 
 def allow_hint(obj: SchemaObject) -> str:
+    """How to allow `obj`'s destructive changes in a materialization (or a plan)."""
     key = "/".join(obj.key)
     return (
         f'to allow it, run with config {{"ops": {{"schema_objects": {{"config": '
@@ -22,17 +22,29 @@ def allow_hint(obj: SchemaObject) -> str:
 class Change:
     """Statements that bring one aspect of an object to its declaration."""
 
-    statements: list[sql.Composable]
+    statements: list[PlannedStatement]
     # What would be lost, when the change is destructive.
     loss: str | None = None
 
+    def planned(self) -> list[PlannedStatement]:
+        """The statements, each marked as deleting data when the change loses some."""
+        if not self.loss:
+            return self.statements
+        return [statement.with_hazards(Hazard.DELETES_DATA) for statement in self.statements]
 
-def refuse_destructive(obj: SchemaObject, changes: list[Change], allowed: bool) -> list[str]:
-    """Raise unless allowed; return what the allowed destructive changes lose."""
+
+def refuse_destructive(
+    obj: SchemaObject, changes: list[Change], allowed: bool, hint: str | None = None
+) -> list[str]:
+    """Raise unless allowed (saying how: `hint`, else the run config's way); return what
+    the allowed destructive changes lose."""
     losses = [c.loss for c in changes if c.loss]
     if losses and not allowed:
         raise SchemaError(
-            "refused destructive change(s): " + "; ".join(losses) + "; " + allow_hint(obj),
+            "refused destructive change(s): "
+            + "; ".join(losses)
+            + "; "
+            + (hint if hint is not None else allow_hint(obj)),
             obj.location,
             obj.describe(),
         )

@@ -25,6 +25,7 @@ from platform_assets.diff.guard import Change
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.errors import SchemaError
+from platform_assets.model.hazards import alter_table
 from platform_assets.model.objects import SchemaObject
 
 
@@ -97,4 +98,4 @@ def around_type_changes(
             )
     switch_off = sql.SQL("ALTER TABLE {} SET (timescaledb.compress = false)").format(relation)
     switch_on = sql.SQL("ALTER TABLE {} SET ({})").format(relation, sql.SQL(", ").join(options))
-    return [Change([switch_off]), *types, Change([switch_on])]
+    return [Change([alter_table(switch_off)]), *types, Change([alter_table(switch_on)])]

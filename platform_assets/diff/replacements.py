@@ -38,6 +38,9 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
     declared = index.definition.tree
     if live is None or not isinstance(declared, exp.Create):
         return False
+    if not declared.this.name:  # `CREATE INDEX ON t (...)`: the name PostgreSQL gave it
+        declared = declared.copy()
+        declared.this.set("this", exp.to_identifier(index.name))
     if live == _normalized_index(declared, session, table):
         return False
     with session.conn.transaction(force_rollback=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 import sqlglot
 from psycopg import sql
@@ -13,6 +15,7 @@ from platform_assets.diff.columns import ColumnComparison, compare_columns
 from platform_assets.diff.guard import Change
 from platform_assets.live.session import Session
 from platform_assets.model.errors import SchemaError
+from platform_assets.model.hazards import Hazard, LockLevel, alter_table, planned
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -38,7 +41,13 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
         total, values = _counts(session, relation, name)
         drops.append(
             Change(
-                [sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(relation, sql.Identifier(name))],
+                [
+                    alter_table(
+                        sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
+                            relation, sql.Identifier(name)
+                        )
+                    )
+                ],
                 f"dropping column {name} loses its {values} non-null value(s) "
                 f"({total} row(s) in the table)",
             )
@@ -60,12 +69,14 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
             defaults.append(
                 Change(
                     [
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
-                            relation, column, sql.SQL(default)
-                        )
-                        if default
-                        else sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(
-                            relation, column
+                        alter_table(
+                            sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
+                                relation, column, sql.SQL(default)
+                            )
+                            if default
+                            else sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(
+                                relation, column
+                            )
                         )
                     ]
                 )
@@ -81,21 +92,29 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
                     table.location,
                     table.describe(),
                 )
-            nullability.append(
-                Change(
-                    [
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
-                            relation, column
-                        )
-                    ]
+            if columnstore is None and _plain_table_with_rows(session, table):
+                nullability.append(_proven_not_null(session, table, name))
+            else:
+                nullability.append(
+                    Change(
+                        [
+                            alter_table(
+                                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
+                                    relation, column
+                                ),
+                                Hazard.FULL_SCAN,
+                            )
+                        ]
+                    )
                 )
-            )
         elif live.not_null and not declared.not_null:
             nullability.append(
                 Change(
                     [
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(
-                            relation, column
+                        alter_table(
+                            sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(
+                                relation, column
+                            )
                         )
                     ]
                 )
@@ -103,6 +122,71 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
     if types and columnstore is not None:
         types = hypertables.around_type_changes(table, session, columnstore, retyped, types)
     return drops + types + adds + unidentify + defaults + nullability + identify
+
+
+# The CHECK that proves a column holds no NULL before SET NOT NULL (then dropped).
+NOT_NULL_PROOF_SUFFIX = "_platform_not_null"
+
+
+def not_null_proof(column: str) -> str:
+    return f"{column[: 63 - len(NOT_NULL_PROOF_SUFFIX)]}{NOT_NULL_PROOF_SUFFIX}"
+
+
+def _plain_table_with_rows(session: Session, table: SchemaObject) -> bool:
+    relation = sql.Identifier(table.schema, table.name)
+    return bool(
+        session.value(
+            sql.SQL(
+                "SELECT c.relkind = 'r' AND EXISTS (SELECT FROM {}) FROM pg_class c "
+                "WHERE c.oid = to_regclass(%s)"
+            ).format(relation),
+            (relation.as_string(session.conn),),
+        )
+    )
+
+
+def _proven_not_null(session: Session, table: SchemaObject, column: str) -> Change:
+    """SET NOT NULL without its full scan under ACCESS EXCLUSIVE (LOCKS.md): a
+    `CHECK (c IS NOT NULL) NOT VALID` (a brief lock), validated after the commit (a
+    scan under SHARE UPDATE EXCLUSIVE), then SET NOT NULL, which the validated check
+    lets skip its scan, and the check dropped. An interrupted sequence is completed by
+    the next run (a check already there is not added again)."""
+    relation = sql.Identifier(table.schema, table.name)
+    proof = sql.Identifier(not_null_proof(column))
+    statements = []
+    exists = session.value(
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass(%s) AND conname = %s",
+        (relation.as_string(session.conn), not_null_proof(column)),
+    )
+    if not exists:
+        statements.append(
+            alter_table(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID").format(
+                    relation, proof, sql.Identifier(column)
+                )
+            )
+        )
+    statements += [
+        planned(
+            sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, proof),
+            LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            Hazard.FULL_SCAN,
+            outside_transaction=True,
+        ),
+        replace(
+            alter_table(
+                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
+                    relation, sql.Identifier(column)
+                )
+            ),
+            outside_transaction=True,
+        ),
+        replace(
+            alter_table(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(relation, proof)),
+            outside_transaction=True,
+        ),
+    ]
+    return Change(statements)
 
 
 _GENERATED = {"a": "ALWAYS", "d": "BY DEFAULT"}
@@ -115,18 +199,20 @@ def _identity_change(
     how it generates, or make it a plain column again (its values are kept)."""
     alter = sql.SQL("ALTER TABLE {} ALTER COLUMN {} ").format(relation, sql.Identifier(name))
     if not declared:
-        return Change([alter + sql.SQL("DROP IDENTITY")])
+        return Change([alter_table(alter + sql.SQL("DROP IDENTITY"))])
     generated = sql.SQL(_GENERATED[declared])
     if live:
-        return Change([alter + sql.SQL("SET GENERATED {}").format(generated)])
+        return Change([alter_table(alter + sql.SQL("SET GENERATED {}").format(generated))])
     start = session.value(
         sql.SQL("SELECT coalesce(max({}), 0) + 1 FROM {}").format(sql.Identifier(name), relation)
     )
     return Change(
         [
-            alter
-            + sql.SQL("ADD GENERATED {} AS IDENTITY (START WITH {})").format(
-                generated, sql.Literal(start)
+            alter_table(
+                alter
+                + sql.SQL("ADD GENERATED {} AS IDENTITY (START WITH {})").format(
+                    generated, sql.Literal(start)
+                )
             )
         ]
     )
@@ -157,7 +243,9 @@ def _add_column(
             )
     # The column as written, every inline constraint included (rendered from its tree).
     definition = comparison.written[name].sql(DIALECT)
-    return Change([sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(relation, sql.SQL(definition))])
+    return Change(
+        [alter_table(sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(relation, sql.SQL(definition)))]
+    )
 
 
 def _declared_default(comparison: ColumnComparison, name: str) -> str | None:
@@ -175,8 +263,11 @@ def _type_change(
 ) -> Change:
     old, new = comparison.live[name].type, comparison.declared[name].type
     relation = sql.Identifier(table.schema, table.name)
-    statement = sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
-        relation, sql.Identifier(name), sql.SQL(new)
+    statement = alter_table(
+        sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
+            relation, sql.Identifier(name), sql.SQL(new)
+        ),
+        *(() if is_binary_coercible(old, new) else (Hazard.TABLE_REWRITE,)),
     )
     if is_widening(old, new):
         return Change([statement])
@@ -221,6 +312,15 @@ def _data_type(text: str) -> exp.DataType | None:
 
 def _params(data_type: exp.DataType) -> list[int]:
     return [int(p.name) for p in data_type.expressions if p.name.isdigit()]
+
+
+def is_binary_coercible(old_text: str, new_text: str) -> bool:
+    """A type change the server makes without rewriting the table: text widened
+    (varchar to a longer varchar or to text)."""
+    old, new = _data_type(old_text), _data_type(new_text)
+    if old is None or new is None or old.this not in _TEXT or new.this not in _TEXT:
+        return False
+    return is_widening(old_text, new_text)
 
 
 def is_widening(old_text: str, new_text: str) -> bool:

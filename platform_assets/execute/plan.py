@@ -12,39 +12,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError
-
 from platform_assets.diff.orphans import Orphan, orphans
-from platform_assets.execute.engines import Action, select_engine
+from platform_assets.execute.runner import ObjectResult, Runner
 from platform_assets.live.session import Session
-from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement
 from platform_assets.model.objects import ObjectKey, ObjectKind
-from platform_assets.parse.dialect import DIALECT
 
 PLAN_LOCK_TIMEOUT = "5s"
-KINDS_WITHOUT_DATA = frozenset({"INDEX", "VIEW", "TRIGGER", "FUNCTION"})
 
 
-@dataclass
-class PlannedStatement:
-    sql: str
-    destructive: bool = False
-    lock_heavy: bool = False
-    deferred: bool = False  # runs after the object's transaction (not run while planning)
-
-    def marks(self) -> list[str]:
-        return [
-            label
-            for label, flag in (
-                ("DESTRUCTIVE", self.destructive),
-                ("LOCKS", self.lock_heavy),
-                ("AFTER COMMIT", self.deferred),
-            )
-            if flag
-        ]
+def marks(statement: PlannedStatement) -> list[str]:
+    """A statement's lock level (when it takes one others notice), its hazards, and
+    whether it runs after the object's transaction."""
+    labels = [] if statement.lock == LockLevel.NONE else [statement.lock.value]
+    labels += [hazard.value.upper() for hazard in Hazard if hazard in statement.hazards]
+    if statement.outside_transaction:
+        labels.append("AFTER COMMIT")
+    return labels
 
 
 @dataclass
@@ -88,12 +73,12 @@ class Plan:
             if step.error:
                 lines.append(f"    ERROR {step.error}")
             for statement in step.statements:
-                marks = "".join(f"[{m}] " for m in statement.marks())
-                body = statement.sql.rstrip(";").replace("\n", "\n      ")
-                lines.append(f"    {marks}{body};")
+                labels = "".join(f"[{label}] " for label in marks(statement))
+                body = str(statement.sql).rstrip(";").replace("\n", "\n      ")
+                lines.append(f"    {labels}{body};")
         lines.extend(f"orphan: {orphan} is not declared in sql/ (kept)" for orphan in self.orphans)
         changed = sum(1 for s in self.steps if s.changes)
-        destructive = sum(1 for s in self.steps for st in s.statements if st.destructive)
+        destructive = sum(1 for s in self.steps for st in s.statements if st.deletes_data)
         unchanged = sum(1 for s in self.steps if not s.changes and not s.error)
         errors = sum(1 for s in self.steps if s.error)
         lines.append(
@@ -109,69 +94,29 @@ def make_plan(
     keys: set[ObjectKey] | None = None,
     allow_destructive: frozenset[ObjectKey] = frozenset(),
 ) -> Plan:
+    """What materializing `keys` (every object when None) would execute, found by
+    running it in a transaction that is rolled back."""
+    runner = Runner(session, graph, allow_destructive)
     steps: list[PlannedStep] = []
-    failed: set[ObjectKey] = set()
-    session.dry_run = True
-    try:
-        with session.conn.transaction(force_rollback=True):
-            session.conn.execute(f"SET LOCAL lock_timeout = '{PLAN_LOCK_TIMEOUT}'")
-            engine = select_engine(session, graph, allow_destructive)
-            engine_name = engine.name
-            for obj in graph:
-                if keys is not None and obj.key not in keys:
-                    continue
-                step = PlannedStep(obj.key, obj.describe(), "")
-                steps.append(step)
-                if any(dep in failed for dep in obj.depends_on):
-                    step.action, step.error = "blocked", "an object it depends on fails"
-                    failed.add(obj.key)
-                    continue
-                try:
-                    outcome = engine.apply(obj, session)
-                except SchemaError as error:
-                    step.action, step.error = "error", str(error)
-                    failed.add(obj.key)
-                    continue
-                step.action = outcome.action.value
-                deferred = {*outcome.after_commit, *outcome.after_commit_transaction}
-                step.statements = [
-                    classify_statement(text, deferred=text in deferred) for text in outcome.executed
-                ]
-                for statement in step.statements:  # a narrowed type, allowed for this run
-                    statement.destructive |= statement.sql in outcome.destructive
-                if obj.kind == ObjectKind.EXTENSION and outcome.action == Action.CREATED:
-                    engine = select_engine(session, graph, allow_destructive)
-                    engine_name = engine.name
-            schemas = {obj.name for obj in graph if obj.kind == ObjectKind.SCHEMA}
-            if keys is not None:
-                schemas &= {key[0] for key in keys}
-            found = orphans(session, graph, schemas)
-    finally:
-        session.dry_run = False
+    with runner.rolled_back(lock_timeout=PLAN_LOCK_TIMEOUT):
+        selected = [obj.key for obj in graph] if keys is None else keys
+        for result in runner.run(selected):
+            steps.append(planned_step(result))
+        engine_name = runner.engine.name
+        schemas = {obj.name for obj in graph if obj.kind == ObjectKind.SCHEMA}
+        if keys is not None:
+            schemas &= {key[0] for key in keys}
+        found = orphans(session, graph, schemas)
     return Plan(steps, engine_name, found)
 
 
-def classify_statement(text: str, deferred: bool = False) -> PlannedStatement:
-    """Mark statements that can lose data or take locks that block traffic."""
-    planned = PlannedStatement(text, deferred=deferred)
-    try:
-        tree = sqlglot.parse_one(text, read=DIALECT)
-    except ParseError:
-        return planned
-    if isinstance(tree, exp.TruncateTable):
-        planned.destructive = True
-    if isinstance(tree, exp.Drop):  # an index, view or trigger holds no data of its own
-        planned.destructive = (tree.args.get("kind") or "").upper() not in KINDS_WITHOUT_DATA
-    if isinstance(tree, exp.Alter):
-        planned.lock_heavy = True
-        actions = tree.args.get("actions") or []
-        planned.destructive = any(
-            isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() != "CONSTRAINT"
-            for a in actions
-        )
-    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
-        planned.lock_heavy = not tree.args.get("concurrently")
-    for call in tree.find_all(exp.Anonymous):
-        if call.name.lower() in ("drop_chunks", "detach_chunk"):
-            planned.destructive = True
-    return planned
+def planned_step(result: ObjectResult) -> PlannedStep:
+    step = PlannedStep(result.obj.key, result.obj.describe(), "")
+    if result.blocked_by is not None:
+        step.action, step.error = "blocked", "an object it depends on fails"
+    elif result.error is not None:
+        step.action, step.error = "error", str(result.error)
+    elif result.outcome is not None:
+        step.action = result.outcome.action.value
+        step.statements = result.outcome.executed
+    return step

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from platform_assets.live.timescale_catalog import POLICY_PROCEDURES
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject
 
@@ -19,12 +20,8 @@ SIZE_FACTOR = 10
 SIZE_FLOOR = 64 * 1024 * 1024
 EXAMPLES = 10  # offending chunks named in metadata, per problem
 
-POLICY_PROCS = {
-    "policy_compression": ObjectKind.COMPRESSION_POLICY,
-    "policy_retention": ObjectKind.RETENTION_POLICY,
-    "policy_reorder": ObjectKind.REORDER_POLICY,
-    "policy_refresh_continuous_aggregate": ObjectKind.REFRESH_POLICY,
-}
+# Job procedure -> the policy kind it runs.
+POLICY_PROCS = {procedure: kind for kind, procedure in POLICY_PROCEDURES.items()}
 
 
 @dataclass

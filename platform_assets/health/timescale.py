@@ -15,6 +15,7 @@ from platform_assets.health.findings import (
     of_kind,
 )
 from platform_assets.live.session import Session
+from platform_assets.live.timescale_catalog import POLICY_PROCEDURES
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKey, ObjectKind
 
@@ -22,10 +23,10 @@ _CHUNKS = """
 WITH policy AS (
     SELECT hypertable_schema, hypertable_name,
            max(config->>'compress_after') FILTER (
-               WHERE proc_name = 'policy_compression'
+               WHERE proc_name = %(compression)s
                  AND jsonb_typeof(config->'compress_after') = 'string') AS compress_after,
            max(config->>'drop_after') FILTER (
-               WHERE proc_name = 'policy_retention'
+               WHERE proc_name = %(retention)s
                  AND jsonb_typeof(config->'drop_after') = 'string') AS drop_after
     FROM timescaledb_information.jobs
     WHERE hypertable_name IS NOT NULL
@@ -94,6 +95,8 @@ def timescale_chunk_findings(session: Session, graph: SchemaGraph, now: datetime
                 "examples": EXAMPLES,
                 "size_floor": SIZE_FLOOR,
                 "size_factor": SIZE_FACTOR,
+                "compression": POLICY_PROCEDURES[ObjectKind.COMPRESSION_POLICY],
+                "retention": POLICY_PROCEDURES[ObjectKind.RETENTION_POLICY],
             },
         )
     }

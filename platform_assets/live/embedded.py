@@ -211,6 +211,24 @@ class EmbeddedCluster:
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
+    def dump_schema(self, database: str) -> str:
+        """`pg_dump --schema-only` of one database, by the cluster's own pg_dump."""
+        result = subprocess.run(
+            [
+                str(self.server_binaries().bindir / "pg_dump"),
+                "--schema-only",
+                "--host=127.0.0.1",
+                f"--port={self.port}",
+                f"--username={SERVER_USER}",
+                database,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise EmbeddedClusterError(f"pg_dump failed: {result.stderr.strip()}")
+        return result.stdout
+
     def _init(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(exist_ok=True)

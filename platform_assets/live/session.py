@@ -5,11 +5,14 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+
+from platform_assets.model.hazards import PlannedStatement
 
 # Every schema-changing run takes this database-wide advisory lock.
 SCHEMA_LOCK_KEY = zlib.crc32(b"platform_assets.schema") - 2**31
@@ -27,10 +30,12 @@ class Session:
     def __init__(self, conn: psycopg.Connection, log: Callable[[str], None] | None = None):
         self.conn = conn
         self.log = log or (lambda message: None)
-        self.executed: list[str] = []
+        self.executed: list[PlannedStatement] = []
         # Planning: everything runs in a transaction that is rolled back, and what
-        # must run after a commit is recorded, not run.
+        # must run after a commit is recorded, not run (set by the runner only).
         self.dry_run = False
+        # (lock_timeout, statement_timeout) for a statement, set before it runs.
+        self.timeouts: Callable[[PlannedStatement], tuple[str, str]] | None = None
 
     def rows(self, query: Query, params: Sequence[Any] | dict | None = None) -> list[dict]:
         """Rows of a catalog query, as dicts."""
@@ -44,29 +49,44 @@ class Session:
             row = cur.fetchone()
             return row[0] if row else None
 
-    def execute(self, query: Query, params: Sequence[Any] | dict | None = None) -> None:
-        """Run a statement that changes the database, and record it."""
-        text = query if isinstance(query, str) else query.as_string(self.conn)
-        self.conn.execute(query, params)
-        self.executed.append(text.strip())
+    def execute(
+        self, query: Query | PlannedStatement, params: Sequence[Any] | dict | None = None
+    ) -> None:
+        """Run a statement that changes the database, and record it with its lock level
+        and hazards (a bare query takes no lock others would notice)."""
+        statement = query if isinstance(query, PlannedStatement) else PlannedStatement(query)
+        if self.timeouts is not None:
+            self.conn.execute(
+                "SELECT set_config('lock_timeout', %s, false), "
+                "set_config('statement_timeout', %s, false)",
+                self.timeouts(statement),
+            )
+        self.conn.execute(statement.sql, params)
+        self.executed.append(replace(statement, sql=statement.text(self.conn)))
 
-    def execute_after_commit(self, query: str) -> None:
+    def execute_after_commit(self, statement: PlannedStatement) -> None:
         """Run a statement PostgreSQL forbids inside a transaction (or record it, when planning)."""
+        statement = replace(statement, outside_transaction=True)
         if self.dry_run:
-            self.executed.append(query.strip())
+            self.executed.append(replace(statement, sql=statement.text(self.conn)))
         else:
-            self.execute(query)
+            self.execute(statement)
 
     @contextmanager
-    def transaction(self, search_path: Sequence[str] = ()) -> Iterator[None]:
-        """One transaction; `search_path` is set for it alone, as the file declared it."""
+    def transaction(
+        self, search_path: Sequence[str] = (), settings: Sequence[tuple[str, str]] = ()
+    ) -> Iterator[None]:
+        """One transaction; `search_path` and the file's session `settings` (name, value)
+        are set for it alone, as the file declared them."""
         with self.conn.transaction():
             if search_path:
                 path = sql.SQL(", ").join(sql.Identifier(s) for s in search_path)
                 self.conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(path))
+            for name, value in settings:
+                self.conn.execute("SELECT set_config(%s, %s, true)", (name, value))
             yield
 
-    def take_executed(self) -> list[str]:
+    def take_executed(self) -> list[PlannedStatement]:
         executed, self.executed = self.executed, []
         return executed
 

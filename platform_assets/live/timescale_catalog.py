@@ -11,6 +11,7 @@ from psycopg import sql
 
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
+from platform_assets.model.objects import ObjectKind
 from platform_assets.parse.dialect import DIALECT
 
 
@@ -66,6 +67,30 @@ def compression_settings(session: Session, schema: str, name: str) -> dict[str, 
         (schema, name, qualified(session, schema, name)),
     )
     return rows[0] if rows else None
+
+
+# The job procedure of each policy kind (timescaledb_information.jobs.proc_name).
+POLICY_PROCEDURES: dict[ObjectKind, str] = {
+    ObjectKind.COMPRESSION_POLICY: "policy_compression",
+    ObjectKind.RETENTION_POLICY: "policy_retention",
+    ObjectKind.REORDER_POLICY: "policy_reorder",
+    ObjectKind.REFRESH_POLICY: "policy_refresh_continuous_aggregate",
+}
+
+_REFRESH_POLICY_JOB = """
+SELECT j.job_id FROM timescaledb_information.jobs j
+JOIN timescaledb_information.continuous_aggregates ca
+  ON ca.materialization_hypertable_schema = j.hypertable_schema
+ AND ca.materialization_hypertable_name = j.hypertable_name
+WHERE j.proc_name = %s AND ca.view_schema = %s AND ca.view_name = %s
+ORDER BY j.job_id LIMIT 1
+"""
+
+
+def refresh_policy_job(session: Session, schema: str, view: str) -> int | None:
+    """The job id of a continuous aggregate's refresh policy, if it has one."""
+    procedure = POLICY_PROCEDURES[ObjectKind.REFRESH_POLICY]
+    return session.value(_REFRESH_POLICY_JOB, (procedure, schema, view))
 
 
 def jobs(session: Session, proc_name: str, schema: str, relation: str) -> list[dict[str, Any]]:
@@ -256,3 +281,22 @@ def _is_default_index(row: dict[str, Any]) -> bool:
     if not columns or columns[-1] != time_column or not options[-1] & _INDOPTION_DESC:
         return False
     return len(columns) == 1 or (len(columns) == 2 and columns[0] in row["space_columns"])
+
+
+def integer_now_func(session: Session, schema: str, name: str) -> str | None:
+    """The integer_now function of an integer-time hypertable (by name), or None."""
+    return session.value(
+        "SELECT integer_now_func FROM timescaledb_information.dimensions "
+        "WHERE hypertable_schema = %s AND hypertable_name = %s AND integer_now_func IS NOT NULL",
+        (schema, name),
+    )
+
+
+def procedure_jobs(session: Session, schema: str, procedure: str) -> list[int]:
+    """Ids of the jobs that run a procedure (add_job's user-defined actions)."""
+    rows = session.rows(
+        "SELECT job_id FROM timescaledb_information.jobs "
+        "WHERE proc_schema = %s AND proc_name = %s ORDER BY job_id",
+        (schema, procedure),
+    )
+    return [row["job_id"] for row in rows]

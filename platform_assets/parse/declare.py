@@ -3,6 +3,8 @@ built from their parsed statements (tables: `parse/tables.py`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from platform_assets.model.declarations import (
@@ -37,7 +39,7 @@ def hypertable_conversion(call: exp.Anonymous) -> HypertableConversion:
         if time.kind != DimensionKind.RANGE:
             raise SchemaError("create_hypertable: the first dimension must be by_range(...)")
         if time.interval is None and args.get("chunk_time_interval") is not None:
-            time = Dimension(time.kind, time.column, _interval(args["chunk_time_interval"]))
+            time = replace(time, interval=_interval(args["chunk_time_interval"]))
         return HypertableConversion(
             time=time,
             create_default_indexes=_flag(args.get("create_default_indexes")),
@@ -60,7 +62,7 @@ def hypertable_conversion(call: exp.Anonymous) -> HypertableConversion:
             Dimension(
                 DimensionKind.HASH,
                 partitioning,
-                partitions=int(args.get("number_partitions") or 0),  # type: ignore[call-overload]
+                partitions=_count(args.get("number_partitions")),
                 partitioning_func=_text(args.get("partitioning_func")),
             ),
         )
@@ -92,7 +94,7 @@ def added_dimension(call: exp.Anonymous) -> Dimension:
         raise SchemaError("add_dimension: no column could be read")
     func = _text(args.get("partitioning_func"))
     if args.get("number_partitions") is not None:
-        partitions = int(args["number_partitions"])  # type: ignore[call-overload]
+        partitions = _count(args["number_partitions"])
         return Dimension(DimensionKind.HASH, column, partitions=partitions, partitioning_func=func)
     interval = _interval(args.get("chunk_time_interval"))
     return Dimension(DimensionKind.RANGE, column, interval, partitioning_func=func)
@@ -109,7 +111,7 @@ def dimension(builder: exp.Anonymous) -> Dimension:
         raise SchemaError(f"{name}: the column must be a string literal")
     func = _text(args.get("partition_func"))
     if name == "by_hash":
-        partitions = int(args.get("number_partitions") or 0)  # type: ignore[call-overload]
+        partitions = _count(args.get("number_partitions"))
         return Dimension(DimensionKind.HASH, column, partitions=partitions, partitioning_func=func)
     interval = _interval(args.get("partition_interval"))
     return Dimension(DimensionKind.RANGE, column, interval, partitioning_func=func)
@@ -160,10 +162,10 @@ def columnstore_settings(options: dict[str, str]) -> ColumnstoreSettings:
     return ColumnstoreSettings(
         options=tuple(options.items()),
         enabled=_flag(_first(options, "compress", "enable_columnstore", "columnstore")),
-        segmentby=_first(options, "compress_segmentby", "segmentby"),  # type: ignore[arg-type]
-        orderby=_first(options, "compress_orderby", "orderby"),  # type: ignore[arg-type]
-        chunk_interval=_first(  # type: ignore[arg-type]
-            options, "compress_chunk_time_interval", "compress_chunk_interval"
+        segmentby=_text(_first(options, "compress_segmentby", "segmentby")),
+        orderby=_text(_first(options, "compress_orderby", "orderby")),
+        chunk_interval=_text(
+            _first(options, "compress_chunk_time_interval", "compress_chunk_interval")
         ),
     )
 
@@ -242,9 +244,19 @@ def _first(values: dict, *names: str) -> object:
 
 
 def _interval(value: object) -> Interval | None:
-    if value is None or isinstance(value, str | int):
-        return value  # type: ignore[return-value]
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
+        return value
     return str(value)
+
+
+def _count(value: object) -> int:
+    """A number of partitions; 0 when not given (TimescaleDB then refuses the call)."""
+    if value is None:
+        return 0
+    try:
+        return int(str(value))
+    except ValueError:
+        raise SchemaError(f"number_partitions must be an integer, not {value}") from None
 
 
 def _text(value: object) -> str | None:

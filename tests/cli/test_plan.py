@@ -19,7 +19,7 @@ def test_plan_shows_pending_sql_without_changing_anything(project, database):
     assert result.returncode == 2, result.stderr
     assert "s/t: created (table s.t)" in result.stdout
     assert "    CREATE TABLE s.t (a int);" in result.stdout
-    assert "[LOCKS] CREATE INDEX idx_t_a ON s.t (a);" in result.stdout
+    assert "[SHARE] [INDEX BUILD] CREATE INDEX idx_t_a ON s.t (a);" in result.stdout
     assert database.value("SELECT to_regnamespace('s')") is None
 
 
@@ -36,7 +36,10 @@ def test_plan_is_empty_after_materialize_and_shows_a_new_statement(project, data
     pending = plan(project, database)
     assert pending.returncode == 2
     assert "s/t: updated (table s.t)" in pending.stdout
-    assert "[LOCKS] ALTER TABLE s.t ADD CONSTRAINT t_a_positive CHECK (a > 0);" in pending.stdout
+    assert (
+        "[ACCESS EXCLUSIVE] [FULL SCAN] ALTER TABLE s.t ADD CONSTRAINT t_a_positive CHECK (a > 0);"
+        in pending.stdout
+    )
     assert "1 object(s) to change" in pending.stdout
     assert database.value("SELECT count(*) FROM pg_constraint WHERE conname = 't_a_positive'") == 0
 

@@ -47,7 +47,7 @@ def test_added_column_is_planned_as_one_alter_then_applied(project, database):
     pending = plan(project, database)
     assert pending.returncode == 2, pending.stdout + pending.stderr
     assert statements(pending) == [
-        '[LOCKS] ALTER TABLE "demo"."users" ADD COLUMN email VARCHAR(200);'
+        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" ADD COLUMN email VARCHAR(200);'
     ]
     assert "email" not in columns(database)  # planning changed nothing
 
@@ -93,8 +93,9 @@ def test_dropped_column_is_refused_with_its_row_count_until_allowed(project, dat
     )
     allowed_plan = plan(project, database, "--allow-destructive", "demo/users")
     assert allowed_plan.returncode == 2, allowed_plan.stdout
-    assert '[DESTRUCTIVE] [LOCKS] ALTER TABLE "demo"."users" DROP COLUMN "nickname";' in (
-        statements(allowed_plan)
+    assert (
+        '[ACCESS EXCLUSIVE] [DELETES DATA] ALTER TABLE "demo"."users" DROP COLUMN "nickname";'
+        in (statements(allowed_plan))
     )
 
     result = materialize(project.graph(), database.url, run_config=allow("demo/users"))
@@ -128,7 +129,7 @@ def test_widening_is_applied_and_narrowing_is_refused(project, database):
     project.write("sql/demo.sql", users("    name varchar(50),\n    visits bigint,\n    rank int"))
     pending = plan(project, database)
     assert pending.returncode == 2, pending.stdout
-    assert not any("DESTRUCTIVE" in line for line in statements(pending))
+    assert not any("DELETES DATA" in line for line in statements(pending))
     result = materialize(project.graph(), database.url)
     assert materializations(result)["demo/users"]["statements_executed"] == 3
     assert columns(database) == {
@@ -216,9 +217,10 @@ def test_changed_check_constraint_is_added_not_valid_then_validated(project, dat
     )
     pending = plan(project, database)
     assert statements(pending) == [
-        '[LOCKS] ALTER TABLE "demo"."users" DROP CONSTRAINT "users_age_sane";',
-        '[LOCKS] ALTER TABLE "demo"."users" ADD CONSTRAINT "users_age_sane" '
+        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" DROP CONSTRAINT "users_age_sane";',
+        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" ADD CONSTRAINT "users_age_sane" '
         "CHECK (age >= 0 AND age < 150) NOT VALID;",
+        "[SHARE UPDATE EXCLUSIVE] [FULL SCAN] "
         'ALTER TABLE "demo"."users" VALIDATE CONSTRAINT "users_age_sane";',
     ]
     result = materialize(project.graph(), database.url)
@@ -266,8 +268,9 @@ def test_changed_index_is_dropped_and_recreated(project, database):
     )
     pending = plan(project, database)
     assert statements(pending) == [
-        'DROP INDEX "demo"."idx_users_name";',
-        "[LOCKS] CREATE INDEX idx_users_name ON demo.users (name, age DESC) WHERE age > 0;",
+        '[ACCESS EXCLUSIVE] [INDEX DROPPED] DROP INDEX "demo"."idx_users_name";',
+        "[SHARE] [INDEX BUILD] CREATE INDEX idx_users_name ON demo.users (name, age DESC) "
+        "WHERE age > 0;",
     ]
     result = materialize(project.graph(), database.url)
     assert materializations(result)["demo/users/idx_users_name"]["action"] == "updated"

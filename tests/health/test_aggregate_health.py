@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import psycopg
 
-from platform_assets.dagster.maintenance import build_refresh_schedules
-from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.health import AGGREGATE_HEALTH, Finding, observe
 from platform_assets.live.session import Session
-from tests.support.runs import materialize
+from tests.support.runs import materialize, run_refresh_job
 from tests.support.sensors import evaluations, sensor_tick
 
 SQL = """\
@@ -66,10 +64,7 @@ def run_requested_refresh(graph, url: str, result: dg.SensorResult) -> None:
     request = result.run_requests[0]
     assert request.tags["platform/fix"] == REFRESH_JOB
     assert request.run_key.startswith(f"aggregate_health_sensor:{REFRESH_JOB}:")
-    jobs, _ = build_refresh_schedules(graph)
-    job = next(j for j in jobs if j.name == request.job_name)
-    outcome = job.execute_in_process(resources={"database": SchemaDatabase(url=url)})
-    assert outcome.success
+    run_refresh_job(graph, url, request.job_name)
 
 
 def test_stale_view_is_reported_its_refresh_job_requested_and_the_run_clears_it(project, database):

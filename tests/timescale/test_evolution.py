@@ -87,7 +87,7 @@ def test_column_added_to_a_compressed_hypertable_is_planned_as_one_alter_then_ap
     pending = plan(project, server)
     assert pending.returncode == 2, pending.stdout + pending.stderr
     assert statements(pending) == [
-        '[LOCKS] ALTER TABLE "added"."readings" ADD COLUMN unit VARCHAR(8);'
+        '[ACCESS EXCLUSIVE] ALTER TABLE "added"."readings" ADD COLUMN unit VARCHAR(8);'
     ]
     assert "unit" not in server.columns("added")  # planning changed nothing
 
@@ -168,7 +168,7 @@ def test_dropped_column_on_a_hypertable_is_refused_with_its_row_count_until_allo
     allowed_plan = plan(project, server, "--allow-destructive", "dropped/readings")
     assert allowed_plan.returncode == 2, allowed_plan.stdout
     assert statements(allowed_plan) == [
-        '[DESTRUCTIVE] [LOCKS] ALTER TABLE "dropped"."readings" DROP COLUMN "note";'
+        '[ACCESS EXCLUSIVE] [DELETES DATA] ALTER TABLE "dropped"."readings" DROP COLUMN "note";'
     ]
 
     # TimescaleDB drops a column from compressed chunks too.
@@ -233,13 +233,15 @@ def test_widened_types_on_a_hypertable_with_columnstore_are_applied_keeping_valu
     pending = plan(project, server)
     assert pending.returncode == 2, pending.stdout + pending.stderr
     planned = statements(pending)
-    assert not any("DESTRUCTIVE" in line for line in planned)
+    assert not any("DELETES DATA" in line for line in planned)
     # TimescaleDB changes no type while columnstore is on: it is switched off around them.
     assert planned == [
-        '[LOCKS] ALTER TABLE "wide"."readings" SET (timescaledb.compress = false);',
-        '[LOCKS] ALTER TABLE "wide"."readings" ALTER COLUMN "visits" TYPE bigint;',
-        '[LOCKS] ALTER TABLE "wide"."readings" ALTER COLUMN "label" TYPE character varying(50);',
-        '[LOCKS] ALTER TABLE "wide"."readings" SET (timescaledb.compress, '
+        '[ACCESS EXCLUSIVE] ALTER TABLE "wide"."readings" SET (timescaledb.compress = false);',
+        "[ACCESS EXCLUSIVE] [TABLE REWRITE] "
+        'ALTER TABLE "wide"."readings" ALTER COLUMN "visits" TYPE bigint;',
+        "[ACCESS EXCLUSIVE] "
+        'ALTER TABLE "wide"."readings" ALTER COLUMN "label" TYPE character varying(50);',
+        '[ACCESS EXCLUSIVE] ALTER TABLE "wide"."readings" SET (timescaledb.compress, '
         "timescaledb.compress_segmentby = 'device', timescaledb.compress_orderby = 'ts DESC', "
         "timescaledb.sparse_index = 'bloom(\"label\")');",
     ], pending.stdout

@@ -10,11 +10,9 @@ import dagster as dg
 import psycopg
 import pytest
 
-from platform_assets.dagster.maintenance import build_refresh_schedules
-from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.health import AGGREGATE_HEALTH, CHUNK_HEALTH, JOB_HEALTH, observe
 from platform_assets.live.session import Session
-from tests.support.runs import materialize
+from tests.support.runs import materialize, run_refresh_job
 from tests.support.sensors import evaluations, sensor_tick
 
 pytestmark = pytest.mark.timescaledb
@@ -50,15 +48,6 @@ def job_id(conn: psycopg.Connection, proc: str) -> int:
     ).fetchone()[0]
 
 
-def run_refresh_job(graph, url: str) -> dg.ExecuteInProcessResult:
-    """The run the sensor requests for a stale aggregate, executed."""
-    jobs, _ = build_refresh_schedules(graph)
-    job = next(j for j in jobs if j.name == REFRESH_JOB)
-    result = job.execute_in_process(resources={"database": SchemaDatabase(url=url)})
-    assert result.success
-    return result
-
-
 def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, server_url):
     project.write("sql/m.sql", SQL)
     graph = project.graph()
@@ -85,7 +74,7 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
 
     # The fix run: the aggregate's refresh job runs its refresh policy's job now. It
     # opens its own connection (the server takes one at a time).
-    run_refresh_job(graph, server_url)
+    run_refresh_job(graph, server_url, REFRESH_JOB)
     with psycopg.connect(server_url, autocommit=True) as conn:
         found = findings(conn, graph)
         assert found[(HYPERTABLE, CHUNK_HEALTH)].passed, found[(HYPERTABLE, CHUNK_HEALTH)]
@@ -107,7 +96,7 @@ def test_unhealthy_conditions_are_reported_and_cleared_by_the_fix(project, serve
     stale = sensor_tick(graph, server_url, "aggregate_health_sensor")
     assert not evaluations(stale)[("m/readings_hourly", AGGREGATE_HEALTH)].passed
     assert [r.job_name for r in stale.run_requests] == [REFRESH_JOB]
-    run_refresh_job(graph, server_url)
+    run_refresh_job(graph, server_url, REFRESH_JOB)
     with psycopg.connect(server_url, autocommit=True) as conn:
         assert findings(conn, graph)[(AGGREGATE, AGGREGATE_HEALTH)].passed
 

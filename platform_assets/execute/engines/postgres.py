@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import sqlglot
 from psycopg import sql
+from psycopg.errors import LockNotAvailable
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -19,16 +20,37 @@ from platform_assets.diff import (
     retention,
     table_columns,
 )
-from platform_assets.execute import partitions, rollups
-from platform_assets.execute.engines.base import Action, Outcome
+from platform_assets.execute import indexes, partitions, rollups
+from platform_assets.execute.engines.base import Action, Outcome, Window
 from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
-from platform_assets.model.declarations import HypertableConversion
+from platform_assets.model.declarations import (
+    ExistingSchema,
+    HypertableConversion,
+    TableDefinition,
+)
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject, Statement
+from platform_assets.model.hazards import (
+    Hazard,
+    LockLevel,
+    PlannedStatement,
+    alter_table,
+    declared,
+    drop_index_concurrently,
+    index_build,
+    planned,
+)
+from platform_assets.model.naming import constraint_name
+from platform_assets.model.objects import (
+    CATALOG_KINDS,
+    ObjectKey,
+    ObjectKind,
+    SchemaObject,
+    Statement,
+)
 from platform_assets.parse.dialect import DIALECT
 
 Handler = Callable[[SchemaObject, Session, Outcome], Action]
@@ -60,11 +82,15 @@ class PostgresEngine:
 
     def apply(self, obj: SchemaObject, session: Session) -> Outcome:
         """Bring one object to its declaration in one transaction."""
-        handler: Handler = getattr(self, f"apply_{obj.kind.value}")
+        handler: Handler = (
+            self.apply_catalog_object
+            if obj.kind in CATALOG_KINDS
+            else getattr(self, f"apply_{obj.kind.value}")
+        )
         outcome = Outcome(Action.UNCHANGED)
         session.take_executed()
         try:
-            with session.transaction(obj.definition.search_path):
+            with session.transaction(obj.definition.search_path, obj.definition.settings):
                 outcome.action = handler(obj, session, outcome)
             for statement in outcome.after_commit:
                 session.execute_after_commit(statement)
@@ -72,7 +98,7 @@ class PostgresEngine:
                 with session.transaction(obj.definition.search_path):
                     for statement in outcome.after_commit_transaction:
                         session.execute_after_commit(statement)
-        except SchemaError:
+        except (SchemaError, LockNotAvailable):  # the runner retries a lock timeout
             raise
         except Exception as error:  # the server's own message, located in the user's file
             raise SchemaError(
@@ -83,10 +109,11 @@ class PostgresEngine:
 
     # -- shared steps -------------------------------------------------------------
 
-    def create(self, obj: SchemaObject, session: Session) -> Action:
-        """Run the object's statements exactly as written."""
+    def create(self, obj: SchemaObject, session: Session, *hazards: Hazard) -> Action:
+        """Run the object's statements exactly as written (`hazards`: what they cost
+        besides what each says by itself)."""
         for statement in obj.statements:
-            session.execute(statement.text)
+            session.execute(as_planned(statement).with_hazards(*hazards))
         return Action.CREATED
 
     def not_applicable(self, obj: SchemaObject, outcome: Outcome, reason: str) -> Action:
@@ -103,6 +130,21 @@ class PostgresEngine:
             return None
         return hypertable.declared(HypertableConversion).time_column
 
+    def refuse_wrong_engine(self, table: SchemaObject, session: Session) -> None:
+        """A table TimescaleDB would convert is never built natively partitioned while
+        TimescaleDB is declared and available but not yet installed (a run of a
+        selection without the extension): that table could not be converted later."""
+        assert self.graph is not None
+        extension = self.graph.objects.get(("platform", "extension", "timescaledb"))
+        if extension is not None and catalog.extension_available(session, "timescaledb"):
+            raise SchemaError(
+                f"{table.describe()} becomes a hypertable, and TimescaleDB is declared "
+                f"({extension.location}) and available on this server but not installed: "
+                "materialize platform/extension/timescaledb first (a full run orders it so)",
+                table.location,
+                table.describe(),
+            )
+
     def upkeep(
         self,
         obj: SchemaObject,
@@ -110,17 +152,18 @@ class PostgresEngine:
         session: Session,
         outcome: Outcome,
         create: bool = True,
+        allow_hint: str | None = None,
     ) -> bool:
         """Create missing partitions (when `create`) and drop expired ones; report both.
         Dropping partitions long past retention with rows is refused unless `obj` (the
-        object being applied) is allowed destructive changes."""
+        object being applied) is allowed destructive changes (`allow_hint` says how)."""
         assert self.graph is not None
         upkeep = partitions.plan(session, table, self.graph, self.clock())
         if not create:
             upkeep.create = []
         loss = retention.partition_loss(table, upkeep.overdue)
         losses = guard.refuse_destructive(
-            obj, [guard.Change([], loss)], obj.key in self.allow_destructive
+            obj, [guard.Change([], loss)], obj.key in self.allow_destructive, allow_hint
         )
         if losses:
             outcome.details["destructive_changes"] = losses
@@ -131,6 +174,42 @@ class PostgresEngine:
         if upkeep.kept:
             outcome.details["partitions_kept_holding_newer_rows"] = upkeep.kept
         return not upkeep.empty
+
+    # -- jobs: partition upkeep and aggregate refreshes on their own -----------------
+
+    def maintain(self, table: SchemaObject, session: Session, allow_hint: str) -> Outcome:
+        """One table's partition upkeep by itself (the maintenance job), in one
+        transaction; TimescaleDB keeps a hypertable's chunks itself."""
+        assert self.graph is not None
+        outcome = Outcome(Action.UNCHANGED)
+        hypertable = self.graph.attached(table, ObjectKind.HYPERTABLE)
+        if hypertable is not None and self.native_hypertables:
+            outcome.reason = "TimescaleDB keeps this hypertable's chunks itself"
+            outcome.action = Action.NOT_APPLICABLE
+            return outcome
+        if partitions.partition_key(session, table.schema, table.name) is None:
+            outcome.reason = "not partitioned on the server: materialize it first"
+            return outcome
+        session.take_executed()
+        with session.transaction(table.definition.search_path):
+            if self.upkeep(table, table, session, outcome, allow_hint=allow_hint):
+                outcome.action = Action.UPDATED
+        outcome.executed = session.take_executed()
+        return outcome
+
+    def refresh(self, obj: SchemaObject, session: Session, window: Window | None = None) -> dict:
+        """Refresh a continuous aggregate now (its refresh job, the backfill): here its
+        materialized view, whole and CONCURRENTLY (a view has no windows)."""
+        if catalog.relkind(session, obj.schema, obj.name) != "m":
+            raise SchemaError(
+                f"{obj.qualified_name} is not materialized yet",
+                obj.location,
+                obj.describe(),
+            )
+        session.execute(planned(rollups.refresh_sql(obj), LockLevel.NONE, Hazard.FULL_SCAN))
+        if window is None:
+            return {"refreshed": "concurrently"}
+        return {"refreshed": "whole view, concurrently (plain PostgreSQL has no windows)"}
 
     # -- one method per object kind ------------------------------------------------
 
@@ -152,11 +231,38 @@ class PostgresEngine:
         return action
 
     def apply_schema(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        if isinstance(obj.declaration, ExistingSchema):  # public: completed, never created
+            return self.apply_if_changed(
+                obj, session, lambda: catalog.schema_state(session, obj.name)
+            )
         if not catalog.schema_exists(session, obj.name):
             return self.create(obj, session)
         if self.graph is not None:  # reported, never dropped
             found = orphans.orphans(session, self.graph, {obj.name})
             outcome.details["orphans"] = [str(orphan) for orphan in found]
+        return self.apply_amendments(obj, session)
+
+    def apply_if_changed(
+        self, obj: SchemaObject, session: Session, state: Callable[[], object]
+    ) -> Action:
+        """Run the object's statements where they change what `state` reads from the
+        catalog (grants, ownership, comments cannot be told apart otherwise): tried
+        first in a savepoint that is rolled back."""
+        before = state()
+        with session.conn.transaction(force_rollback=True):
+            for statement in obj.statements:
+                session.conn.execute(statement.text)
+            changed = state() != before
+        if not changed:
+            return Action.UNCHANGED
+        for statement in obj.statements:
+            session.execute(as_planned(statement))
+        return Action.UPDATED
+
+    def apply_catalog_object(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """An object the platform creates as written and checks for existence only."""
+        if not catalog.catalog_object_exists(session, obj):
+            return self.create(obj, session)
         return self.apply_amendments(obj, session)
 
     def apply_type(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
@@ -177,7 +283,7 @@ class PostgresEngine:
             return self.create(obj, session)
         if function_body(obj.definition) in live:
             return self.apply_amendments(obj, session)
-        session.execute(or_replace(obj.definition))
+        session.execute(planned(or_replace(obj.definition)))
         return Action.UPDATED
 
     def apply_table(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
@@ -186,9 +292,10 @@ class PostgresEngine:
             if column is None:
                 action = self.create(obj, session)
             else:  # the hypertable's native form; its partitions come with the hypertable
+                self.refuse_wrong_engine(obj, session)
                 session.execute(partitions.partitioned_create(obj, column))
                 for statement in obj.statements[1:]:
-                    session.execute(statement.text)
+                    session.execute(as_planned(statement))
                 action = Action.CREATED
         else:
             action = self.evolve_table(obj, session, outcome)
@@ -206,31 +313,117 @@ class PostgresEngine:
         loses data unless the object is allowed it; then the missing amendments."""
         changes = table_columns.column_changes(obj, session)
         losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
-        for change in changes:
-            for statement in change.statements:
-                session.execute(statement)
-                if change.loss:
-                    outcome.destructive.append(session.executed[-1])
+        self.run_changes(changes, session, outcome)
         if losses:
             outcome.details["destructive_changes"] = losses
         # Constraints once the columns match (a new column may bring its own).
         constraint_changes = constraints.constraint_changes(obj, session)
-        for change in constraint_changes:
-            for statement in change.statements:
-                session.execute(statement)
+        self.run_changes(constraint_changes, session, outcome)
         amended = self.apply_amendments(obj, session)
         if changes or constraint_changes:
             return Action.UPDATED
         return amended
 
+    @staticmethod
+    def run_changes(changes: list[guard.Change], session: Session, outcome: Outcome) -> None:
+        """Run the changes' statements in the transaction; those that must run after it
+        commits (concurrent builds, validations) are queued, in order."""
+        for change in changes:
+            for statement in change.planned():
+                if statement.outside_transaction:
+                    outcome.after_commit.append(statement)
+                else:
+                    session.execute(statement)
+
     def apply_index(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.relkind(session, obj.schema, obj.name) is None:
-            return self.create(obj, session)
-        if replacements.index_changed(obj, session):  # dropped and rebuilt in one transaction
-            session.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)))
-            self.create(obj, session)
+        """On a table that holds rows, built without blocking writes (indexes.py), after
+        the object's transaction; on an empty one as written, inside it."""
+        assert obj.relation is not None
+        live = indexes.live_index(session, obj)
+        temporary = indexes.temporary_name(obj)
+        # Left by a replacement interrupted before its swap: built again from the start.
+        leftovers = (
+            [drop_index_concurrently(obj.schema, temporary)] if live.temporary_exists else []
+        )
+        exists = live.exists
+        if live.invalid:
+            outcome.details["rebuilt_invalid"] = (
+                f"{obj.schema}.{obj.name} was INVALID (a failed or cancelled concurrent "
+                "build): dropped and built again"
+            )
+            outcome.after_commit += [*leftovers, self.drop_index(obj, session, obj.name)]
+            leftovers, exists = [], False
+        if not exists:
+            online = catalog.holds_rows(session, obj.schema, obj.relation)
+            if not online and not outcome.after_commit and not leftovers:
+                return self.create(obj, session)
+            self.build_index(obj, session, outcome, obj.name, leftovers)
+            return Action.CREATED if "rebuilt_invalid" not in outcome.details else Action.UPDATED
+        if replacements.index_changed(obj, session):
+            if not catalog.holds_rows(session, obj.schema, obj.relation):
+                # Dropped and rebuilt in one transaction: nothing waits for it.
+                session.execute(
+                    planned(
+                        sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)),
+                        LockLevel.ACCESS_EXCLUSIVE,
+                        Hazard.INDEX_DROPPED,
+                    )
+                )
+                self.create(obj, session)
+                return Action.UPDATED
+            self.build_index(obj, session, outcome, temporary, leftovers, amend=False)
+            outcome.after_commit += [
+                self.drop_index(obj, session, obj.name),
+                indexes.rename(obj.schema, temporary, obj.name),
+                *(as_planned(statement) for statement in obj.statements[1:]),
+            ]
+            outcome.details["replaced"] = (
+                f"built as {obj.schema}.{temporary}, the old index dropped, then renamed"
+            )
             return Action.UPDATED
         return self.apply_amendments(obj, session)
+
+    def build_index(
+        self,
+        obj: SchemaObject,
+        session: Session,
+        outcome: Outcome,
+        name: str,
+        before: list[PlannedStatement],
+        amend: bool = True,
+    ) -> None:
+        """Build `obj` under `name` without blocking writes: what runs in the object's
+        transaction now, the rest after it commits (`before` first)."""
+        inside, after = self.index_build(obj, session, name)
+        for statement in inside:
+            session.execute(statement)
+        outcome.after_commit += [*before, *after]
+        if amend:  # its COMMENT and ALTERs, once it exists
+            outcome.after_commit += [as_planned(statement) for statement in obj.statements[1:]]
+
+    def index_build(
+        self, obj: SchemaObject, session: Session, name: str
+    ) -> tuple[list[PlannedStatement], list[PlannedStatement]]:
+        """(in the transaction, after it) to build `obj` as `name` on a table in use:
+        CONCURRENTLY; on a partitioned table ON ONLY, then each partition and ATTACH."""
+        assert obj.relation is not None
+        if catalog.relkind(session, obj.schema, obj.relation) == "p":
+            parent, after = indexes.partitioned_build(session, obj, name)
+            return [parent], after
+        return [], [indexes.concurrent_build(obj, name)]
+
+    def drop_index(self, obj: SchemaObject, session: Session, name: str) -> PlannedStatement:
+        """Drop an index after the transaction: concurrently, except a partitioned
+        table's (the server cannot), which takes ACCESS EXCLUSIVE briefly."""
+        assert obj.relation is not None
+        if catalog.relkind(session, obj.schema, obj.relation) != "p":
+            return drop_index_concurrently(obj.schema, name)
+        return planned(
+            sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(obj.schema, name)),
+            LockLevel.ACCESS_EXCLUSIVE,
+            Hazard.INDEX_DROPPED,
+            outside_transaction=True,
+        )
 
     def apply_view(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
@@ -238,13 +431,16 @@ class PostgresEngine:
         change = replacements.view_change(obj, session)
         if change is None:
             return self.apply_amendments(obj, session)
+        view = sql.Identifier(obj.schema, obj.name)
         if change.replace:
-            session.execute(or_replace(obj.definition))
+            session.execute(planned(or_replace(obj.definition), LockLevel.ACCESS_EXCLUSIVE))
         else:  # its columns change: a view that depends on it makes this fail, and says so
-            session.execute(sql.SQL("DROP VIEW {}").format(sql.Identifier(obj.schema, obj.name)))
-            session.execute(obj.definition.text)
+            session.execute(
+                planned(sql.SQL("DROP VIEW {}").format(view), LockLevel.ACCESS_EXCLUSIVE)
+            )
+            session.execute(as_planned(obj.definition))
         for statement in obj.statements[1:]:
-            session.execute(statement.text)
+            session.execute(as_planned(statement))
         return Action.UPDATED
 
     def apply_materialized_view(
@@ -260,8 +456,11 @@ class PostgresEngine:
             return self.create(obj, session)
         if replacements.trigger_changed(obj, session):  # replaced in one transaction
             session.execute(
-                sql.SQL("DROP TRIGGER {} ON {}").format(
-                    sql.Identifier(obj.name), sql.Identifier(obj.schema, obj.relation)
+                planned(
+                    sql.SQL("DROP TRIGGER {} ON {}").format(
+                        sql.Identifier(obj.name), sql.Identifier(obj.schema, obj.relation)
+                    ),
+                    LockLevel.ACCESS_EXCLUSIVE,
                 )
             )
             self.create(obj, session)
@@ -273,7 +472,7 @@ class PostgresEngine:
         changed = False
         for statement in obj.statements[1:]:
             if amendment_missing(obj, statement, session):
-                session.execute(statement.text)
+                session.execute(as_planned(statement))
                 changed = True
         return Action.UPDATED if changed else Action.UNCHANGED
 
@@ -327,11 +526,9 @@ class PostgresEngine:
         outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
         kind = catalog.relkind(session, obj.schema, obj.name)
         if kind is None:
-            session.execute(rollups.materialized_view_sql(obj, self.graph))
-            session.execute(rollups.unique_index_sql(obj))
-            for statement in obj.statements[1:]:
-                if isinstance(statement.tree, exp.Comment):  # TimescaleDB ALTERs have no peer
-                    session.execute(statement.text)
+            session.execute(planned(rollups.materialized_view_sql(obj, self.graph)))
+            session.execute(index_build(rollups.unique_index_sql(obj)))
+            self.comments(obj, session)
             return Action.CREATED
         if kind != "m":
             raise SchemaError(
@@ -345,7 +542,7 @@ class PostgresEngine:
             self.rebuild_view(obj, session, outcome)
             return Action.UPDATED
         if catalog.relkind(session, obj.schema, rollups.group_index_name(obj)) is None:
-            session.execute(rollups.unique_index_sql(obj))
+            session.execute(index_build(rollups.unique_index_sql(obj)))
             return Action.UPDATED
         return Action.UNCHANGED
 
@@ -357,33 +554,34 @@ class PostgresEngine:
         aggregates.refuse_with_dependents(session, obj)
         name = aggregates.rebuild_name(obj)
         rebuilt = sql.Identifier(obj.schema, name)
-        session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
-        session.execute(rollups.materialized_view_sql(obj, self.graph, name))
-        session.execute(rollups.unique_index_sql(obj, name))
+        session.execute(planned(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt)))
+        session.execute(planned(rollups.materialized_view_sql(obj, self.graph, name)))
+        session.execute(index_build(rollups.unique_index_sql(obj, name)))
+        for statement in swap_statements(obj, rebuilt):
+            session.execute(statement)
         session.execute(
-            sql.SQL("DROP MATERIALIZED VIEW {}").format(sql.Identifier(obj.schema, obj.name))
-        )
-        session.execute(
-            sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}").format(
-                rebuilt, sql.Identifier(obj.name)
-            )
-        )
-        session.execute(
-            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                sql.Identifier(obj.schema, rollups.group_index_name(obj, name)),
-                sql.Identifier(rollups.group_index_name(obj)),
+            planned(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    sql.Identifier(obj.schema, rollups.group_index_name(obj, name)),
+                    sql.Identifier(rollups.group_index_name(obj)),
+                ),
+                LockLevel.SHARE_UPDATE_EXCLUSIVE,
             )
         )
         # Dropping the old view dropped what belonged to it: declare it again.
-        for statement in obj.statements[1:]:
-            if isinstance(statement.tree, exp.Comment):  # TimescaleDB ALTERs have no peer
-                session.execute(statement.text)
+        self.comments(obj, session)
         for attached in self.graph.attachments(obj):
             if attached.kind in (ObjectKind.INDEX, ObjectKind.TRIGGER):
                 self.create(attached, session)
         outcome.details["rebuilt"] = (
             f"built as {obj.schema}.{name} from its source, then swapped in"
         )
+
+    def comments(self, obj: SchemaObject, session: Session) -> None:
+        """An aggregate's COMMENTs, on its materialized view (TimescaleDB ALTERs have no peer)."""
+        for statement in obj.statements[1:]:
+            if isinstance(statement.tree, exp.Comment):
+                session.execute(as_planned(statement))
 
     def apply_refresh_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert self.graph is not None
@@ -396,9 +594,37 @@ class PostgresEngine:
         outcome.details["engine_equivalent"] = equivalent
         return self.not_applicable(obj, outcome, equivalent.removeprefix("not applicable: "))
 
+    def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        return self.not_applicable(
+            obj,
+            outcome,
+            "a TimescaleDB job runs in the server's background workers, which plain "
+            f"PostgreSQL has not: call {obj.qualified_name} from a Dagster schedule instead",
+        )
+
     apply_compression_settings = _no_equivalent
     apply_compression_policy = _no_equivalent
     apply_reorder_policy = _no_equivalent
+
+
+def as_planned(statement: Statement) -> PlannedStatement:
+    """A statement of `sql/` as written, with the lock and hazards its parsed form says."""
+    return declared(statement.text, statement.tree)
+
+
+def swap_statements(obj: SchemaObject, rebuilt: sql.Identifier) -> list[PlannedStatement]:
+    """Drop a relation and rename the copy built beside it (`rebuilt`) to its name."""
+    return [
+        planned(
+            sql.SQL("DROP MATERIALIZED VIEW {}").format(sql.Identifier(obj.schema, obj.name)),
+            LockLevel.ACCESS_EXCLUSIVE,
+        ),
+        alter_table(
+            sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}").format(
+                rebuilt, sql.Identifier(obj.name)
+            )
+        ),
+    ]
 
 
 def amendment_missing(obj: SchemaObject, statement: Statement, session: Session) -> bool:
@@ -412,13 +638,23 @@ def amendment_missing(obj: SchemaObject, statement: Statement, session: Session)
         added = [a for a in tree.args.get("actions") or [] if isinstance(a, exp.AddConstraint)]
         if added and obj.kind == ObjectKind.TABLE:
             live = catalog.constraint_names(session, obj.schema, obj.name)
-            names = [c.name for a in added for c in a.expressions if isinstance(c, exp.Constraint)]
-            return any(name not in live for name in names)
+            return any(name not in live for name in added_constraint_names(obj, statement))
         return False
     if isinstance(tree, exp.Comment) and (tree.args.get("kind") or "").upper() == "TABLE":
         wanted = tree.expression.name if isinstance(tree.expression, exp.Literal) else None
         return catalog.object_comment(session, obj.schema, obj.name) != wanted
     return False
+
+
+def added_constraint_names(table: SchemaObject, statement: Statement) -> list[str]:
+    """The names of the constraints an ALTER TABLE ... ADD adds: as written, or those
+    PostgreSQL gives unnamed ones."""
+    index = table.statements.index(statement)
+    return [
+        key.name or constraint_name(table.name, key.kind.value, key.columns)
+        for key in table.declared(TableDefinition).keys
+        if key.statement == index
+    ]
 
 
 def function_body(statement: Statement) -> str | None:

@@ -15,9 +15,9 @@ from psycopg.types.json import Jsonb
 from sqlglot import exp
 
 from platform_assets.diff import aggregates, guard, retention
-from platform_assets.execute import rollups
-from platform_assets.execute.engines.base import Action, Outcome
-from platform_assets.execute.engines.postgres import PostgresEngine
+from platform_assets.execute import indexes, rollups
+from platform_assets.execute.engines.base import Action, Outcome, Window
+from platform_assets.execute.engines.postgres import PostgresEngine, as_planned, swap_statements
 from platform_assets.live import catalog
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
@@ -29,17 +29,11 @@ from platform_assets.model.declarations import (
     RetentionPolicy,
 )
 from platform_assets.model.errors import SchemaError
+from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement, planned
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.classify import single_call
 from platform_assets.parse.dialect import DIALECT
 
-# Policy kind -> the proc_name of its job (its config keys: Policy.job_config).
-POLICIES: dict[ObjectKind, str] = {
-    ObjectKind.COMPRESSION_POLICY: "policy_compression",
-    ObjectKind.RETENTION_POLICY: "policy_retention",
-    ObjectKind.REORDER_POLICY: "policy_reorder",
-    ObjectKind.REFRESH_POLICY: "policy_refresh_continuous_aggregate",
-}
 NAME_SETTINGS = {"index_name"}  # compared as names, the rest as intervals
 
 
@@ -54,11 +48,30 @@ class TimescaleEngine(PostgresEngine):
     def apply_hypertable(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
         live = tc.hypertable(session, obj.schema, obj.relation)
+        if live is None and catalog.relkind(session, obj.schema, obj.relation) == "p":
+            name = f"{obj.schema}.{obj.relation}"
+            raise SchemaError(
+                f"{name} is natively partitioned (as a run without TimescaleDB makes a "
+                "hypertable), and TimescaleDB cannot convert a partitioned table. To fix it: "
+                f"keep its rows (CREATE TABLE {obj.relation}_rows AS SELECT * FROM {name}), "
+                f"DROP TABLE {name} CASCADE, materialize again (it is created for "
+                f"TimescaleDB), then INSERT INTO {name} SELECT * FROM {obj.relation}_rows",
+                obj.location,
+                obj.describe(),
+            )
         if live is None:
             rows = catalog.row_count(session, obj.schema, obj.relation)
-            session.execute(with_migrate_data(obj) if rows else obj.definition.text)
+            session.execute(
+                planned(
+                    with_migrate_data(obj),
+                    LockLevel.ACCESS_EXCLUSIVE,
+                    Hazard.TABLE_REWRITE,
+                )
+                if rows
+                else as_planned(obj.definition)
+            )
             for statement in obj.statements[1:]:
-                session.execute(statement.text)
+                session.execute(as_planned(statement))
             if rows:
                 outcome.details["migrated_rows"] = rows
                 outcome.details["note"] = f"converted with its {rows} existing rows (migrate_data)"
@@ -78,9 +91,19 @@ class TimescaleEngine(PostgresEngine):
                     f"{live.chunk_interval} -> {declared}; applies to new chunks only"
                 )
                 action = Action.UPDATED
-            for statement, dimension in zip(obj.statements[1:], conversion.added, strict=True):
-                if dimension.column not in live.dimension_columns:
-                    session.execute(statement.text)
+            added = iter(conversion.added)
+            for statement in obj.statements[1:]:
+                call = single_call(statement.tree)
+                if call is not None and call.name.lower() == "set_integer_now_func":
+                    # Read back from the time dimension, by the function's name.
+                    now = conversion.integer_now_func or ""
+                    live_now = tc.integer_now_func(session, obj.schema, obj.relation)
+                    if live_now != now.rsplit(".", 1)[-1]:
+                        session.execute(as_planned(statement))
+                        action = Action.UPDATED
+                    continue
+                if next(added).column not in live.dimension_columns:
+                    session.execute(as_planned(statement))
                     action = Action.UPDATED
         self._hypertable_details(obj, session, outcome)
         return action
@@ -92,6 +115,25 @@ class TimescaleEngine(PostgresEngine):
             outcome.details["chunk_interval"] = live.chunk_interval
             outcome.details["dimensions"] = live.dimensions
             outcome.details["chunks"] = live.chunks
+
+    def index_build(
+        self, obj: SchemaObject, session: Session, name: str
+    ) -> tuple[list[PlannedStatement], list[PlannedStatement]]:
+        """A hypertable refuses CONCURRENTLY: its index is built one chunk per transaction
+        (timescaledb.transaction_per_chunk), except a unique one, which TimescaleDB builds
+        only in one transaction (writes wait for it)."""
+        assert obj.relation is not None
+        if tc.hypertable(session, obj.schema, obj.relation) is None:
+            return super().index_build(obj, session, name)
+        if obj.definition.tree.args.get("unique"):
+            return [planned(indexes.rendered(obj, name), LockLevel.SHARE, Hazard.INDEX_BUILD)], []
+        per_chunk = planned(
+            indexes.rendered(obj, name, per_chunk=True),
+            LockLevel.SHARE,  # each chunk's, one at a time; the hypertable's briefly
+            Hazard.INDEX_BUILD,
+            outside_transaction=True,
+        )
+        return [], [per_chunk]
 
     # -- compression settings -------------------------------------------------------
 
@@ -109,7 +151,7 @@ class TimescaleEngine(PostgresEngine):
         ) != _ordering(live["orderby"]):
             outcome.details["previous_settings"] = dict(live)
             for statement in obj.statements:
-                session.execute(statement.text)
+                session.execute(as_planned(statement))
             action = Action.UPDATED
         else:
             action = Action.UNCHANGED
@@ -121,7 +163,7 @@ class TimescaleEngine(PostgresEngine):
 
     def _apply_policy(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
-        proc = POLICIES[obj.kind]
+        proc = tc.POLICY_PROCEDURES[obj.kind]
         policy = obj.declared(Policy)
         declared = policy.job_config
         schedule = policy.schedule_interval
@@ -129,8 +171,10 @@ class TimescaleEngine(PostgresEngine):
         destructive = obj.kind == ObjectKind.RETENTION_POLICY and self._guard_retention(
             obj, session, outcome, found[0]["config"] if found else None
         )
+        # Allowed to lose rows: the policy's statements are what drops them.
+        loses = (Hazard.DELETES_DATA,) if destructive else ()
         if not found:
-            self.create(obj, session)
+            self.create(obj, session, *loses)
             found = tc.jobs(session, proc, obj.schema, obj.relation)
             action = Action.CREATED
         else:
@@ -165,8 +209,14 @@ class TimescaleEngine(PostgresEngine):
                     else sql.SQL("")
                 )
                 session.execute(
-                    sql.SQL("SELECT job_id FROM alter_job({}, config => {}{})").format(
-                        sql.Literal(job["job_id"]), sql.Literal(Jsonb(config)), schedule_argument
+                    planned(
+                        sql.SQL("SELECT job_id FROM alter_job({}, config => {}{})").format(
+                            sql.Literal(job["job_id"]),
+                            sql.Literal(Jsonb(config)),
+                            schedule_argument,
+                        ),
+                        LockLevel.NONE,
+                        *loses,
                     )
                 )
                 outcome.details["previous_config"] = job["config"]
@@ -174,8 +224,6 @@ class TimescaleEngine(PostgresEngine):
                     outcome.details["previous_schedule_interval"] = job["schedule_interval"]
                 action = Action.UPDATED
             found = tc.jobs(session, proc, obj.schema, obj.relation)
-        if destructive:  # allowed: the policy's statements are what loses the rows
-            outcome.destructive.extend(session.executed)
         job = found[0]
         outcome.details["job_id"] = job["job_id"]
         outcome.details["config"] = job["config"]
@@ -206,21 +254,47 @@ class TimescaleEngine(PostgresEngine):
     apply_reorder_policy = _apply_policy
     apply_refresh_policy = _apply_policy
 
+    def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """A user-defined action: added when no job runs its procedure."""
+        jobs = tc.procedure_jobs(session, obj.schema, obj.name)
+        if jobs:
+            outcome.details["job_id"] = jobs[0]
+            return Action.UNCHANGED
+        action = self.create(obj, session)
+        outcome.details["job_id"] = tc.procedure_jobs(session, obj.schema, obj.name)[0]
+        return action
+
     # -- continuous aggregates ------------------------------------------------------
+
+    def refresh(self, obj: SchemaObject, session: Session, window: Window | None = None) -> dict:
+        """Refresh over `window`; without one, run the aggregate's refresh policy job now
+        (its window, its settings), or refresh it whole when it has no policy. Neither
+        may run in a transaction: the session is in autocommit."""
+        if not tc.is_continuous_aggregate(session, obj.schema, obj.name):
+            raise SchemaError(
+                f"{obj.qualified_name} is not a continuous aggregate yet",
+                obj.location,
+                obj.describe(),
+            )
+        if window is not None:
+            session.execute(refresh_call(session, obj.schema, obj.name, *window))
+            return {"refreshed": f"{window[0].isoformat()} to {window[1].isoformat()}"}
+        job_id = tc.refresh_policy_job(session, obj.schema, obj.name)
+        if job_id is not None:
+            session.execute("CALL run_job(%s)", (job_id,))
+            return {"refreshed": f"CALL run_job({job_id}) (its refresh policy)", "job_id": job_id}
+        session.execute(refresh_call(session, obj.schema, obj.name))
+        return {"refreshed": "whole aggregate (no refresh policy)"}
 
     def apply_continuous_aggregate(
         self, obj: SchemaObject, session: Session, outcome: Outcome
     ) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
             # WITH DATA cannot run in a transaction: create empty, refresh after commit.
-            session.execute(with_no_data(obj))
+            session.execute(planned(with_no_data(obj)))
             for statement in obj.statements[1:]:
-                session.execute(statement.text)
-            outcome.after_commit.append(
-                sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
-                .format(sql.Literal(tc.qualified(session, obj.schema, obj.name)))
-                .as_string(session.conn)
-            )
+                session.execute(as_planned(statement))
+            outcome.after_commit.append(refresh_call(session, obj.schema, obj.name))
             action = Action.CREATED
         elif not tc.is_continuous_aggregate(session, obj.schema, obj.name):
             raise SchemaError(
@@ -244,49 +318,53 @@ class TimescaleEngine(PostgresEngine):
         then swap it in (one transaction), with its policies declared again. Allowed
         destructive changes, it is dropped and recreated in place instead."""
         aggregates.refuse_with_dependents(session, obj)
-        target = tc.qualified(session, obj.schema, obj.name)
+        name = obj.name
         if obj.key in self.allow_destructive:
-            session.execute(sql.SQL("DROP MATERIALIZED VIEW {}").format(self._identifier(obj)))
-            outcome.destructive.append(session.executed[-1])
+            session.execute(
+                planned(
+                    sql.SQL("DROP MATERIALIZED VIEW {}").format(
+                        sql.Identifier(obj.schema, obj.name)
+                    ),
+                    LockLevel.ACCESS_EXCLUSIVE,
+                    Hazard.DELETES_DATA,
+                )
+            )
             outcome.details["rebuilt"] = "dropped and recreated (allowed destructive changes)"
-            session.execute(no_data_sql(obj.definition.tree))
-            swap: list[str] = []
+            session.execute(planned(no_data_sql(obj.definition.tree)))
+            swap: list[PlannedStatement] = []
         else:
             loss = aggregates.history_loss(session, obj, live)
             guard.refuse_destructive(obj, [guard.Change([], loss)], allowed=False)
             name = aggregates.rebuild_name(obj)
-            target = tc.qualified(session, obj.schema, name)
             rebuilt = sql.Identifier(obj.schema, name)
-            session.execute(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt))
-            session.execute(no_data_sql(rollups.renamed(obj.definition.tree, name)))
-            swap = [
-                sql.SQL("DROP MATERIALIZED VIEW {}")
-                .format(self._identifier(obj))
-                .as_string(session.conn),
-                sql.SQL("ALTER MATERIALIZED VIEW {} RENAME TO {}")
-                .format(rebuilt, sql.Identifier(obj.name))
-                .as_string(session.conn),
-            ]
+            session.execute(planned(sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}").format(rebuilt)))
+            session.execute(planned(no_data_sql(rollups.renamed(obj.definition.tree, name))))
+            swap = swap_statements(obj, rebuilt)
             outcome.details["rebuilt"] = f"built as {obj.schema}.{name}, refreshed, then swapped in"
-        outcome.after_commit.append(
-            sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)")
-            .format(sql.Literal(target))
-            .as_string(session.conn)
-        )
+        outcome.after_commit.append(refresh_call(session, obj.schema, name))
         # Dropping the old aggregate drops its policies: declare them again.
         assert self.graph is not None
-        swap += [statement.text for statement in obj.statements[1:]]
+        swap += [as_planned(statement) for statement in obj.statements[1:]]
         swap += [
-            statement.text
+            as_planned(statement)
             for attached in self.graph.attachments(obj)
             for statement in attached.statements
         ]
         outcome.after_commit_transaction.extend(swap)
         return Action.UPDATED
 
-    @staticmethod
-    def _identifier(obj: SchemaObject) -> sql.Identifier:
-        return sql.Identifier(obj.schema, obj.name)
+
+def refresh_call(
+    session: Session, schema: str, name: str, start: object = None, end: object = None
+) -> PlannedStatement:
+    """`CALL refresh_continuous_aggregate` over [start, end) (NULL: unbounded); it runs
+    outside any transaction."""
+    return planned(
+        sql.SQL("CALL refresh_continuous_aggregate({}, {}, {})").format(
+            sql.Literal(tc.qualified(session, schema, name)), sql.Literal(start), sql.Literal(end)
+        ),
+        outside_transaction=True,
+    )
 
 
 def with_migrate_data(hypertable: SchemaObject) -> str:

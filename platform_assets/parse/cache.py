@@ -1,0 +1,169 @@
+"""The compiled graph, cached by the content of `sql/` and `seeds/`.
+
+Every process that loads the definitions (the CLI, the code server, each run worker and
+sensor process) would otherwise parse `sql/` again; sqlglot takes about a millisecond a
+statement. As Dagster's state-backed components do with their state, the compiled graph
+is stored once under `.platform/cache/` and loaded from there while nothing it was
+compiled from has changed.
+
+The key is a digest of every file below `sql/` and `seeds/` (path and bytes), of the
+project's location, of the platform's own source and of the Python and sqlglot versions,
+so any edit, an upgrade or a change to the compiler makes a new key. An entry that cannot
+be read (truncated, corrupt, another format) is ignored and replaced; a directory that
+cannot be written means no cache, never a failure. A compile that fails is not cached,
+so its errors are reported on every load.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import gc
+import hashlib
+import io
+import logging
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.parse.compiler import compile_directory
+
+CACHE_DIR = Path(".platform") / "cache"
+# Bumped when what is stored changes shape in a way the key would not show.
+FORMAT = 1
+# Parsed statements nest deeply; pickling them recurses once per level.
+_RECURSION_LIMIT = 20_000
+PACKAGE = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger(__name__)
+
+
+def compile_project(root: Path) -> SchemaGraph:
+    """`compile_directory(root / "sql", root)`, from the cache when its inputs are unchanged."""
+    key = project_key(root)
+    path = root / CACHE_DIR / f"graph-{key}.pickle"
+    graph = _read(path, key)
+    if graph is not None:
+        return graph
+    graph = compile_directory(root / "sql", root)
+    _write(path, key, graph)
+    return graph
+
+
+def project_key(root: Path) -> str:
+    """The digest of everything the compiled graph is made from."""
+    digest = hashlib.sha256()
+    # The root too: the graph holds it, so a moved project is compiled again.
+    header = f"{FORMAT}\0{sys.version}\0{sqlglot.__version__}\0{root.resolve()}\0"
+    digest.update(header.encode())
+    for path in _files(PACKAGE, "*.py"):
+        _add_file(digest, path, PACKAGE)
+    for folder in ("sql", "seeds"):
+        for path in _files(root / folder, "*"):
+            _add_file(digest, path, root)
+    return digest.hexdigest()[:32]
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    return sorted(path for path in folder.rglob(pattern) if path.is_file())
+
+
+def _add_file(digest: hashlib._Hash, path: Path, base: Path) -> None:
+    content = path.read_bytes()
+    digest.update(f"{path.relative_to(base).as_posix()}\0{len(content)}\0".encode())
+    digest.update(content)
+
+
+def _read(path: Path, key: str) -> SchemaGraph | None:
+    try:
+        with path.open("rb") as file, _unpickling():
+            stored_key, graph = pickle.load(file)
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # any unreadable entry is a miss, never an error
+        log.debug("ignoring the graph cache %s: %s", path, error)
+        return None
+    if stored_key != key or not isinstance(graph, SchemaGraph):
+        return None
+    return graph
+
+
+def _write(path: Path, key: str, graph: SchemaGraph) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        with _deep_recursion():
+            _GraphPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump((key, graph))
+        payload = buffer.getvalue()
+        # Written aside and renamed, so a reader sees a whole entry or none.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".graph-")
+        with os.fdopen(handle, "wb") as file:
+            file.write(payload)
+        os.replace(temporary, path)
+        for stale in path.parent.glob("graph-*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError, RecursionError) as error:
+        log.debug("not caching the compiled graph in %s: %s", path.parent, error)
+
+
+class _GraphPickler(pickle.Pickler):
+    """Pickles sqlglot trees as plain objects (their slots), not through sqlglot's own
+    `__reduce__` (sqlglot.serde), whose loading rebuilds each node in Python: ten times
+    slower, the whole of a cached load at 10,000 objects."""
+
+    def reducer_override(self, obj: object):
+        if not isinstance(obj, exp.Expr):
+            return NotImplemented
+        cls = type(obj)
+        slots = {
+            name: getattr(obj, name)
+            for name in _slots(cls)
+            if name != "_hash" and hasattr(obj, name)
+        }
+        # The cached hash is of this process's string hashes: computed again when needed.
+        slots["_hash"] = None
+        return copyreg.__newobj__, (cls,), (getattr(obj, "__dict__", None), slots)
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _slots(cls: type) -> tuple[str, ...]:
+    if cls not in _SLOTS:
+        names = [name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())]
+        _SLOTS[cls] = tuple(dict.fromkeys(name for name in names if name != "__dict__"))
+    return _SLOTS[cls]
+
+
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@contextmanager
+def _unpickling() -> Iterator[None]:
+    """Unpickling creates many objects and none is garbage: collecting meanwhile, or
+    right after, only rescans them (it triples the load time at 10,000 objects). They
+    live as long as the definitions, so they are moved out of the collector's sight."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with _deep_recursion():
+            yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
