@@ -224,6 +224,14 @@ def schema_state(session: Session, name: str) -> dict | None:
 
 
 def holds_rows(session: Session, schema: str, table: str) -> bool:
-    """Whether the table has a row (one index probe or page read, not a count)."""
+    """Whether the table has a row (one index probe or page read, not a count). A
+    materialized view created WITH NO DATA has none (and refuses to be read)."""
+    populated = session.value(
+        "SELECT c.relispopulated FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s",
+        (schema, table),
+    )
+    if populated is False:
+        return False
     relation = sql.Identifier(schema, table)
     return bool(session.value(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(relation)))

@@ -8,9 +8,8 @@ materialized into an empty database and imported again gives the same files.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-
-import pytest
 
 from platform_assets.adopt.importer import import_database
 from platform_assets.model.errors import SchemaError
@@ -54,26 +53,36 @@ def test_five_systems_import_adopts_the_database(database: TestDatabase, tmp_pat
     assert_adopts(imported, database)
 
 
-def assert_round_trips(
-    imported: Project, database: TestDatabase, again: Project, privileges: bool = False
-) -> None:
-    """Materialized into an empty database and imported again, the files are the same."""
+def round_trip(imported: Project, database: TestDatabase, again: Project, **options) -> None:
+    """Materialize the imported files into an empty database and import that into `again`."""
     with empty_database(database.cluster, f"{database.name}_copy") as copy:
         assert materialize(imported.graph(), copy.url).success
-        import_database(copy.url, again.root, privileges=privileges)
-    assert files_of(again) == files_of(imported)
+        import_database(copy.url, again.root, **options)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an imported materialized view (pg_dump: WITH NO DATA) with a unique index fails "
-    "to materialize into an empty database: 'has not been populated'",
-)
+def changed_lines(first: Project, second: Project) -> list[str]:
+    before, after = files_of(first), files_of(second)
+    assert set(before) == set(after)
+    return [
+        line
+        for name in before
+        for line in difflib.unified_diff(before[name].splitlines(), after[name].splitlines(), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
 def test_five_systems_import_round_trips(database: TestDatabase, tmp_path: Path):
     assert materialize(compile_directory(REPO / "sql", REPO), database.url).success
-    imported = Project(tmp_path / "imported")
+    imported, again, third = (Project(tmp_path / name) for name in ("one", "two", "three"))
     import_database(database.url, imported.root)
-    assert_round_trips(imported, database, Project(tmp_path / "again"))
+    round_trip(imported, database, again)
+    # PostgreSQL prints `varchar_column IN ('a', 'b')` as `= ANY ((ARRAY['a'::character
+    # varying, ...])::text[])` and reads that back as an array of casts, which it prints
+    # differently once: those lines change in the first round only.
+    changed = changed_lines(imported, again)
+    assert changed and all("::character varying" in line for line in changed), changed
+    round_trip(again, database, third)
+    assert files_of(third) == files_of(again)
 
 
 QUOTED = """\
@@ -125,7 +134,9 @@ def test_quoted_names_and_several_schemas(database: TestDatabase, tmp_path: Path
             in files["inventory/30_tables.sql"]
         )
         assert_adopts(everything, database)
-        assert_round_trips(everything, database, Project(tmp_path / "again"), privileges=True)
+        again = Project(tmp_path / "again")
+        round_trip(everything, database, again, privileges=True)
+        assert files_of(again) == files_of(everything)
 
         one = Project(tmp_path / "one")
         import_database(database.url, one.root, ["inventory"])
