@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
 
 from platform_assets.adopt.layout import project_files
 from platform_assets.adopt.partitions import upkept_tables
+from platform_assets.adopt.timescale import declarations
 from platform_assets.live.dump import dump_schemas, user_extensions, user_schemas
 from platform_assets.live.session import Session
+from platform_assets.live.timescale_declared import read_declarations
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.parse.compiler import compile_files
 
 HEADER = "-- Imported by `platform import` from the live database; now its declaration."
 DUMP_NAME = "pg_dump.sql"
+TIMESCALE_NAME = "timescaledb.sql"
 
 
 def import_database(
@@ -39,8 +43,14 @@ def import_database(
             raise SchemaError(f"no schema {', '.join(unknown)} in the database (it has: {found})")
         chosen = schemas or found
         upkept = upkept_tables(session, chosen, session.value("SELECT now()"))
-    partitions = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
-    graph = compile_dump(dump_schemas(url, chosen, extensions, privileges, partitions))
+        timescale = read_declarations(session, chosen) if "timescaledb" in extensions else None
+    left_out = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
+    # A continuous aggregate's user view is TimescaleDB's: it is declared from the catalog.
+    left_out += [(a.schema, a.name) for a in timescale.aggregates] if timescale else []
+    dump = dump_schemas(url, chosen, extensions, privileges, left_out)
+    graph = compile_dump(dump, declarations(timescale) if timescale else [])
+    if timescale:
+        graph = _without(graph, timescale.own_triggers)
     annotations = {table: annotation for table, (annotation, _) in upkept.items()}
     files = project_files(graph, HEADER, annotations)
     written: list[Path] = []
@@ -52,21 +62,35 @@ def import_database(
     return written
 
 
-def compile_dump(dump: str) -> SchemaGraph:
-    """The dump's object graph; what the platform cannot declare fails here, each error
-    naming the object and the dump's line that holds it."""
+def compile_dump(dump: str, timescale: Sequence[str] = ()) -> SchemaGraph:
+    """The graph of the dump and the TimescaleDB declarations read from the catalog; what
+    the platform cannot declare fails here, each error naming the object and its line."""
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / DUMP_NAME
-        path.write_text(dump, encoding="utf-8")
+        dump_path = Path(directory) / DUMP_NAME
+        dump_path.write_text(dump, encoding="utf-8")
+        paths = [dump_path]
+        if timescale:
+            paths.append(Path(directory) / TIMESCALE_NAME)
+            paths[1].write_text("".join(f"{text};\n" for text in timescale), encoding="utf-8")
         try:
-            return compile_files([path], Path(directory))
+            return compile_files(paths, Path(directory))
         except SchemaError as error:
-            raise _with_dump_lines(error, dump.splitlines()) from error
+            sources = {path.name: path.read_text().splitlines() for path in paths}
+            raise _with_source_lines(error, sources) from error
 
 
-def _with_dump_lines(error: SchemaError, lines: list[str]) -> SchemaErrors:
+def _without(graph: SchemaGraph, keys: set[tuple[str, ...]]) -> SchemaGraph:
+    """The graph without the objects TimescaleDB made itself (its triggers)."""
+    for key in keys & set(graph.objects):
+        del graph.objects[key]
+    graph.order = [key for key in graph.order if key in graph.objects]
+    return graph
+
+
+def _with_source_lines(error: SchemaError, sources: dict[str, list[str]]) -> SchemaErrors:
     errors = error.errors if isinstance(error, SchemaErrors) else [error]
     for each in errors:
+        lines = sources.get(each.location.file.name, []) if each.location else []
         if each.location is not None and 0 < each.location.line <= len(lines):
             each.message += f"\n    {lines[each.location.line - 1].strip()}"
     return SchemaErrors(

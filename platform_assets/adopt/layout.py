@@ -80,7 +80,7 @@ def project_files(
     an object in `annotations` gets that `-- platform:` annotation above it."""
     annotations = annotations or {}
     placed: dict[tuple[str, ...], tuple[str, str]] = {}
-    contents: dict[tuple[str, str], list[str]] = {}
+    contents: dict[tuple[str, str], list[tuple[SchemaObject, str]]] = {}
     for obj in graph:  # dependency order: what an object needs is placed before it
         if obj.kind == ObjectKind.SCHEMA and obj.name == "public":
             continue  # every database has it
@@ -94,11 +94,24 @@ def project_files(
         text = object_text(obj)
         if obj.key in annotations:
             text = f"-- {ANNOTATION_PREFIX} {annotations[obj.key]}\n{text}"
-        contents.setdefault(place, []).append(text)
+        contents.setdefault(place, []).append((obj, text))
     return {
-        Path(directory) / f"{name}.sql": header + "\n" + "\n\n".join(texts) + "\n"
-        for (directory, name), texts in sorted(contents.items())
+        Path(directory) / f"{name}.sql": header + "\n" + "\n\n".join(_grouped(entries)) + "\n"
+        for (directory, name), entries in sorted(contents.items())
     }
+
+
+def _grouped(entries: list[tuple[SchemaObject, str]]) -> list[str]:
+    """Each relation's indexes, triggers and policies right after it, when it is in the
+    same file (their dependency order kept)."""
+    groups: dict[ObjectKey, list[str]] = {}
+    for obj, text in entries:
+        owner = (obj.schema, obj.relation) if obj.relation else None
+        if owner in groups:
+            groups[owner].append(text)
+        else:
+            groups.setdefault(obj.key, []).append(text)
+    return [text for texts in groups.values() for text in texts]
 
 
 def object_text(obj: SchemaObject) -> str:
