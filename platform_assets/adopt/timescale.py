@@ -33,6 +33,8 @@ POLICIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 # Config keys TimescaleDB adds itself (ids of its catalog rows).
 INTERNAL_CONFIG = frozenset({"hypertable_id", "mat_hypertable_id"})
+# add_reorder_policy takes no schedule_interval: its jobs run daily.
+REORDER_SCHEDULES = frozenset({"1 day", "24:00:00"})
 # Arguments given as text, never as intervals.
 TEXT_ARGUMENTS = frozenset({"index_name"})
 
@@ -128,5 +130,11 @@ def job_statement(job: dict[str, Any]) -> str:
             arguments.append(
                 f"{key} => {literal(value) if key in TEXT_ARGUMENTS else interval(value)}"
             )
-    arguments.append(schedule)
+    if job["proc_name"] != "policy_reorder":
+        arguments.append(schedule)
+    elif job["schedule_interval"] not in REORDER_SCHEDULES:
+        raise SchemaError(
+            f"reorder policy job {job['job_id']} on {job['relation']}: add_reorder_policy "
+            f"takes no schedule, and this one runs every {job['schedule_interval']}"
+        )
     return f"SELECT {function}({', '.join(arguments)})"
