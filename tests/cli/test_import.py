@@ -8,13 +8,12 @@ materialized into an empty database and imported again gives the same files.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from platform_assets.adopt.importer import import_database
 from platform_assets.model.errors import SchemaError
 from platform_assets.parse.compiler import compile_directory
-from tests.support.adoption import assert_adopts, files_of
+from tests.support.adoption import assert_adopts, changed_lines, files_of
 from tests.support.databases import TestDatabase, empty_database
 from tests.support.project import REPO, SYSTEMS, Project
 from tests.support.runs import materialize
@@ -39,17 +38,6 @@ def round_trip(imported: Project, database: TestDatabase, again: Project, **opti
     with empty_database(database.cluster, f"{database.name}_copy") as copy:
         assert materialize(imported.graph(), copy.url).success
         import_database(copy.url, again.root, **options)
-
-
-def changed_lines(first: Project, second: Project) -> list[str]:
-    before, after = files_of(first), files_of(second)
-    assert set(before) == set(after)
-    return [
-        line
-        for name in before
-        for line in difflib.unified_diff(before[name].splitlines(), after[name].splitlines(), n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
 
 
 def test_five_systems_import_round_trips(database: TestDatabase, tmp_path: Path):
