@@ -21,6 +21,7 @@ from platform_assets.model.intervals import interval_seconds
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.calls import bound_arguments, time_bucket
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import name_identifier
 
 TIMESCALE_ORIGIN = "2000-01-03 00:00:00"
 MAX_IDENTIFIER = 63
@@ -99,7 +100,7 @@ def renamed(create: exp.Create, name: str) -> exp.Create:
     """A copy of an aggregate's CREATE that creates it under another name, same schema."""
     tree = create.copy()
     target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-    target.set("this", exp.to_identifier(name))
+    target.set("this", name_identifier(name))
     return tree
 
 

@@ -51,6 +51,15 @@ def regclass_name(text: str) -> Name:
     return Name(table.db or None, table.name)
 
 
+def name_identifier(name: str) -> exp.Identifier:
+    """A name as the server holds it, as an identifier that renders back to that name:
+    quoted where it has upper case or anything PostgreSQL would not read bare."""
+    identifier = exp.to_identifier(name)
+    if _DIALECT.case_sensitive(name):
+        identifier.set("quoted", True)
+    return identifier
+
+
 def identifier_text(token: Token) -> str:
     """The name a token spells: a quoted identifier as written, any other in lower case."""
     return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()

@@ -36,6 +36,7 @@ SELECT create_hypertable('Sensors.Readings', by_range('time', INTERVAL '1 day'))
 SELECT add_retention_policy('SENSORS.Readings', drop_after => INTERVAL '30 days');
 CREATE TABLE Sensors."Readings" ("Time" timestamptz PRIMARY KEY, "Value" integer);
 CREATE INDEX "Readings_Value" ON Sensors."Readings" ("Value");
+CREATE INDEX ON Sensors."Readings" ("Value", "Time");
 """
 
 
@@ -58,6 +59,7 @@ def test_unquoted_names_fold_and_quoted_names_stay(project: Project, database: T
         "sensors/readings/retention_policy",
         "sensors/Readings",
         "sensors/Readings/Readings_Value",
+        "sensors/Readings/Readings_Value_Time_idx",
     }
     # References in any case resolve to the one object.
     latest = graph[("sensors", "latest")]
@@ -91,6 +93,7 @@ def test_unquoted_names_fold_and_quoted_names_stay(project: Project, database: T
         ("Readings", "r"),
         ("Readings_pkey", "i"),
         ("Readings_Value", "i"),
+        ("Readings_Value_Time_idx", "i"),
     }
     columns = database.rows(
         "SELECT attname::text FROM pg_attribute WHERE attrelid = 'sensors.readings'::regclass "
