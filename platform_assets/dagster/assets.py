@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from platform_assets import settings
+from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync, failed_in_sync
 from platform_assets.dagster.recording import (
     last_passed_checks,
@@ -58,8 +59,10 @@ class SchemaRunConfig(dg.Config):
 
 
 def build_schema_assets(
-    graph: SchemaGraph, translator: SchemaTranslator | None = None
+    graph: SchemaGraph, translator: SchemaTranslator | None = None, pool: str | None = None
 ) -> dg.AssetsDefinition:
+    """The schema graph as one multi-asset whose step is in `pool` (one run at a time per
+    database; default PLATFORM_SCHEMA_POOL)."""
     translator = translator or SchemaTranslator()
     findings = lint_graph(graph)  # static rules: shown on the assets they concern
     for finding in findings:
@@ -92,7 +95,7 @@ def build_schema_assets(
         specs=specs,
         check_specs=check_specs,
         can_subset=True,
-        pool=settings.schema_pool(),
+        pool=pool or settings.schema_pool(),
     )
     def schema_objects(
         context: dg.AssetExecutionContext, database: SchemaDatabase, config: SchemaRunConfig
@@ -304,11 +307,18 @@ def outcome_metadata(
     for name, value in outcome.details.items():
         metadata[name] = value
     if obj.kind == ObjectKind.TABLE:
-        metadata.update(table_metadata(session, obj.schema, obj.name))
+        metadata.update(
+            table_metadata(session, obj.schema, obj.name, relation_metadata.column_comments(obj))
+        )
     return metadata
 
 
-def table_metadata(session: Session, schema: str, table: str) -> dict[str, object]:
+def table_metadata(
+    session: Session, schema: str, table: str, comments: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The live columns and row count; `comments` (the declared column comments) keep each
+    column's description on the materialization, as on the definition."""
+    comments = comments or {}
     columns = catalog.columns(session, schema, table)
     if not columns:
         return {}
@@ -317,6 +327,7 @@ def table_metadata(session: Session, schema: str, table: str) -> dict[str, objec
             dg.TableColumn(
                 name=column.name,
                 type=column.type,
+                description=comments.get(column.name),
                 constraints=dg.TableColumnConstraints(nullable=not column.not_null),
             )
             for column in columns

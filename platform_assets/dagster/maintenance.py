@@ -70,10 +70,13 @@ def maintained_tables(graph: SchemaGraph) -> list[SchemaObject]:
 
 
 def build_partition_maintenance(
-    graph: SchemaGraph, translator: SchemaTranslator | None = None
+    graph: SchemaGraph, translator: SchemaTranslator | None = None, pool: str | None = None
 ) -> tuple[dg.JobDefinition, dg.ScheduleDefinition]:
     translator = translator or SchemaTranslator()
-    ops = [_maintenance_op(graph, table, translator) for table in maintained_tables(graph)]
+    ops = [
+        _maintenance_op(graph, table, translator, pool or settings.schema_pool())
+        for table in maintained_tables(graph)
+    ]
 
     @dg.job(
         name=PARTITION_MAINTENANCE_JOB,
@@ -96,7 +99,7 @@ def build_partition_maintenance(
 
 
 def _maintenance_op(
-    graph: SchemaGraph, table: SchemaObject, translator: SchemaTranslator
+    graph: SchemaGraph, table: SchemaObject, translator: SchemaTranslator, pool: str
 ) -> dg.OpDefinition:
     hypertable = graph.attached(table, ObjectKind.HYPERTABLE)
     reported_on = translator.get_asset_key(hypertable or table)
@@ -110,7 +113,7 @@ def _maintenance_op(
     @dg.op(
         name=op_name,
         description=f"Partition upkeep of {table.qualified_name}.",
-        pool=settings.schema_pool(),
+        pool=pool,
     )
     def maintain(
         context: dg.OpExecutionContext,

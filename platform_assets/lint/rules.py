@@ -16,6 +16,7 @@ from pathlib import Path
 from psycopg import sql
 from sqlglot import exp
 
+from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import (
     ContinuousAggregate,
@@ -194,7 +195,7 @@ class LiveFacts:
             "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
         ):
             facts.constraints.add((row["nspname"], row["relname"], row["conname"]))
-        if session.value("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
+        if tc.installed(session):
             for row in session.rows(
                 "SELECT hypertable_schema, hypertable_name, column_name "
                 "FROM timescaledb_information.dimensions"

@@ -41,12 +41,15 @@ from platform_assets.parse.tables import table_definition
 from platform_assets.seeding.declaration import Seed, add_rows, discover_seeds, inline_seed
 
 
-def compile_directory(sql_dir: Path, root: Path | None = None) -> SchemaGraph:
-    """Read every `.sql` file below `sql_dir` (in path order) into one graph."""
+def compile_directory(
+    sql_dir: Path, root: Path | None = None, seeds_dir: Path | None = None
+) -> SchemaGraph:
+    """Read every `.sql` file below `sql_dir` (in path order) into one graph, with the seeds
+    of `seeds_dir` (default `<root>/seeds`); locations are named relative to `root`."""
     root = root or sql_dir.parent
     files = sorted(sql_dir.rglob("*.sql"))
     graph = compile_files(files, root)
-    seeds = discover_seeds(root, graph.objects)
+    seeds = discover_seeds(root, graph.objects, seeds_dir)
     for key, seed in graph.seeds.items():  # INSERT ... VALUES rows in sql/
         if key in seeds:
             raise SchemaErrors(

@@ -84,10 +84,12 @@ class Seed:
         )
 
 
-def discover_seeds(root: Path, tables: dict[ObjectKey, SchemaObject]) -> dict[ObjectKey, Seed]:
-    """Every `seeds/<schema>/<table>.csv` below `root`, checked against the declared
-    tables; problems fail definitions load with the file and line."""
-    seeds_dir = root / "seeds"
+def discover_seeds(
+    root: Path, tables: dict[ObjectKey, SchemaObject], seeds_dir: Path | None = None
+) -> dict[ObjectKey, Seed]:
+    """Every `<seeds_dir>/<schema>/<table>.csv` (default `<root>/seeds`), checked against the
+    declared tables; problems fail definitions load with the file and line."""
+    seeds_dir = seeds_dir or root / "seeds"
     if not seeds_dir.is_dir():
         return {}
     found: dict[ObjectKey, Seed] = {}

@@ -232,3 +232,12 @@ def test_set_not_null_on_a_table_with_rows_is_proven_by_a_validated_check_first(
     resumed = materializations(materialize(project.graph(), database.url))["s/t"]
     assert resumed["statements_executed"] == 3
     assert database.value("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%platform%'") == 0
+
+
+def test_only_statements_that_block_writes_wait_at_most_lock_timeout():
+    policy = LockPolicy()
+    validate = planned("VALIDATE ...", LockLevel.SHARE_UPDATE_EXCLUSIVE, Hazard.FULL_SCAN)
+    assert policy.timeouts(validate) == ("1h", "1h")
+    assert policy.timeouts(planned("CALL run_job(1)")) == ("1h", "1h")
+    trigger = planned("CREATE TRIGGER ...", LockLevel.SHARE_ROW_EXCLUSIVE)
+    assert policy.timeouts(trigger) == ("1s", "1min")

