@@ -31,6 +31,7 @@ from platform_assets.live import catalog
 from platform_assets.model.declarations import RefreshPolicy
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.naming import asset_key_part
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
 PARTITION_MAINTENANCE_JOB = "partition_maintenance"
@@ -104,7 +105,8 @@ def _maintenance_op(
     hypertable = graph.attached(table, ObjectKind.HYPERTABLE)
     reported_on = translator.get_asset_key(hypertable or table)
 
-    op_name = f"maintain_{table.schema}__{table.name}"
+    # The parts as in the table's asset key: any table name makes a valid op name.
+    op_name = "maintain_" + "__".join(asset_key_part(part) for part in (table.schema, table.name))
     allow_hint = (
         f'to allow it, run with config {{"ops": {{"{op_name}": {{"config": '
         '{"allow_destructive": true}}}}'

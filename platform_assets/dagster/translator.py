@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Sequence
 
 import dagster as dg
@@ -13,47 +11,12 @@ from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import check_specs
 from platform_assets.lint.rules import LintFinding
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.naming import asset_key_part
 from platform_assets.model.objects import GLOBAL_KINDS, ObjectKind, SchemaObject
 from platform_assets.seeding.checks import SEED_CHECKS
 from platform_assets.seeding.declaration import Seed
 
 PLATFORM_GROUP = "platform"
-
-
-# What Dagster accepts in an asset key part (it joins them with `__` into op inputs).
-ASSET_KEY_PART = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*")
-# Operator symbols spelled out, so `===` reads as `eq_eq_eq`.
-SYMBOL_WORDS = {
-    "=": "eq", "<": "lt", ">": "gt", "-": "minus", "+": "plus", "*": "star",
-    "/": "slash", "!": "bang", "~": "tilde", "@": "at", "#": "hash", "%": "percent",
-    "^": "caret", "&": "amp", "|": "bar", "?": "q", ".": "dot",
-}  # fmt: skip
-
-
-def asset_key_part(name: str) -> str:
-    """A name as a valid, stable, readable asset key part.
-
-    A name Dagster accepts is kept as it is; any other (quoted, spaces, non-ASCII,
-    symbols) becomes its readable ASCII letters and digits plus a hash of the real
-    name, so two names never share a part. The real name stays in the metadata.
-    """
-    if ASSET_KEY_PART.fullmatch(name):
-        return name
-    words: list[str] = []
-    current = ""
-    for char in unicodedata.normalize("NFKD", name):
-        if char.isascii() and char.isalnum():
-            current += char
-            continue
-        if current:
-            words.append(current)
-            current = ""
-        if char in SYMBOL_WORDS:
-            words.append(SYMBOL_WORDS[char])
-    if current:
-        words.append(current)
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return "_".join([*words, digest])
 
 
 class SchemaTranslator:
@@ -160,7 +123,7 @@ class SchemaTranslator:
     # -- seeds -----------------------------------------------------------------------
 
     def get_seed_asset_key(self, seed: Seed) -> dg.AssetKey:
-        return dg.AssetKey([*self.key_prefix, *seed.key_path])
+        return dg.AssetKey([*self.key_prefix, *(asset_key_part(part) for part in seed.key_path)])
 
     def get_seed_check_specs(self, seed: Seed) -> list[dg.AssetCheckSpec]:
         key = self.get_seed_asset_key(seed)
@@ -197,7 +160,7 @@ class SchemaTranslator:
         return dg.AssetSpec(
             key=self.get_seed_asset_key(seed),
             deps=[dep_key(dep) for dep in sorted(seed.depends_on)],
-            group_name=self.group_prefix + seed.schema,
+            group_name=self.group_prefix + asset_key_part(seed.schema),
             code_version=hashlib.sha256(
                 seed.content()
                 + repr((seed.key, seed.owns_table, seed.insert_only, seed.secrets)).encode()

@@ -13,6 +13,7 @@ from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.objects import ObjectKind
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import fold_identifiers
 
 
 @dataclass
@@ -184,7 +185,7 @@ def setting_columns(text: str | None) -> list[str]:
     """The column names of a segmentby or orderby setting ('device, ts DESC')."""
     if not text:
         return []
-    tree = sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT)
+    tree = fold_identifiers(sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT))
     return [ordered.this.name for ordered in tree.args["order"].expressions]
 
 

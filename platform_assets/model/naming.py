@@ -1,4 +1,5 @@
-"""The names PostgreSQL gives objects declared without one (indexes, constraints).
+"""The names PostgreSQL gives objects declared without one (indexes, constraints), and
+any name as a part of a Dagster name.
 
 The rules of PostgreSQL's `makeObjectName` and `ChooseRelationName`
 (src/backend/commands/indexcmds.c): `<table>_<columns>_<label>`, the longer of
@@ -8,6 +9,9 @@ to the label while the name is taken.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Collection, Sequence
 
 NAME_BYTES = 63  # NAMEDATALEN - 1
@@ -84,3 +88,41 @@ def constraint_name(table: str, kind: str, columns: Sequence[str]) -> str:
     if kind == "check":
         return make_object_name(table, columns[0] if columns else None, "check")
     return make_object_name(table, "_".join(columns) or None, CONSTRAINT_LABELS[kind])
+
+
+# -- names outside PostgreSQL ------------------------------------------------------
+
+# What Dagster accepts in an asset key part (it joins them with `__` into op inputs).
+ASSET_KEY_PART = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*")
+# Operator symbols spelled out, so `===` reads as `eq_eq_eq`.
+SYMBOL_WORDS = {
+    "=": "eq", "<": "lt", ">": "gt", "-": "minus", "+": "plus", "*": "star",
+    "/": "slash", "!": "bang", "~": "tilde", "@": "at", "#": "hash", "%": "percent",
+    "^": "caret", "&": "amp", "|": "bar", "?": "q", ".": "dot",
+}  # fmt: skip
+
+
+def asset_key_part(name: str) -> str:
+    """A name as a valid, stable, readable asset key part.
+
+    A name Dagster accepts is kept as it is; any other (quoted, spaces, non-ASCII,
+    symbols) becomes its readable ASCII letters and digits plus a hash of the real
+    name, so two names never share a part. The real name stays in the metadata.
+    """
+    if ASSET_KEY_PART.fullmatch(name):
+        return name
+    words: list[str] = []
+    current = ""
+    for char in unicodedata.normalize("NFKD", name):
+        if char.isascii() and char.isalnum():
+            current += char
+            continue
+        if current:
+            words.append(current)
+            current = ""
+        if char in SYMBOL_WORDS:
+            words.append(SYMBOL_WORDS[char])
+    if current:
+        words.append(current)
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return "_".join([*words, digest])

@@ -15,7 +15,6 @@ from platform_assets.parse.calls import call_arguments
 from platform_assets.parse.commands import (
     KIND_WORDS,
     LOOKUP_NAMESPACE,
-    Name,
     TokenReader,
     default_privileges,
     read_object,
@@ -29,6 +28,7 @@ from platform_assets.parse.declare import (
     relation_argument,
 )
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import Name, fold_identifiers, regclass_name
 
 # TimescaleDB calls (SELECT fn(...) or CALL fn(...)) and the object each declares.
 TIMESCALE_CALLS: dict[str, ObjectKind] = {
@@ -334,7 +334,7 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
             f"{function}: the first argument must be the relation name as a string literal",
             statement.location,
         )
-    relation = _dotted_name(relation_literal)
+    relation = regclass_name(relation_literal)
     kind = TIMESCALE_CALLS[function]
     if function == "set_integer_now_func":
         now = call_arguments(call).get("integer_now_func")
@@ -347,7 +347,7 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
             relation,
             "relation",
             integer_now_func=now,
-            references=[("function", _dotted_name(now))],
+            references=[("function", regclass_name(now))],
         )
     if function == "add_dimension":
         return Amendment(relation, "relation", dimension=added_dimension(call))
@@ -364,7 +364,7 @@ def _classify_job(call: exp.Anonymous, statement: Statement) -> Creation:
         raise SchemaError(
             "add_job: the procedure must be named as a string literal", statement.location
         )
-    name = _dotted_name(procedure)
+    name = regclass_name(procedure)
     return Creation(
         ObjectKind.JOB,
         name,
@@ -381,7 +381,8 @@ def _classify_command(statement: Statement) -> Creation | Amendment:
     if reader.match("CALL") and reader.tokens[1:]:
         # After CALL the tokenizer keeps the rest of the statement as one token.
         try:
-            call = single_call(sqlglot.parse_one("SELECT " + reader.tokens[1].text, read=DIALECT))
+            query = sqlglot.parse_one("SELECT " + reader.tokens[1].text, read=DIALECT)
+            call = single_call(fold_identifiers(query))
         except ParseError as error:
             raise SchemaError(f"cannot parse the CALL: {error}", statement.location) from error
         if call is not None:
@@ -511,12 +512,6 @@ def _name(table: exp.Expr) -> Name:
     if isinstance(table, exp.Dot):
         return Name(table.this.name, table.expression.name)
     return Name(None, table.name)
-
-
-def _dotted_name(text: str) -> Name:
-    # Parsed as a table name so quoting rules match PostgreSQL's regclass input.
-    table = exp.to_table(text, dialect=DIALECT)
-    return Name(table.db or None, table.name)
 
 
 def _unsupported(statement: Statement) -> SchemaError:

@@ -15,6 +15,7 @@ from sqlglot.tokens import Token, TokenType
 
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import GLOBAL_SCHEMA, ObjectKind
+from platform_assets.parse.identifiers import Name, identifier_text
 
 # The words after CREATE / ALTER / COMMENT ON / GRANT ... ON that name an object
 # kind, longest first so `OPERATOR CLASS` wins over `OPERATOR`.
@@ -81,12 +82,6 @@ LOOKUP_NAMESPACE: dict[ObjectKind, str] = {
 
 # Kinds whose name is read as `name ON table`.
 ON_RELATION = frozenset({ObjectKind.TRIGGER, ObjectKind.RULE, ObjectKind.POLICY})
-
-
-@dataclass
-class Name:
-    schema: str | None
-    name: str
 
 
 @dataclass
@@ -304,11 +299,6 @@ def default_privileges(reader: TokenReader) -> CommandObject:
         Name(schema or GLOBAL_SCHEMA, label),
         identity=(role, schema or "", objects),
     )
-
-
-def identifier_text(token: Token) -> str:
-    # Quoted identifiers keep their case; bare ones fold to lower case as in PostgreSQL.
-    return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()
 
 
 def identity_added(tokens: list[Token]) -> tuple[str, bool] | None:

@@ -35,6 +35,7 @@ from platform_assets.parse.classify import (
     classify,
 )
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import fold_identifiers, regclass_name
 from platform_assets.parse.statements import read_statements
 from platform_assets.parse.tables import table_definition
 from platform_assets.seeding.declaration import Seed, add_rows, discover_seeds, inline_seed
@@ -567,8 +568,8 @@ def _call_references(call: exp.Anonymous) -> list[tuple[str, Name]]:
     if call.name.lower() == "nextval" and call.expressions:
         arg = call.expressions[0]
         literal = arg.this if isinstance(arg, exp.Cast) else arg
-        if isinstance(literal, exp.Literal) and literal.is_string:
-            found.append(("relation", _split_name(literal.name)))
+        if isinstance(literal, exp.Literal) and literal.is_string:  # a regclass
+            found.append(("relation", regclass_name(literal.name)))
     return found
 
 
@@ -616,7 +617,7 @@ def function_body_relations(statement: Statement) -> list[Name]:
         name
         for body in bodies
         if body is not None
-        for namespace, name in _references(body)
+        for namespace, name in _references(fold_identifiers(body))
         if namespace == "relation"
     ]
 

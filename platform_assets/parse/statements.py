@@ -14,6 +14,7 @@ from sqlglot.tokens import Token, TokenType
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import SourceLocation, Statement
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import fold_identifiers, identifier_text
 
 # sqlglot warns for every statement it keeps as a bare Command; those are expected here.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -117,7 +118,12 @@ def _set_command(tokens: list[Token]) -> tuple[str, list[str]] | None:
     position = 2 if words[1:2] in (["SESSION"], ["LOCAL"]) else 1
     if len(tokens) < position + 3 or words[position + 1] not in ("TO", "="):
         return None
-    values = [t.text for t in tokens[position + 2 :] if t.token_type != TokenType.COMMA]
+    # A string value is taken as written (PostgreSQL quotes it into a list setting).
+    values = [
+        t.text if t.token_type == TokenType.STRING else identifier_text(t)
+        for t in tokens[position + 2 :]
+        if t.token_type != TokenType.COMMA
+    ]
     return tokens[position].text.lower(), values
 
 
@@ -160,7 +166,7 @@ def _parse(chunk: list[Token], source: str, location: SourceLocation) -> exp.Exp
             f"syntax error: {message}", SourceLocation(location.file, line)
         ) from error
     assert tree is not None
-    return tree
+    return fold_identifiers(tree)
 
 
 def _search_path_change(tree: exp.Expr) -> tuple[str, ...] | None:
@@ -180,12 +186,22 @@ def _search_path_change(tree: exp.Expr) -> tuple[str, ...] | None:
         if isinstance(call, exp.Anonymous) and call.name.lower() == "set_config":
             args = call.expressions
             if args and isinstance(args[0], exp.Literal) and args[0].name == "search_path":
-                return _path_names(args[1].name.split(","))
+                return _path_names(_identifier_list(args[1].name))
     return None
 
 
+def _identifier_list(text: str) -> list[str]:
+    """A list setting's value as set_config takes it (`'"$user", Public'`): names
+    separated by commas, unquoted ones folded."""
+    try:
+        tokens = sqlglot.tokenize(text, read=DIALECT)
+    except TokenError:
+        return []
+    return [identifier_text(t) for t in tokens if t.token_type != TokenType.COMMA]
+
+
 def _path_names(names) -> tuple[str, ...]:
-    cleaned = (name.strip().strip('"') for name in names)
+    cleaned = (name.strip() for name in names)
     return tuple(name for name in cleaned if name and name != "$user")
 
 

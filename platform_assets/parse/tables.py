@@ -39,7 +39,7 @@ def table_definition(statements: list[Statement]) -> TableDefinition:
         if isinstance(item, exp.ColumnDef):
             column_defs.append(item)
             for constraint in item.args.get("constraints") or []:
-                node = _table_level(item.name, constraint.kind)
+                node = _table_level(item.this, constraint.kind)
                 if node is not None:
                     name = constraint.this.name if constraint.this else None
                     keys.append(_key(name, node, 0, line_of(item.this), column_level=True))
@@ -145,9 +145,9 @@ def _column(definition: exp.ColumnDef, in_primary_key: bool, statement: int = 0)
     )
 
 
-def _table_level(column: str, kind: exp.Expr) -> exp.Expr | None:
+def _table_level(column: exp.Identifier, kind: exp.Expr) -> exp.Expr | None:
     """A column constraint as the equivalent table constraint."""
-    ident = exp.to_identifier(column)
+    ident = column.copy()  # quoted as written
     if isinstance(kind, exp.CheckColumnConstraint):
         return kind.copy()
     if isinstance(kind, exp.PrimaryKeyColumnConstraint):

@@ -33,6 +33,7 @@ from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement, p
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.classify import single_call
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import fold_identifiers
 
 NAME_SETTINGS = {"index_name"}  # compared as names, the rest as intervals
 
@@ -417,5 +418,6 @@ def _ordering(text: str | None) -> list[tuple[str, bool]]:
 def _order_by(text: str | None) -> list[exp.Ordered]:
     if not text:
         return []
-    tree = sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT)
+    # TimescaleDB reads the setting as SQL: 'DeviceId' names the column deviceid.
+    tree = fold_identifiers(sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT))
     return list(tree.args["order"].expressions)
