@@ -8,12 +8,16 @@ materialized into an empty database and imported again gives the same files.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from platform_assets.adopt.importer import import_database
 from platform_assets.model.errors import SchemaError
 from platform_assets.parse.compiler import compile_directory
 from tests.support.adoption import assert_adopts, changed_lines, files_of
+from tests.support.cli import platform
 from tests.support.databases import TestDatabase, empty_database
 from tests.support.project import REPO, SYSTEMS, Project
 from tests.support.runs import materialize
@@ -117,24 +121,20 @@ def test_quoted_names_and_several_schemas(database: TestDatabase, tmp_path: Path
             conn.execute("DROP ROLE import_reader")
 
 
-def test_what_cannot_be_declared_is_named(database: TestDatabase, tmp_path: Path):
+def test_the_command_line_and_what_it_refuses(database: TestDatabase, tmp_path: Path):
     with database.connect() as conn:
         conn.execute("CREATE SCHEMA odd")
         conn.execute("CREATE TABLE odd.t (id int)")
     try:
-        import_database(database.url, tmp_path / "first")
-        try:
-            import_database(database.url, tmp_path / "first")
-        except SchemaError as error:
-            assert "already holds 2 .sql file(s)" in str(error)
-        else:
-            raise AssertionError("importing over a project's sql/ was not refused")
-        try:
+        env = {**os.environ, "PLATFORM_DATABASE_URL": database.url}
+        first = platform("import", "--into", str(tmp_path / "first"), env=env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.splitlines()[-1] == f"2 file(s) written under {tmp_path}/first/sql"
+        again = platform("import", "--into", str(tmp_path / "first"), env=env)
+        assert again.returncode == 1 and "already holds 2 .sql file(s)" in again.stderr
+        with pytest.raises(SchemaError, match=r"no schema nosuch in the database"):
             import_database(database.url, tmp_path / "second", ["nosuch"])
-        except SchemaError as error:
-            assert "no schema nosuch" in str(error)
-        else:
-            raise AssertionError("an unknown schema was not refused")
+        assert not (tmp_path / "second").exists()
     finally:
         with database.connect() as conn:
             conn.execute("DROP SCHEMA odd CASCADE")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from platform_assets.adopt.importer import import_database
+from platform_assets.model.errors import SchemaError
 from platform_assets.parse.compiler import compile_directory
 from tests.support.adoption import assert_adopts, changed_lines, files_of
 from tests.support.project import REPO, SYSTEMS, Project
@@ -139,3 +142,19 @@ def test_five_systems_on_timescaledb_are_adopted_and_round_trip(
     # tests/cli/test_import.py, where a third round shows it stands still).
     changed = changed_lines(imported, again)
     assert changed and all("::character varying" in line for line in changed), changed
+
+
+def test_a_reorder_policy_on_its_own_schedule_is_named(server: TimescaleServer, tmp_path: Path):
+    with server.connect() as conn:
+        conn.execute(
+            "CREATE SCHEMA metrics; "
+            "CREATE TABLE metrics.readings (ts timestamptz NOT NULL, v int); "
+            "SELECT create_hypertable('metrics.readings', by_range('ts')); "
+            "CREATE INDEX readings_v ON metrics.readings (v, ts)"
+        )
+        job = conn.execute("SELECT add_reorder_policy('metrics.readings', 'readings_v')")
+        job_id = job.fetchone()[0]
+        conn.execute("SELECT alter_job(%s, schedule_interval => INTERVAL '2 days')", (job_id,))
+    with pytest.raises(SchemaError, match=r"reorder policy job \d+ on metrics.readings"):
+        import_database(server.url, tmp_path / "one")
+    assert not (tmp_path / "one" / "sql").exists()
