@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +15,7 @@ from platform_assets.adopt.partitions import upkept_tables
 from platform_assets.adopt.timescale import declarations
 from platform_assets.live.dump import dump_schemas, user_extensions, user_schemas
 from platform_assets.live.session import Session
+from platform_assets.live.table_rows import table_rows
 from platform_assets.live.timescale_declared import read_declarations
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SchemaGraph
@@ -24,10 +27,15 @@ TIMESCALE_NAME = "timescaledb.sql"
 
 
 def import_database(
-    url: str, into: Path, schemas: list[str] | None = None, privileges: bool = False
+    url: str,
+    into: Path,
+    schemas: list[str] | None = None,
+    privileges: bool = False,
+    seeds: Sequence[str] = (),
 ) -> list[Path]:
     """Write `into/sql/<schema>/NN_<what>.sql` declaring the database's schemas (all of
-    the user's when none are named); the files written, in order."""
+    the user's when none are named), and `into/seeds/<schema>/<table>.csv` with the rows
+    of each `seeds` table (`schema.table`); the files written, in order."""
     sql_dir = into / "sql"
     existing = sorted(sql_dir.rglob("*.sql")) if sql_dir.exists() else []
     if existing:
@@ -44,6 +52,7 @@ def import_database(
         chosen = schemas or found
         upkept = upkept_tables(session, chosen, session.value("SELECT now()"))
         timescale = read_declarations(session, chosen) if "timescaledb" in extensions else None
+        seed_files = {_seed_path(name): _seed_text(session, name, chosen) for name in seeds}
     left_out = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
     # A continuous aggregate's user view is TimescaleDB's: it is declared from the catalog.
     left_out += [(a.schema, a.name) for a in timescale.aggregates] if timescale else []
@@ -54,12 +63,37 @@ def import_database(
     annotations = {table: annotation for table, (annotation, _) in upkept.items()}
     files = project_files(graph, HEADER, annotations)
     written: list[Path] = []
-    for relative, text in files.items():
-        path = sql_dir / relative
+    targets = {sql_dir / relative: text for relative, text in files.items()}
+    targets.update({into / relative: text for relative, text in seed_files.items()})
+    for path, text in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _seed_path(name: str) -> Path:
+    schema, _, table = name.rpartition(".")
+    return Path("seeds") / (schema or "public") / f"{table}.csv"
+
+
+def _seed_text(session: Session, name: str, schemas: list[str]) -> str:
+    """A table's rows as a seed CSV: a header of column names, an empty field for NULL."""
+    schema, _, table = name.rpartition(".")
+    schema = schema or "public"
+    found = table_rows(session, schema, table) if schema in schemas else None
+    if found is None:
+        raise SchemaError(f"--seed {name}: no table {schema}.{table} in the imported schemas")
+    columns, rows = found
+    if any(value == "" for row in rows for value in row):
+        raise SchemaError(
+            f"--seed {name}: a value is the empty string, which a seed file reads as NULL"
+        )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    return out.getvalue()
 
 
 def compile_dump(dump: str, timescale: Sequence[str] = ()) -> SchemaGraph:

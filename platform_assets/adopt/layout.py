@@ -1,8 +1,10 @@
 """Where each object of an imported schema is written: `sql/<schema>/NN_<what>.sql`.
 
-Files are numbered in the order a reader meets the objects (schema, types, functions,
-tables, views, jobs); an object that depends on one written in a later file of its
-schema moves to that file, after it, so each schema's files run top to bottom.
+Files are numbered in the order a reader meets the objects (schema, functions, types,
+tables, views, aggregates, jobs); an object that depends on one written in a later file
+of its schema moves to that file, after it, so each schema's files run top to bottom.
+Functions come before types: a function that takes a type is known to depend on it (and
+moves after it), while a domain's CHECK calling a function is not.
 """
 
 from __future__ import annotations
@@ -23,7 +25,20 @@ from platform_assets.parse.statements import ANNOTATION_PREFIX
 FILES: tuple[tuple[str, frozenset[ObjectKind]], ...] = (
     ("00_schema", frozenset({ObjectKind.SCHEMA, ObjectKind.EXTENSION})),
     (
-        "10_types",
+        "10_functions",
+        frozenset(
+            {
+                ObjectKind.FUNCTION,
+                ObjectKind.AGGREGATE,
+                ObjectKind.OPERATOR,
+                ObjectKind.OPERATOR_CLASS,
+                ObjectKind.OPERATOR_FAMILY,
+                ObjectKind.CAST,
+            }
+        ),
+    ),
+    (
+        "20_types",
         frozenset(
             {
                 ObjectKind.TYPE,
@@ -34,19 +49,6 @@ FILES: tuple[tuple[str, frozenset[ObjectKind]], ...] = (
                 ObjectKind.TEXT_SEARCH_DICTIONARY,
                 ObjectKind.TEXT_SEARCH_PARSER,
                 ObjectKind.TEXT_SEARCH_TEMPLATE,
-            }
-        ),
-    ),
-    (
-        "20_functions",
-        frozenset(
-            {
-                ObjectKind.FUNCTION,
-                ObjectKind.AGGREGATE,
-                ObjectKind.OPERATOR,
-                ObjectKind.OPERATOR_CLASS,
-                ObjectKind.OPERATOR_FAMILY,
-                ObjectKind.CAST,
             }
         ),
     ),

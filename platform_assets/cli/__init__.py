@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         "--into", type=Path, default=Path.cwd(), help="the project directory (default: here)"
     )
     adopt.add_argument("--privileges", action="store_true", help="keep ownership and grants")
+    adopt.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        help="SCHEMA.TABLE whose rows become seeds/<schema>/<table>.csv (small reference data)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "lint":
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "engines":
             return _engines()
         if args.command == "import":
-            return _import(args.into, args.schema, args.privileges)
+            return _import(args.into, args.schema, args.privileges, args.seed)
         return _db(args.db_command)
     except (EmbeddedClusterError, SchemaError) as error:
         print(f"platform: {error}", file=sys.stderr)
@@ -125,12 +131,12 @@ def _engines() -> int:
     return 0
 
 
-def _import(into: Path, schemas: list[str] | None, privileges: bool) -> int:
+def _import(into: Path, schemas: list[str] | None, privileges: bool, seeds: list[str]) -> int:
     url = configured_database().resolved_url()
-    written = import_database(url, into, schemas, privileges)
+    written = import_database(url, into, schemas, privileges, seeds)
     for path in written:
         print(path)
-    print(f"{len(written)} file(s) written under {into / 'sql'}")
+    print(f"{len(written)} file(s) written under {into}")
     return 0
 
 

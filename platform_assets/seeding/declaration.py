@@ -177,10 +177,11 @@ def declared_columns(table: SchemaObject) -> list[str] | None:
 
 def _default_key(table: SchemaObject, header: list[str], seed: Seed) -> list[str]:
     """The primary key when the file has its columns, else the first such unique key."""
-    # Table-level keys first, then those written on a column.
+    # Table-level keys first, then those written on a column, then those added by
+    # ALTER TABLE (as pg_dump adds every key).
     keys = sorted(
-        (k for k in table.declared(TableDefinition).keys if k.statement == 0),
-        key=lambda k: k.column_level,
+        table.declared(TableDefinition).keys,
+        key=lambda k: (k.statement > 0, k.column_level),
     )
     primary = [list(k.columns) for k in keys if k.kind == KeyKind.PRIMARY]
     unique = [list(k.columns) for k in keys if k.kind == KeyKind.UNIQUE]

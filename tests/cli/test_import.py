@@ -64,6 +64,7 @@ CREATE SCHEMA inventory;
 CREATE TYPE "Sales"."Order State" AS ENUM ('open', 'shipped');
 CREATE TABLE inventory.items (id bigint PRIMARY KEY, "Label" text NOT NULL);
 COMMENT ON TABLE inventory.items IS 'what can be sold';
+INSERT INTO inventory.items VALUES (2, 'Gadget, large'), (1, 'Widget');
 CREATE TABLE "Sales"."Orders" (
     "Order ID" bigint PRIMARY KEY,
     item_id bigint NOT NULL REFERENCES inventory.items (id),
@@ -87,11 +88,13 @@ def test_quoted_names_and_several_schemas(database: TestDatabase, tmp_path: Path
         conn.execute(QUOTED)
     try:
         everything = Project(tmp_path / "everything")
-        import_database(database.url, everything.root, privileges=True)
+        import_database(database.url, everything.root, privileges=True, seeds=["inventory.items"])
+        seed = everything.root / "seeds" / "inventory" / "items.csv"
+        assert seed.read_text() == 'id,Label\n1,Widget\n2,"Gadget, large"\n'
         files = files_of(everything)
         assert set(files) == {
             "Sales/00_schema.sql",
-            "Sales/10_types.sql",
+            "Sales/20_types.sql",
             "Sales/30_tables.sql",
             "Sales/40_views.sql",
             "inventory/00_schema.sql",
@@ -106,7 +109,8 @@ def test_quoted_names_and_several_schemas(database: TestDatabase, tmp_path: Path
             "COMMENT ON TABLE inventory.items IS 'what can be sold'"
             in files["inventory/30_tables.sql"]
         )
-        assert_adopts(everything, database)
+        recorded = assert_adopts(everything, database)
+        assert recorded["inventory/seed/items"]["action"] == "unchanged"
         again = Project(tmp_path / "again")
         round_trip(everything, database, again, privileges=True)
         assert files_of(again) == files_of(everything)
@@ -129,7 +133,7 @@ def test_the_command_line_and_what_it_refuses(database: TestDatabase, tmp_path: 
         env = {**os.environ, "PLATFORM_DATABASE_URL": database.url}
         first = platform("import", "--into", str(tmp_path / "first"), env=env)
         assert first.returncode == 0, first.stderr
-        assert first.stdout.splitlines()[-1] == f"2 file(s) written under {tmp_path}/first/sql"
+        assert first.stdout.splitlines()[-1] == f"2 file(s) written under {tmp_path}/first"
         again = platform("import", "--into", str(tmp_path / "first"), env=env)
         assert again.returncode == 1 and "already holds 2 .sql file(s)" in again.stderr
         with pytest.raises(SchemaError, match=r"no schema nosuch in the database"):

@@ -15,18 +15,23 @@ def files_of(project: Project) -> dict[str, str]:
     return {str(p.relative_to(sql_dir)): p.read_text() for p in sorted(sql_dir.rglob("*.sql"))}
 
 
-def assert_adopts(project: Project, database: Server) -> None:
-    """Plan 0 statements; a materialization executes no DDL and every check passes."""
+def assert_adopts(project: Project, database: Server) -> dict[str, dict]:
+    """Plan 0 statements; a materialization executes no DDL, changes no seeded row, and
+    every check passes. Returns what the run recorded per asset key."""
     result = plan(project, database)
     assert result.returncode == 0, result.stdout + result.stderr
     assert statements(result) == []
     run = materialize(project.graph(), database.url)
-    executed = {k: m["statements_executed"] for k, m in materializations(run).items()}
+    recorded = materializations(run)
+    executed = {k: m["statements_executed"] for k, m in recorded.items() if "inserted" not in m}
     assert not any(executed.values()), executed
+    seeded = {k: m["action"] for k, m in recorded.items() if "inserted" in m}
+    assert all(action == "unchanged" for action in seeded.values()), seeded
     checks = run.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks), [
         (c.asset_key.to_user_string(), c.check_name, c.description) for c in checks if not c.passed
     ]
+    return recorded
 
 
 def changed_lines(first: Project, second: Project) -> list[str]:

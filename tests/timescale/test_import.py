@@ -103,7 +103,7 @@ def test_timescale_database_is_adopted_and_round_trips(
     files = files_of(imported)
     assert set(files) == {
         "metrics/00_schema.sql",
-        "metrics/20_functions.sql",
+        "metrics/10_functions.sql",
         "metrics/30_tables.sql",
         "metrics/50_aggregates.sql",
         "metrics/60_jobs.sql",
