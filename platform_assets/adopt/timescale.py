@@ -105,12 +105,21 @@ def dimension(each: LiveDimension) -> str:
 def job_statement(job: dict[str, Any]) -> str:
     """The add_* call of a policy, or add_job for a user-defined action, with the live
     schedule (and, for add_job, its config)."""
+    if not job["scheduled"]:
+        raise SchemaError(
+            f"job {job['job_id']} ({job['procedure']}) is paused (scheduled = false), "
+            "which no add_* call declares: resume it with alter_job or delete it"
+        )
     config = {k: v for k, v in (job["config"] or {}).items() if k not in INTERNAL_CONFIG}
     schedule = f"schedule_interval => {interval(job['schedule_interval'])}"
+    if job["initial_start"] is not None:  # a fixed schedule, started at that instant
+        schedule += f", initial_start => {literal(job['initial_start'].isoformat())}"
     if job["proc_schema"] != TIMESCALE_FUNCTIONS:
         arguments = [literal(job["procedure"]), literal(job["schedule_interval"])]
         if config:
             arguments.append(f"config => {literal(json.dumps(config, sort_keys=True))}")
+        if job["initial_start"] is not None:
+            arguments.append(f"initial_start => {literal(job['initial_start'].isoformat())}")
         return f"SELECT add_job({', '.join(arguments)})"
     if job["proc_name"] not in POLICIES:
         raise SchemaError(

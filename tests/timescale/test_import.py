@@ -56,7 +56,8 @@ SELECT create_hypertable('metrics.readings', by_range('ts', 86400000));
 CREATE FUNCTION metrics.now_ms() RETURNS bigint LANGUAGE sql STABLE
     AS $$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$;
 SELECT set_integer_now_func('metrics.readings', 'metrics.now_ms');
-SELECT add_retention_policy('metrics.readings', drop_after => 604800000);
+SELECT add_retention_policy('metrics.readings', drop_after => 604800000,
+    initial_start => '2030-01-01 03:00:00+00');
 CREATE PROCEDURE metrics.forget(job_id int, config jsonb) LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM metrics.readings WHERE v < (config->>'below')::int;
@@ -77,7 +78,7 @@ FACTS = {
     "FROM timescaledb_information.hypertable_columnstore_settings "
     "WHERE hypertable::text LIKE 'metrics.%' ORDER BY 1",
     "jobs": "SELECT proc_schema, proc_name, hypertable_name, schedule_interval, max_runtime, "
-    "max_retries, retry_period, scheduled, fixed_schedule, "
+    "max_retries, retry_period, scheduled, fixed_schedule, initial_start, "
     "config - 'hypertable_id' - 'mat_hypertable_id' AS config "
     "FROM timescaledb_information.jobs WHERE job_id >= 1000 ORDER BY 2, 3, 4",
     "aggregates": "SELECT view_name, materialized_only, finalized, view_definition "
@@ -144,7 +145,7 @@ def test_five_systems_on_timescaledb_are_adopted_and_round_trip(
     assert changed and all("::character varying" in line for line in changed), changed
 
 
-def test_a_reorder_policy_on_its_own_schedule_is_named(server: TimescaleServer, tmp_path: Path):
+def test_what_no_add_call_declares_is_named(server: TimescaleServer, tmp_path: Path):
     with server.connect() as conn:
         conn.execute(
             "CREATE SCHEMA metrics; "
@@ -158,3 +159,10 @@ def test_a_reorder_policy_on_its_own_schedule_is_named(server: TimescaleServer, 
     with pytest.raises(SchemaError, match=r"reorder policy job \d+ on metrics.readings"):
         import_database(server.url, tmp_path / "one")
     assert not (tmp_path / "one" / "sql").exists()
+    with server.connect() as conn:
+        conn.execute(
+            "SELECT alter_job(%s, schedule_interval => INTERVAL '1 day', scheduled => false)",
+            (job_id,),
+        )
+    with pytest.raises(SchemaError, match=r"job \d+ \(_timescaledb_functions.policy_reorder\)"):
+        import_database(server.url, tmp_path / "one")
