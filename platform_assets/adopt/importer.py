@@ -62,6 +62,7 @@ def import_database(
         graph = _without(graph, timescale.own_triggers)
     annotations = {table: annotation for table, (annotation, _) in upkept.items()}
     files = project_files(graph, HEADER, annotations)
+    _check_files_load(files)
     written: list[Path] = []
     targets = {sql_dir / relative: text for relative, text in files.items()}
     targets.update({into / relative: text for relative, text in seed_files.items()})
@@ -70,6 +71,16 @@ def import_database(
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _check_files_load(files: dict[Path, str]) -> None:
+    """Everything written must load as a project, in the order it is laid out."""
+    with tempfile.TemporaryDirectory() as directory:
+        for relative, text in files.items():
+            path = Path(directory) / "sql" / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        compile_files(sorted((Path(directory) / "sql").rglob("*.sql")), Path(directory))
 
 
 def _seed_path(name: str) -> Path:
