@@ -40,6 +40,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [  # fmt: skip
     ("ingest.py", ["--rows", "500000", "--batches", "10"], ["--rows", "2000", "--batches", "2"]),
     ("sensor_tick.py", ["--chunks", "10000", "--runs", "3"], ["--chunks", "50", "--runs", "1"]),
     ("seed_load.py", ["--rows", "1000000", "--runs", "3"], ["--rows", "2000", "--runs", "1"]),
+    ("online_index.py", ["--rows", "1000000"], ["--rows", "2000"]),
 ]
 
 

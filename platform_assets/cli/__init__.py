@@ -122,7 +122,7 @@ def _db(command: str) -> int:
     cluster = default_cluster()
     if command == "up":
         cluster.up()
-        print(f"embedded PostgreSQL running: {cluster.url()}")
+        print(f"embedded {cluster.server_binaries().describe()} running: {cluster.url()}")
     elif command == "down":
         cluster.down()
         print("embedded PostgreSQL stopped")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from platform_assets import settings
+from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync, failed_in_sync
 from platform_assets.dagster.recording import (
     last_passed_checks,
@@ -58,8 +59,10 @@ class SchemaRunConfig(dg.Config):
 
 
 def build_schema_assets(
-    graph: SchemaGraph, translator: SchemaTranslator | None = None
+    graph: SchemaGraph, translator: SchemaTranslator | None = None, pool: str | None = None
 ) -> dg.AssetsDefinition:
+    """The schema graph as one multi-asset whose step is in `pool` (one run at a time per
+    database; default PLATFORM_SCHEMA_POOL)."""
     translator = translator or SchemaTranslator()
     findings = lint_graph(graph)  # static rules: shown on the assets they concern
     for finding in findings:
@@ -71,7 +74,17 @@ def build_schema_assets(
         spec for seed in graph.seeds.values() for spec in translator.get_seed_check_specs(seed)
     ]
     # Asset key -> the object's or seed's own key.
-    objects_by_asset_key = {translator.get_asset_key(obj): obj.key for obj in graph}
+    objects_by_asset_key: dict[dg.AssetKey, ObjectKey] = {}
+    for obj in graph:
+        asset_key = translator.get_asset_key(obj)
+        if asset_key in objects_by_asset_key:  # a translator that maps two names to one
+            other = graph[objects_by_asset_key[asset_key]]
+            raise SchemaError(
+                f"{obj.describe()} and {other.describe()} ({other.location}) map to the same "
+                f"asset key {asset_key.to_user_string()}",
+                obj.location,
+            )
+        objects_by_asset_key[asset_key] = obj.key
     by_asset_key = dict(objects_by_asset_key)
     by_asset_key.update(
         {translator.get_seed_asset_key(seed): key for key, seed in graph.seeds.items()}
@@ -82,7 +95,7 @@ def build_schema_assets(
         specs=specs,
         check_specs=check_specs,
         can_subset=True,
-        pool=settings.schema_pool(),
+        pool=pool or settings.schema_pool(),
     )
     def schema_objects(
         context: dg.AssetExecutionContext, database: SchemaDatabase, config: SchemaRunConfig
@@ -171,7 +184,7 @@ def materialize_objects(
                 f"{len(as_declared)} object(s) as declared, nothing recorded: {shown}{more}"
             )
         yield from materialize_seeds(
-            context, database, graph, selected, checked, translator, runner, recorded, passed
+            context, database, selected, checked, translator, runner, recorded, passed
         )
         health = {(key, name) for key, name in checked if name != IN_SYNC}
         health = {(key, name) for key, name in health if key not in graph.seeds}
@@ -200,7 +213,6 @@ def materialize_objects(
 def materialize_seeds(
     context: dg.AssetExecutionContext,
     database: SchemaDatabase,
-    graph: SchemaGraph,
     selected: set[ObjectKey],
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
@@ -211,6 +223,7 @@ def materialize_seeds(
     """Load the selected seeds after every object (seeds depend on tables, never the
     reverse), each in its own transaction, then run their checks. A seed whose rows were
     all in place records nothing, like an unchanged object."""
+    graph = runner.graph
     code_versions = context.assets_def.code_versions_by_key
     for key, seed in graph.seeds.items():
         names = {name for check_key, name in checked if check_key == key}
@@ -294,11 +307,18 @@ def outcome_metadata(
     for name, value in outcome.details.items():
         metadata[name] = value
     if obj.kind == ObjectKind.TABLE:
-        metadata.update(table_metadata(session, obj.schema, obj.name))
+        metadata.update(
+            table_metadata(session, obj.schema, obj.name, relation_metadata.column_comments(obj))
+        )
     return metadata
 
 
-def table_metadata(session: Session, schema: str, table: str) -> dict[str, object]:
+def table_metadata(
+    session: Session, schema: str, table: str, comments: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The live columns and row count; `comments` (the declared column comments) keep each
+    column's description on the materialization, as on the definition."""
+    comments = comments or {}
     columns = catalog.columns(session, schema, table)
     if not columns:
         return {}
@@ -307,6 +327,7 @@ def table_metadata(session: Session, schema: str, table: str) -> dict[str, objec
             dg.TableColumn(
                 name=column.name,
                 type=column.type,
+                description=comments.get(column.name),
                 constraints=dg.TableColumnConstraints(nullable=not column.not_null),
             )
             for column in columns

@@ -31,6 +31,7 @@ from platform_assets.live import catalog
 from platform_assets.model.declarations import RefreshPolicy
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.naming import asset_key_part
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
 PARTITION_MAINTENANCE_JOB = "partition_maintenance"
@@ -70,10 +71,13 @@ def maintained_tables(graph: SchemaGraph) -> list[SchemaObject]:
 
 
 def build_partition_maintenance(
-    graph: SchemaGraph, translator: SchemaTranslator | None = None
+    graph: SchemaGraph, translator: SchemaTranslator | None = None, pool: str | None = None
 ) -> tuple[dg.JobDefinition, dg.ScheduleDefinition]:
     translator = translator or SchemaTranslator()
-    ops = [_maintenance_op(graph, table, translator) for table in maintained_tables(graph)]
+    ops = [
+        _maintenance_op(graph, table, translator, pool or settings.schema_pool())
+        for table in maintained_tables(graph)
+    ]
 
     @dg.job(
         name=PARTITION_MAINTENANCE_JOB,
@@ -96,12 +100,13 @@ def build_partition_maintenance(
 
 
 def _maintenance_op(
-    graph: SchemaGraph, table: SchemaObject, translator: SchemaTranslator
+    graph: SchemaGraph, table: SchemaObject, translator: SchemaTranslator, pool: str
 ) -> dg.OpDefinition:
     hypertable = graph.attached(table, ObjectKind.HYPERTABLE)
     reported_on = translator.get_asset_key(hypertable or table)
 
-    op_name = f"maintain_{table.schema}__{table.name}"
+    # The parts as in the table's asset key: any table name makes a valid op name.
+    op_name = "maintain_" + "__".join(asset_key_part(part) for part in (table.schema, table.name))
     allow_hint = (
         f'to allow it, run with config {{"ops": {{"{op_name}": {{"config": '
         '{"allow_destructive": true}}}}'
@@ -110,7 +115,7 @@ def _maintenance_op(
     @dg.op(
         name=op_name,
         description=f"Partition upkeep of {table.qualified_name}.",
-        pool=settings.schema_pool(),
+        pool=pool,
     )
     def maintain(
         context: dg.OpExecutionContext,

@@ -47,11 +47,11 @@ class SchemaDatabase(dg.ConfigurableResource):
             yield Session(conn, log)
 
 
-def database_from_environment() -> SchemaDatabase:
+def database_from_environment(variable: str = settings.DATABASE_URL) -> SchemaDatabase:
     # EnvVar keeps the URL out of the run config; Dagster fails on an unset one,
     # so the embedded default applies when the variable is absent at load time.
-    if settings.database_url():
-        return SchemaDatabase(url=dg.EnvVar(settings.DATABASE_URL))
+    if settings.database_url(variable):
+        return SchemaDatabase(url=dg.EnvVar(variable))
     return SchemaDatabase()
 
 

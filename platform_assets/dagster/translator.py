@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import check_specs
 from platform_assets.lint.rules import LintFinding
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.model.objects import ObjectKind, SchemaObject
+from platform_assets.model.naming import asset_key_part
+from platform_assets.model.objects import GLOBAL_KINDS, ObjectKind, SchemaObject
 from platform_assets.seeding.checks import SEED_CHECKS
 from platform_assets.seeding.declaration import Seed
 
@@ -18,16 +20,25 @@ PLATFORM_GROUP = "platform"
 
 
 class SchemaTranslator:
+    """`key_prefix` goes before every asset key and `group_prefix` before every group name,
+    so a project can hold the schema beside its other assets."""
+
+    def __init__(self, key_prefix: Sequence[str] = (), group_prefix: str = ""):
+        self.key_prefix = list(key_prefix)
+        self.group_prefix = group_prefix
+
     def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
         # Asked several times per object while the definitions load; built once each.
         built: dict[tuple[str, ...], dg.AssetKey] = self.__dict__.setdefault("_asset_keys", {})
         key = obj.key
         if key not in built:
-            built[key] = dg.AssetKey(list(key))
+            built[key] = dg.AssetKey([*self.key_prefix, *(asset_key_part(part) for part in key)])
         return built[key]
 
     def get_group_name(self, obj: SchemaObject) -> str:
-        return PLATFORM_GROUP if obj.kind == ObjectKind.EXTENSION else obj.schema
+        if obj.kind == ObjectKind.EXTENSION or obj.kind in GLOBAL_KINDS:
+            return self.group_prefix + PLATFORM_GROUP
+        return self.group_prefix + asset_key_part(obj.schema)
 
     def get_code_version(self, obj: SchemaObject) -> str:
         return hashlib.sha256(obj.sql.encode()).hexdigest()[:16]
@@ -44,6 +55,7 @@ class SchemaTranslator:
             "sql": dg.MetadataValue.md(f"```sql\n{obj.sql}\n```"),
             "source": dg.MetadataValue.path(str(obj.location)),
             "object_kind": obj.kind.value,
+            "object_name": obj.describe(),
         }
         if obj.is_timescale:
             metadata["engines"] = (
@@ -53,6 +65,23 @@ class SchemaTranslator:
 
     def get_tags(self, obj: SchemaObject) -> dict[str, str]:
         return {"platform/kind": obj.kind.value}
+
+    def get_ui_metadata(self, obj: SchemaObject, graph: SchemaGraph) -> dict[str, object]:
+        """The UI's conventions: the source link, and for a relation its table name and,
+        for a table, its declared columns."""
+        metadata: dict[str, object] = {
+            "dagster/code_references": relation_metadata.code_references(graph.root, obj.location)
+        }
+        if obj.kind in relation_metadata.TABLE_KINDS:
+            metadata["dagster/table_name"] = obj.qualified_name
+        if obj.kind == ObjectKind.TABLE:
+            columns = relation_metadata.declared_column_schema(obj)
+            if columns is not None:
+                metadata["dagster/column_schema"] = columns
+        return metadata
+
+    def get_owners(self, obj: SchemaObject) -> list[str]:
+        return relation_metadata.owners(obj)
 
     def get_check_specs(self, obj: SchemaObject) -> list[dg.AssetCheckSpec]:
         return check_specs(obj, self.get_asset_key(obj))
@@ -73,7 +102,7 @@ class SchemaTranslator:
         self, obj: SchemaObject, graph: SchemaGraph, findings: Sequence[LintFinding] = ()
     ) -> dg.AssetSpec:
         own = [f for f in findings if f.key == obj.key]
-        metadata = self.get_metadata(obj)
+        metadata = self.get_metadata(obj) | self.get_ui_metadata(obj, graph)
         tags = self.get_tags(obj)
         if own:
             metadata.update(self.get_lint_metadata(own))
@@ -87,13 +116,14 @@ class SchemaTranslator:
             description=self.get_description(obj),
             metadata=metadata,
             tags=tags,
+            owners=self.get_owners(obj),
             skippable=True,
         )
 
     # -- seeds -----------------------------------------------------------------------
 
     def get_seed_asset_key(self, seed: Seed) -> dg.AssetKey:
-        return dg.AssetKey(list(seed.key_path))
+        return dg.AssetKey([*self.key_prefix, *(asset_key_part(part) for part in seed.key_path)])
 
     def get_seed_check_specs(self, seed: Seed) -> list[dg.AssetCheckSpec]:
         key = self.get_seed_asset_key(seed)
@@ -108,12 +138,21 @@ class SchemaTranslator:
                 return self.get_seed_asset_key(graph.seeds[key])
             return self.get_asset_key(graph[key])
 
+        table = graph[(seed.schema, seed.table)]
         metadata: dict[str, object] = {
             "source": dg.MetadataValue.path(str(seed.location.file)),
             "key": ", ".join(seed.key),
             "owns_table": seed.owns_table,
             "object_kind": "seed",
+            "dagster/code_references": relation_metadata.code_references(graph.root, seed.location),
+            "dagster/table_name": seed.qualified_table,
         }
+        columns = relation_metadata.declared_column_schema(table)
+        if columns is not None:
+            written = set(seed.columns)
+            metadata["dagster/column_schema"] = dg.TableSchema(
+                columns=[c for c in columns.columns if c.name in written]
+            )
         if seed.secrets:
             metadata["secrets"] = ", ".join(
                 f"{c} <- ${v} (bcrypt)" for c, v in seed.secrets.items()
@@ -121,9 +160,9 @@ class SchemaTranslator:
         return dg.AssetSpec(
             key=self.get_seed_asset_key(seed),
             deps=[dep_key(dep) for dep in sorted(seed.depends_on)],
-            group_name=seed.schema,
+            group_name=self.group_prefix + asset_key_part(seed.schema),
             code_version=hashlib.sha256(
-                seed.path.read_bytes()
+                seed.content()
                 + repr((seed.key, seed.owns_table, seed.insert_only, seed.secrets)).encode()
             ).hexdigest()[:16],
             kinds={"postgres", "csv"},
@@ -131,5 +170,6 @@ class SchemaTranslator:
             f"upserted on ({', '.join(seed.key)}).",
             metadata=metadata,
             tags={"platform/kind": "seed"},
+            owners=self.get_owners(table),
             skippable=True,
         )

@@ -16,10 +16,18 @@ from platform_assets.diff.rendering import (
     normalized,
     server_expressions,
 )
+from platform_assets.diff.table_columns import NOT_NULL_PROOF_SUFFIX
+from platform_assets.live import catalog
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import KeyKind, TableDefinition
-from platform_assets.model.hazards import Hazard, LockLevel, alter_table, planned
+from platform_assets.model.hazards import (
+    Hazard,
+    LockLevel,
+    alter_table,
+    drop_index_concurrently,
+    planned,
+)
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -33,10 +41,11 @@ class DeclaredConstraint:
     name: str | None
     contype: str
     node: exp.Expr  # the table-level definition (CHECK (...), FOREIGN KEY ..., ...)
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # sorted, to match live constraints
     referenced: str | None
     # Declared by an ALTER TABLE amendment: added as written by apply_amendments.
     amendment: bool = False
+    key_columns: tuple[str, ...] = ()  # as written, in order
 
     @property
     def signature(self) -> tuple[str, tuple[str, ...], str | None]:
@@ -54,6 +63,7 @@ def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
             tuple(sorted(set(key.columns))),
             key.referenced[1] if key.referenced else None,
             amendment=key.statement > 0,
+            key_columns=tuple(key.columns),
         )
         for key in table.declared(TableDefinition).keys
         if key.kind in _CONTYPES
@@ -67,7 +77,8 @@ def _live_constraints(session: Session, table: SchemaObject) -> list[dict]:
         "pg_get_expr(con.conbin, con.conrelid) AS expression, "
         "ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a "
         "ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1) AS columns, "
-        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced "
+        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced, "
+        "con.convalidated AS validated "
         "FROM pg_constraint con WHERE con.conrelid = to_regclass(%s) "
         "AND con.contype IN ('c', 'f', 'p', 'u') AND con.conislocal",
         (sql.Identifier(table.schema, table.name).as_string(session.conn),),
@@ -94,7 +105,17 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
         # a constraint is to be added.
         return tc.columnstore(session, table.schema, table.name) is None
 
+    @cache
+    def online_keys() -> bool:
+        # UNIQUE / PRIMARY KEY through a concurrently built index: a plain table with rows
+        # (the server refuses USING INDEX on partitioned tables, TimescaleDB on hypertables).
+        if partitioned or not catalog.holds_rows(session, table.schema, table.name):
+            return False
+        return not tc.installed(session) or tc.hypertable(session, table.schema, table.name) is None
+
     def add(constraint: DeclaredConstraint) -> Change:
+        if constraint.contype in ("u", "p") and _plain_key(constraint) and online_keys():
+            return _add_key_online(session, relation, table, constraint)
         return _add_constraint(relation, constraint, partitioned, validate_later())
 
     live = {row["conname"]: row for row in _live_constraints(session, table)}
@@ -133,6 +154,8 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
         else:
             matched.add(row["conname"])
     for name in live.keys() - matched:
+        if name.endswith(NOT_NULL_PROOF_SUFFIX) and not live[name]["validated"]:
+            continue  # a NOT NULL being proven (table_columns); dropped once it is
         drops.append(_drop_constraint(relation, name))
     return drops + adds
 
@@ -145,6 +168,55 @@ def _drop_constraint(relation: sql.Identifier, name: str) -> Change:
             )
         ]
     )
+
+
+def _plain_key(constraint: DeclaredConstraint) -> bool:
+    """A named UNIQUE / PRIMARY KEY of columns only (no INCLUDE, NULLS NOT DISTINCT,
+    DEFERRABLE): what ADD CONSTRAINT ... USING INDEX makes the same."""
+    key = constraint.node
+    if isinstance(key, exp.Constraint):  # CONSTRAINT name <key>
+        key = key.expressions[0] if len(key.expressions) == 1 else None
+    if constraint.name is None or not isinstance(key, exp.UniqueColumnConstraint | exp.PrimaryKey):
+        return False
+    options = {name for name, value in key.args.items() if value}
+    include = key.args.get("include")
+    return options <= {"this", "expressions", "include"} and not (
+        include is not None and any(include.args.values())
+    )
+
+
+def _add_key_online(
+    session: Session, relation: sql.Identifier, table: SchemaObject, constraint: DeclaredConstraint
+) -> Change:
+    """UNIQUE / PRIMARY KEY on a table in use (LOCKS.md): its unique index built
+    CONCURRENTLY after the transaction, then attached as the constraint (a brief
+    ACCESS EXCLUSIVE, no build under it). A leftover of an interrupted build (maybe
+    INVALID) is dropped first."""
+    assert constraint.name is not None
+    name = sql.Identifier(constraint.name)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in constraint.key_columns)
+    kind = sql.SQL("PRIMARY KEY" if constraint.contype == "p" else "UNIQUE")
+    statements = []
+    if catalog.relkind(session, table.schema, constraint.name) is not None:
+        statements.append(drop_index_concurrently(table.schema, constraint.name))
+    statements += [
+        planned(
+            sql.SQL("CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})").format(
+                name, relation, columns
+            ),
+            LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            Hazard.INDEX_BUILD,
+            outside_transaction=True,
+        ),
+        planned(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}").format(
+                relation, name, kind, name
+            ),
+            LockLevel.ACCESS_EXCLUSIVE,
+            outside_transaction=True,
+        ),
+    ]
+    return Change(statements)
 
 
 def _add_constraint(

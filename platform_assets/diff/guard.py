@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.hazards import Hazard, PlannedStatement
+from platform_assets.model.naming import asset_key_part
 from platform_assets.model.objects import SchemaObject
 
 
 def allow_hint(obj: SchemaObject) -> str:
     """How to allow `obj`'s destructive changes in a materialization (or a plan)."""
-    key = "/".join(obj.key)
+    key = "/".join(asset_key_part(part) for part in obj.key)  # its asset key, as typed
     return (
         f'to allow it, run with config {{"ops": {{"schema_objects": {{"config": '
         f'{{"allow_destructive": ["{key}"]}}}}}}}} (platform plan --allow-destructive {key})'

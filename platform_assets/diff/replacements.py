@@ -21,6 +21,7 @@ from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import name_identifier
 
 # -- indexes ------------------------------------------------------------------------
 
@@ -38,6 +39,9 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
     declared = index.definition.tree
     if live is None or not isinstance(declared, exp.Create):
         return False
+    if not declared.this.name:  # `CREATE INDEX ON t (...)`: the name PostgreSQL gave it
+        declared = declared.copy()
+        declared.this.set("this", name_identifier(index.name))
     if live == _normalized_index(declared, session, table):
         return False
     with session.conn.transaction(force_rollback=True):

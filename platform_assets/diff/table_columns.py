@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 import sqlglot
 from psycopg import sql
@@ -13,7 +15,7 @@ from platform_assets.diff.columns import ColumnComparison, compare_columns
 from platform_assets.diff.guard import Change
 from platform_assets.live.session import Session
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.hazards import Hazard, alter_table
+from platform_assets.model.hazards import Hazard, LockLevel, alter_table, planned
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -90,18 +92,21 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
                     table.location,
                     table.describe(),
                 )
-            nullability.append(
-                Change(
-                    [
-                        alter_table(
-                            sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
-                                relation, column
-                            ),
-                            Hazard.FULL_SCAN,
-                        )
-                    ]
+            if columnstore is None and _plain_table_with_rows(session, table):
+                nullability.append(_proven_not_null(session, table, name))
+            else:
+                nullability.append(
+                    Change(
+                        [
+                            alter_table(
+                                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
+                                    relation, column
+                                ),
+                                Hazard.FULL_SCAN,
+                            )
+                        ]
+                    )
                 )
-            )
         elif live.not_null and not declared.not_null:
             nullability.append(
                 Change(
@@ -117,6 +122,71 @@ def column_changes(table: SchemaObject, session: Session) -> list[Change]:
     if types and columnstore is not None:
         types = hypertables.around_type_changes(table, session, columnstore, retyped, types)
     return drops + types + adds + unidentify + defaults + nullability + identify
+
+
+# The CHECK that proves a column holds no NULL before SET NOT NULL (then dropped).
+NOT_NULL_PROOF_SUFFIX = "_platform_not_null"
+
+
+def not_null_proof(column: str) -> str:
+    return f"{column[: 63 - len(NOT_NULL_PROOF_SUFFIX)]}{NOT_NULL_PROOF_SUFFIX}"
+
+
+def _plain_table_with_rows(session: Session, table: SchemaObject) -> bool:
+    relation = sql.Identifier(table.schema, table.name)
+    return bool(
+        session.value(
+            sql.SQL(
+                "SELECT c.relkind = 'r' AND EXISTS (SELECT FROM {}) FROM pg_class c "
+                "WHERE c.oid = to_regclass(%s)"
+            ).format(relation),
+            (relation.as_string(session.conn),),
+        )
+    )
+
+
+def _proven_not_null(session: Session, table: SchemaObject, column: str) -> Change:
+    """SET NOT NULL without its full scan under ACCESS EXCLUSIVE (LOCKS.md): a
+    `CHECK (c IS NOT NULL) NOT VALID` (a brief lock), validated after the commit (a
+    scan under SHARE UPDATE EXCLUSIVE), then SET NOT NULL, which the validated check
+    lets skip its scan, and the check dropped. An interrupted sequence is completed by
+    the next run (a check already there is not added again)."""
+    relation = sql.Identifier(table.schema, table.name)
+    proof = sql.Identifier(not_null_proof(column))
+    statements = []
+    exists = session.value(
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass(%s) AND conname = %s",
+        (relation.as_string(session.conn), not_null_proof(column)),
+    )
+    if not exists:
+        statements.append(
+            alter_table(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID").format(
+                    relation, proof, sql.Identifier(column)
+                )
+            )
+        )
+    statements += [
+        planned(
+            sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, proof),
+            LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            Hazard.FULL_SCAN,
+            outside_transaction=True,
+        ),
+        replace(
+            alter_table(
+                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
+                    relation, sql.Identifier(column)
+                )
+            ),
+            outside_transaction=True,
+        ),
+        replace(
+            alter_table(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(relation, proof)),
+            outside_transaction=True,
+        ),
+    ]
+    return Change(statements)
 
 
 _GENERATED = {"a": "ALWAYS", "d": "BY DEFAULT"}

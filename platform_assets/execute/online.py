@@ -74,15 +74,19 @@ class LockPolicy:
         return duration_seconds(self.lock_retry_budget)
 
     def timeouts(self, statement: PlannedStatement) -> tuple[str, str]:
-        """(lock_timeout, statement_timeout) for one statement."""
+        """(lock_timeout, statement_timeout) for one statement. Only a statement whose
+        lock blocks writes makes others queue behind it while it waits; one that blocks
+        neither (a concurrent build waiting for older transactions, a refresh, a job)
+        may wait as long as it may run."""
         catalog_only = (
             statement.lock != LockLevel.NONE
             and not statement.outside_transaction
             and not statement.hazards & LONG_HAZARDS
         )
-        return self.lock_timeout, (
-            self.statement_timeout if catalog_only else self.long_statement_timeout
-        )
+        runs_for = self.statement_timeout if catalog_only else self.long_statement_timeout
+        if not statement.lock.blocks_writes:
+            return runs_for, runs_for
+        return self.lock_timeout, runs_for
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry `attempt` (1, 2, ...): exponential, with jitter so

@@ -63,6 +63,15 @@ def hypertable_settings(
     settings.setdefault("lookback", str(premake))
     if retention is not None and "retention" not in settings:
         settings["retention"] = str(retention.declared(RetentionPolicy).drop_after)
+    conversion = hypertable.declared(HypertableConversion)
+    if isinstance(conversion.chunk_interval, int):
+        # Integer time (TimescaleDB's integer chunk_time_interval): partitions of that
+        # many units, "now" from the declared set_integer_now_func.
+        settings["integer_time"] = "true"
+        if conversion.integer_now_func:
+            settings.setdefault("integer_now_func", conversion.integer_now_func)
+        width = integer_width(conversion.chunk_interval, settings.get("retention"), premake)
+        settings.setdefault("partition_interval", str(width))
     if "partition_interval" not in settings:
         settings["partition_interval"] = choose_width(
             hypertable.declared(HypertableConversion).chunk_interval,
@@ -70,6 +79,16 @@ def hypertable_settings(
             premake,
         )
     return settings
+
+
+def integer_width(chunk: int, retention: object | None, premake: int) -> int:
+    """An integer-time partition width: the chunk interval, doubled until the partitions
+    kept at steady state (as for time) are at most MAX_PARTITIONS."""
+    width = max(chunk, 1)
+    kept = int(str(retention)) if retention not in (None, "", "None") else 0
+    while math.ceil(kept / width) + 1 + premake > MAX_PARTITIONS:
+        width *= 2
+    return width
 
 
 def is_range_partitioned(obj: SchemaObject) -> bool:

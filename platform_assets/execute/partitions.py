@@ -87,15 +87,17 @@ def partitioned_create(table: SchemaObject, column: str) -> str:
 
 
 def existing_partitions(
-    session: Session, schema: str, table: str
-) -> dict[str, tuple[datetime | None, datetime | None]]:
+    session: Session, schema: str, table: str, integer: bool = False
+) -> dict[str, tuple]:
+    """Partition -> (lower, upper): instants, or integers for integer time."""
     rows = session.rows(
         "SELECT c.relname AS name, pg_get_partition_constraintdef(c.oid) AS bound "
         "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
         (sql.Identifier(schema, table).as_string(session.conn),),
     )
-    return {r["name"]: range_bounds(r["bound"]) for r in rows}
+    bounds = integer_bounds if integer else range_bounds
+    return {r["name"]: bounds(r["bound"]) for r in rows}
 
 
 def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime) -> PartitionPlan:
@@ -103,6 +105,8 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
     settings = partition_settings(obj, graph)
     if "partition_interval" not in settings:
         return PartitionPlan()
+    if settings.get("integer_time"):
+        return integer_plan(session, obj, settings)
     existing = existing_partitions(session, obj.schema, obj.name)
     wanted = session.rows(
         sql.SQL(
@@ -160,6 +164,48 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
                 )
                 if rows:
                     result.overdue[name] = rows
+    return result
+
+
+def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) -> PartitionPlan:
+    """The same plan for an integer time column: bounds are multiples of the width
+    around "now", which the declared integer_now function gives (without one there is
+    no now: nothing is made, and the hypertable asset says so)."""
+    now_func = settings.get("integer_now_func")
+    if not now_func:
+        return PartitionPlan()
+    width = int(settings["partition_interval"])
+    function = sql.Identifier(*now_func.split("."))
+    now = int(session.value(sql.SQL("SELECT {}()").format(function)))
+    start = now // width * width
+    existing = existing_partitions(session, obj.schema, obj.name, integer=True)
+    cutoff = now - int(settings["retention"]) if settings.get("retention") else None
+    result = PartitionPlan()
+    for n in range(-int(settings.get("lookback", 0)), int(settings.get("premake", 0)) + 1):
+        lower, upper = start + n * width, start + (n + 1) * width
+        if cutoff is not None and upper <= cutoff:
+            continue
+        for low, high in uncovered(lower, upper, list(existing.values())):
+            result.create.append((f"{obj.name}_p{low}".replace("-", "m"), low, high))
+    if cutoff is None:
+        return result
+    column = partition_key(session, obj.schema, obj.name)
+    for name, (_, upper) in sorted(existing.items()):
+        if not isinstance(upper, int) or upper > cutoff:
+            continue
+        newer = column and session.value(
+            sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} >= %s)").format(
+                sql.Identifier(obj.schema, name), sql.Identifier(column[0])
+            ),
+            (cutoff,),
+        )
+        (result.kept if newer else result.drop).append(name)
+        if not newer and upper <= cutoff - 2 * width:
+            rows = session.value(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(obj.schema, name))
+            )
+            if rows:
+                result.overdue[name] = rows
     return result
 
 
@@ -259,6 +305,28 @@ def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | No
     lower = next((n.expression for n in tree.find_all(exp.GTE)), None)
     upper = next((n.expression for n in tree.find_all(exp.LT)), None)
     return _instant(lower), _instant(upper)
+
+
+def integer_bounds(constraint: str | None) -> tuple[int | None, int | None]:
+    """Lower and upper bound of an integer-time range partition (`col >= 0 AND col < 100`)."""
+    if not constraint:
+        return None, None
+    tree = sqlglot.parse_one(constraint, read=DIALECT)
+    lower = next((n.expression for n in tree.find_all(exp.GTE)), None)
+    upper = next((n.expression for n in tree.find_all(exp.LT)), None)
+    return _integer(lower), _integer(upper)
+
+
+def _integer(node: exp.Expression | None) -> int | None:
+    while isinstance(node, exp.Cast | exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Neg):
+        inner = _integer(node.this)
+        return -inner if inner is not None else None
+    if isinstance(node, exp.Literal):  # 100, or '100'::bigint as the server writes it
+        text = node.name.strip()
+        return int(text) if text.lstrip("-").isdigit() else None
+    return None
 
 
 def _instant(node: exp.Expression | None) -> datetime | None:

@@ -18,9 +18,11 @@ from platform_assets.model.declarations import ContinuousAggregate, TableDefinit
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.intervals import interval_seconds
+from platform_assets.model.naming import asset_key_part
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.calls import bound_arguments, time_bucket
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import name_identifier
 
 TIMESCALE_ORIGIN = "2000-01-03 00:00:00"
 MAX_IDENTIFIER = 63
@@ -33,7 +35,9 @@ def group_index_name(aggregate: SchemaObject, view: str | None = None) -> str:
 
 
 def refresh_job_name(aggregate: SchemaObject) -> str:
-    return f"refresh_{aggregate.schema}__{aggregate.name}"
+    """`refresh_<schema>__<view>`, the parts as in the view's asset key (a valid job name)."""
+    parts = (asset_key_part(aggregate.schema), asset_key_part(aggregate.name))
+    return f"refresh_{parts[0]}__{parts[1]}"
 
 
 def refresh_schedule_name(aggregate: SchemaObject) -> str:
@@ -99,7 +103,7 @@ def renamed(create: exp.Create, name: str) -> exp.Create:
     """A copy of an aggregate's CREATE that creates it under another name, same schema."""
     tree = create.copy()
     target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-    target.set("this", exp.to_identifier(name))
+    target.set("this", name_identifier(name))
     return tree
 
 

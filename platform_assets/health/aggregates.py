@@ -17,6 +17,7 @@ from platform_assets.model.declarations import ContinuousAggregate, RefreshPolic
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import name_identifier
 
 _WATERMARKS = """
 SELECT ca.view_schema AS schema, ca.view_name AS name,
@@ -273,8 +274,8 @@ def _spot_check(
     fresh = exp.select("*").from_(fresh_query.subquery("fresh"))
     stored = (
         exp.select("*")
-        .from_(exp.to_table(aggregate.qualified_name))
-        .where(exp.column(bucket.alias).eq(_time_literal(start)))
+        .from_(exp.table_(name_identifier(aggregate.name), name_identifier(aggregate.schema)))
+        .where(exp.column(name_identifier(bucket.alias)).eq(_time_literal(start)))
     )
 
     def rows_only_in(left: exp.Select, right: exp.Select) -> exp.Expression:

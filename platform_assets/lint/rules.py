@@ -16,6 +16,7 @@ from pathlib import Path
 from psycopg import sql
 from sqlglot import exp
 
+from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import (
     ContinuousAggregate,
@@ -122,6 +123,19 @@ RULES: dict[str, Rule] = {
             "clock_timestamp(), ...) rewrites every row under an exclusive lock.",
         ),
         Rule(
+            "PG007", "warning", "unique index on a populated hypertable: writes wait for its build",
+            "TimescaleDB refuses CONCURRENTLY on a hypertable and refuses "
+            "timescaledb.transaction_per_chunk for a unique index, so the platform builds it in "
+            "one transaction holding SHARE on every chunk: no online form exists. Build it in a "
+            "quiet window, or make it a plain index if uniqueness is enforced elsewhere.",
+        ),
+        Rule(
+            "PG008", "warning", "DROP ... IF EXISTS before CREATE is read as start clean",
+            "Tutorials drop an object before creating it so a script can be run again. The "
+            "platform never drops a declared object: the DROP is not run, and an existing "
+            "object is kept and brought to its declaration, its rows with it.",
+        ),
+        Rule(
             "DOC001", "warning", "comment's count disagrees with the declarations",
             "A comment that states how many hypertables the file declares, and is wrong, "
             "misleads the next reader.",
@@ -181,7 +195,7 @@ class LiveFacts:
             "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
         ):
             facts.constraints.add((row["nspname"], row["relname"], row["conname"]))
-        if session.value("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
+        if tc.installed(session):
             for row in session.rows(
                 "SELECT hypertable_schema, hypertable_name, column_name "
                 "FROM timescaledb_information.dimensions"
@@ -306,6 +320,18 @@ def check_if_not_exists(graph, live):
                     "the platform reconciles instead",
                     line_of(kwarg),
                 )  # fmt: skip
+
+
+def check_start_clean(graph, live):
+    for obj in graph:
+        drop = obj.start_clean
+        if drop is not None:
+            yield (
+                "PG008", drop, obj,
+                f"not run: {obj.describe()} is never dropped; an existing one is kept "
+                "and evolved to this declaration",
+                None,
+            )  # fmt: skip
 
 
 def check_foreign_keys_into_hypertables(graph, live):
@@ -471,12 +497,15 @@ def check_populated_table_changes(graph, live):
         if obj.kind == ObjectKind.INDEX and obj.relation:
             tree = obj.definition.tree
             table = (obj.schema, obj.relation)
-            if (
-                not tree.args.get("concurrently")
-                and (obj.schema, obj.name) not in live.relations
-                and live.populated(*table)
-                and table not in hypertables
-            ):
+            new_on_rows = (obj.schema, obj.name) not in live.relations and live.populated(*table)
+            if new_on_rows and tree.args.get("unique") and table in hypertables:
+                yield (
+                    "PG007", obj.definition, obj,
+                    f"hypertable {obj.schema}.{obj.relation} holds rows; this unique index is "
+                    "built in one transaction and writes wait for all of it",
+                    None,
+                )  # fmt: skip
+            if not tree.args.get("concurrently") and new_on_rows and table not in hypertables:
                 yield (
                     "PG003", obj.definition, obj,
                     f"{obj.schema}.{obj.relation} holds rows; CREATE INDEX CONCURRENTLY avoids "
@@ -571,4 +600,5 @@ CHECKS: list[Callable] = [
     check_inline_index,
     check_populated_table_changes,
     check_hypertable_count_comments,
+    check_start_clean,
 ]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from platform_assets.live.session import Session
+from platform_assets.model.declarations import CatalogObject
+from platform_assets.model.objects import ObjectKind, SchemaObject
 
 TABLE_RELKINDS = ("r", "p")
 
@@ -134,3 +136,94 @@ def object_comment(session: Session, schema: str, name: str) -> str | None:
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
         (schema, name),
     )
+
+
+# Objects the platform checks for existence only (model.objects.CATALOG_KINDS): one
+# query per kind, with %(schema)s, %(name)s, %(relation)s and %(identity)s (a list).
+_IN_SCHEMA = (
+    "SELECT 1 FROM {catalog} x JOIN pg_namespace n ON n.oid = x.{prefix}namespace "
+    "WHERE n.nspname = %(schema)s AND x.{prefix}name = %(name)s"
+)
+_ON_RELATION = (
+    "SELECT 1 FROM {catalog} x JOIN pg_class c ON c.oid = x.{relation} "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %(schema)s AND c.relname = %(relation)s AND x.{column} = %(name)s"
+)
+_GLOBAL = "SELECT 1 FROM {catalog} WHERE {column} = %(name)s"
+EXISTENCE_QUERIES: dict[ObjectKind, str] = {
+    ObjectKind.AGGREGATE: _IN_SCHEMA.format(catalog="pg_proc", prefix="pro")
+    + " AND x.prokind = 'a'",
+    ObjectKind.OPERATOR: _IN_SCHEMA.format(catalog="pg_operator", prefix="opr"),
+    ObjectKind.OPERATOR_CLASS: _IN_SCHEMA.format(catalog="pg_opclass", prefix="opc"),
+    ObjectKind.OPERATOR_FAMILY: _IN_SCHEMA.format(catalog="pg_opfamily", prefix="opf"),
+    ObjectKind.COLLATION: _IN_SCHEMA.format(catalog="pg_collation", prefix="coll"),
+    ObjectKind.CONVERSION: _IN_SCHEMA.format(catalog="pg_conversion", prefix="con"),
+    ObjectKind.TEXT_SEARCH_CONFIGURATION: _IN_SCHEMA.format(catalog="pg_ts_config", prefix="cfg"),
+    ObjectKind.TEXT_SEARCH_DICTIONARY: _IN_SCHEMA.format(catalog="pg_ts_dict", prefix="dict"),
+    ObjectKind.TEXT_SEARCH_PARSER: _IN_SCHEMA.format(catalog="pg_ts_parser", prefix="prs"),
+    ObjectKind.TEXT_SEARCH_TEMPLATE: _IN_SCHEMA.format(catalog="pg_ts_template", prefix="tmpl"),
+    ObjectKind.STATISTICS: _IN_SCHEMA.format(catalog="pg_statistic_ext", prefix="stx"),
+    ObjectKind.FOREIGN_TABLE: _IN_SCHEMA.format(catalog="pg_class", prefix="rel")
+    + " AND x.relkind = 'f'",
+    ObjectKind.RULE: _ON_RELATION.format(
+        catalog="pg_rewrite", relation="ev_class", column="rulename"
+    ),
+    ObjectKind.POLICY: _ON_RELATION.format(
+        catalog="pg_policy", relation="polrelid", column="polname"
+    ),
+    ObjectKind.EVENT_TRIGGER: _GLOBAL.format(catalog="pg_event_trigger", column="evtname"),
+    ObjectKind.PUBLICATION: _GLOBAL.format(catalog="pg_publication", column="pubname"),
+    ObjectKind.SUBSCRIPTION: _GLOBAL.format(catalog="pg_subscription", column="subname")
+    + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    ObjectKind.FOREIGN_DATA_WRAPPER: _GLOBAL.format(
+        catalog="pg_foreign_data_wrapper", column="fdwname"
+    ),
+    ObjectKind.SERVER: _GLOBAL.format(catalog="pg_foreign_server", column="srvname"),
+    ObjectKind.LANGUAGE: _GLOBAL.format(catalog="pg_language", column="lanname"),
+    ObjectKind.ACCESS_METHOD: _GLOBAL.format(catalog="pg_am", column="amname"),
+    ObjectKind.CAST: "SELECT 1 FROM pg_cast "
+    "WHERE castsource = to_regtype((%(identity)s::text[])[1]) "
+    "AND casttarget = to_regtype((%(identity)s::text[])[2])",
+    ObjectKind.USER_MAPPING: "SELECT 1 FROM pg_user_mappings "
+    "WHERE usename = (%(identity)s::text[])[1] AND srvname = (%(identity)s::text[])[2]",
+    ObjectKind.TRANSFORM: "SELECT 1 FROM pg_transform "
+    "WHERE trftype = to_regtype((%(identity)s::text[])[1])"
+    " AND trflang = (SELECT oid FROM pg_language WHERE lanname = (%(identity)s::text[])[2])",
+    # identity: role ('' for the current one), schema ('' for all), object kind word.
+    ObjectKind.DEFAULT_PRIVILEGES: "SELECT 1 FROM pg_default_acl d "
+    "WHERE d.defaclrole = (SELECT oid FROM pg_roles "
+    "WHERE rolname = coalesce(nullif((%(identity)s::text[])[1], ''), current_user)) "
+    "AND d.defaclnamespace = coalesce((SELECT oid FROM pg_namespace "
+    "WHERE nspname = nullif((%(identity)s::text[])[2], '')), 0) "
+    "AND d.defaclobjtype = CASE lower((%(identity)s::text[])[3]) WHEN 'tables' THEN 'r' "
+    "WHEN 'sequences' THEN 'S' WHEN 'functions' THEN 'f' WHEN 'routines' THEN 'f' "
+    "WHEN 'types' THEN 'T' WHEN 'schemas' THEN 'n' END",
+}
+
+
+def catalog_object_exists(session: Session, obj: SchemaObject) -> bool:
+    """Whether an object checked for existence only is in the catalog."""
+    identity = obj.declared(CatalogObject).identity
+    params = {
+        "schema": obj.schema,
+        "name": obj.name,
+        "relation": obj.relation,
+        "identity": list(identity),  # type: ignore[arg-type]
+    }
+    return bool(session.value(EXISTENCE_QUERIES[obj.kind], params))
+
+
+def schema_state(session: Session, name: str) -> dict | None:
+    """What grants, ownership and a comment change on a schema."""
+    rows = session.rows(
+        "SELECT nspowner::regrole::text AS owner, nspacl::text AS acl, "
+        "obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = %s",
+        (name,),
+    )
+    return rows[0] if rows else None
+
+
+def holds_rows(session: Session, schema: str, table: str) -> bool:
+    """Whether the table has a row (one index probe or page read, not a count)."""
+    relation = sql.Identifier(schema, table)
+    return bool(session.value(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(relation)))

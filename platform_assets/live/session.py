@@ -73,12 +73,17 @@ class Session:
             self.execute(statement)
 
     @contextmanager
-    def transaction(self, search_path: Sequence[str] = ()) -> Iterator[None]:
-        """One transaction; `search_path` is set for it alone, as the file declared it."""
+    def transaction(
+        self, search_path: Sequence[str] = (), settings: Sequence[tuple[str, str]] = ()
+    ) -> Iterator[None]:
+        """One transaction; `search_path` and the file's session `settings` (name, value)
+        are set for it alone, as the file declared them."""
         with self.conn.transaction():
             if search_path:
                 path = sql.SQL(", ").join(sql.Identifier(s) for s in search_path)
                 self.conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(path))
+            for name, value in settings:
+                self.conn.execute("SELECT set_config(%s, %s, true)", (name, value))
             yield
 
     def take_executed(self) -> list[PlannedStatement]:

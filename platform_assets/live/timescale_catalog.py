@@ -13,6 +13,7 @@ from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.objects import ObjectKind
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import fold_identifiers
 
 
 @dataclass
@@ -184,7 +185,7 @@ def setting_columns(text: str | None) -> list[str]:
     """The column names of a segmentby or orderby setting ('device, ts DESC')."""
     if not text:
         return []
-    tree = sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT)
+    tree = fold_identifiers(sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT))
     return [ordered.this.name for ordered in tree.args["order"].expressions]
 
 
@@ -281,3 +282,22 @@ def _is_default_index(row: dict[str, Any]) -> bool:
     if not columns or columns[-1] != time_column or not options[-1] & _INDOPTION_DESC:
         return False
     return len(columns) == 1 or (len(columns) == 2 and columns[0] in row["space_columns"])
+
+
+def integer_now_func(session: Session, schema: str, name: str) -> str | None:
+    """The integer_now function of an integer-time hypertable (by name), or None."""
+    return session.value(
+        "SELECT integer_now_func FROM timescaledb_information.dimensions "
+        "WHERE hypertable_schema = %s AND hypertable_name = %s AND integer_now_func IS NOT NULL",
+        (schema, name),
+    )
+
+
+def procedure_jobs(session: Session, schema: str, procedure: str) -> list[int]:
+    """Ids of the jobs that run a procedure (add_job's user-defined actions)."""
+    rows = session.rows(
+        "SELECT job_id FROM timescaledb_information.jobs "
+        "WHERE proc_schema = %s AND proc_name = %s ORDER BY job_id",
+        (schema, procedure),
+    )
+    return [row["job_id"] for row in rows]

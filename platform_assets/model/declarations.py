@@ -48,6 +48,8 @@ class HypertableConversion:
     migrate_data: bool | None = None
     # The legacy form's other arguments (associated_schema_name, chunk_target_size, ...).
     options: tuple[tuple[str, object], ...] = ()
+    # set_integer_now_func: the function giving "now" of an integer time column.
+    integer_now_func: str | None = None
 
     @property
     def time_column(self) -> str:
@@ -257,6 +259,26 @@ class TableDefinition:
         return [k for k in self.keys if k.kind in (KeyKind.PRIMARY, KeyKind.UNIQUE)]
 
 
+@dataclass(frozen=True)
+class CatalogObject:
+    """An object created as written and checked for existence only (CATALOG_KINDS): what
+    identifies it in the catalog besides its name (a cast's two types, a user mapping's
+    user and server, default privileges' role, schema and object kind)."""
+
+    identity: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExistingSchema:
+    """A schema every database has (public): completed by its statements, never created."""
+
+
 Declaration = (
-    HypertableConversion | ColumnstoreSettings | Policy | ContinuousAggregate | TableDefinition
+    HypertableConversion
+    | ColumnstoreSettings
+    | Policy
+    | ContinuousAggregate
+    | TableDefinition
+    | CatalogObject
+    | ExistingSchema
 )

@@ -124,3 +124,13 @@ def declared(text: str, tree: exp.Expr | None) -> PlannedStatement:
 def index_build(query: Query) -> PlannedStatement:
     """A plain CREATE INDEX: writes wait for the whole build."""
     return planned(query, LockLevel.SHARE, Hazard.INDEX_BUILD)
+
+
+def drop_index_concurrently(schema: str, name: str) -> PlannedStatement:
+    """DROP INDEX CONCURRENTLY IF EXISTS: outside any transaction, blocking no query."""
+    return planned(
+        sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, name)),
+        LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        Hazard.INDEX_DROPPED,
+        outside_transaction=True,
+    )

@@ -35,6 +35,33 @@ class ObjectKind(StrEnum):
     REORDER_POLICY = "reorder_policy"
     CONTINUOUS_AGGREGATE = "continuous_aggregate"
     REFRESH_POLICY = "refresh_policy"
+    JOB = "job"  # add_job: a user-defined action, named after its procedure
+    # Created as written and checked for existence (catalog_objects in live/catalog.py).
+    AGGREGATE = "aggregate"
+    OPERATOR = "operator"
+    OPERATOR_CLASS = "operator_class"
+    OPERATOR_FAMILY = "operator_family"
+    COLLATION = "collation"
+    CONVERSION = "conversion"
+    TEXT_SEARCH_CONFIGURATION = "text_search_configuration"
+    TEXT_SEARCH_DICTIONARY = "text_search_dictionary"
+    TEXT_SEARCH_PARSER = "text_search_parser"
+    TEXT_SEARCH_TEMPLATE = "text_search_template"
+    STATISTICS = "statistics"
+    FOREIGN_TABLE = "foreign_table"
+    RULE = "rule"
+    POLICY = "policy"
+    DEFAULT_PRIVILEGES = "default_privileges"
+    CAST = "cast"
+    EVENT_TRIGGER = "event_trigger"
+    PUBLICATION = "publication"
+    SUBSCRIPTION = "subscription"
+    FOREIGN_DATA_WRAPPER = "foreign_data_wrapper"
+    SERVER = "server"
+    USER_MAPPING = "user_mapping"
+    LANGUAGE = "language"
+    ACCESS_METHOD = "access_method"
+    TRANSFORM = "transform"
 
 
 TIMESCALE_KINDS = frozenset(
@@ -46,6 +73,7 @@ TIMESCALE_KINDS = frozenset(
         ObjectKind.REORDER_POLICY,
         ObjectKind.CONTINUOUS_AGGREGATE,
         ObjectKind.REFRESH_POLICY,
+        ObjectKind.JOB,
     }
 )
 
@@ -53,6 +81,7 @@ TIMESCALE_KINDS = frozenset(
 RELATION_KINDS = frozenset(
     {
         ObjectKind.TABLE,
+        ObjectKind.FOREIGN_TABLE,
         ObjectKind.VIEW,
         ObjectKind.MATERIALIZED_VIEW,
         ObjectKind.CONTINUOUS_AGGREGATE,
@@ -75,7 +104,63 @@ ATTACHED_KINDS = frozenset(
 
 # Objects named <schema>/<kind>/<name>, outside the relation namespace.
 NAMESPACED_KINDS = frozenset(
-    {ObjectKind.FUNCTION, ObjectKind.TYPE, ObjectKind.DOMAIN, ObjectKind.SEQUENCE}
+    {
+        ObjectKind.FUNCTION,
+        ObjectKind.TYPE,
+        ObjectKind.DOMAIN,
+        ObjectKind.SEQUENCE,
+        ObjectKind.AGGREGATE,
+        ObjectKind.OPERATOR,
+        ObjectKind.OPERATOR_CLASS,
+        ObjectKind.OPERATOR_FAMILY,
+        ObjectKind.COLLATION,
+        ObjectKind.CONVERSION,
+        ObjectKind.TEXT_SEARCH_CONFIGURATION,
+        ObjectKind.TEXT_SEARCH_DICTIONARY,
+        ObjectKind.TEXT_SEARCH_PARSER,
+        ObjectKind.TEXT_SEARCH_TEMPLATE,
+        ObjectKind.STATISTICS,
+        ObjectKind.DEFAULT_PRIVILEGES,
+        ObjectKind.JOB,
+    }
+)
+
+# Objects of a relation named like its triggers: <schema>/<relation>/<name>.
+RELATION_MEMBER_KINDS = frozenset(
+    {ObjectKind.INDEX, ObjectKind.TRIGGER, ObjectKind.RULE, ObjectKind.POLICY}
+)
+
+# Objects of the whole database, in no schema: platform/<kind>/<name>.
+GLOBAL_SCHEMA = "platform"
+GLOBAL_KINDS = frozenset(
+    {
+        ObjectKind.CAST,
+        ObjectKind.EVENT_TRIGGER,
+        ObjectKind.PUBLICATION,
+        ObjectKind.SUBSCRIPTION,
+        ObjectKind.FOREIGN_DATA_WRAPPER,
+        ObjectKind.SERVER,
+        ObjectKind.USER_MAPPING,
+        ObjectKind.LANGUAGE,
+        ObjectKind.ACCESS_METHOD,
+        ObjectKind.TRANSFORM,
+    }
+)
+
+# Objects the platform creates as written, completes with their statements, and
+# checks for existence only (it does not evolve them).
+CATALOG_KINDS = frozenset(
+    {
+        *GLOBAL_KINDS,
+        *(
+            NAMESPACED_KINDS
+            - {ObjectKind.FUNCTION, ObjectKind.TYPE, ObjectKind.DOMAIN, ObjectKind.JOB}
+        ),
+        ObjectKind.RULE,
+        ObjectKind.POLICY,
+        ObjectKind.FOREIGN_TABLE,
+    }
+    - {ObjectKind.SEQUENCE}
 )
 
 ObjectKey = tuple[str, ...]
@@ -99,6 +184,12 @@ class Statement:
     tree: exp.Expr
     search_path: tuple[str, ...]
     annotations: dict[str, str] = field(default_factory=dict)
+    # Session settings in force where it stands that change how DDL reads
+    # (pg_dump's `SET check_function_bodies = false`), applied when it runs.
+    settings: tuple[tuple[str, str], ...] = ()
+    # Its tokens as the file's tokenizer read them (positions are the file's: the
+    # text starts at tokens[0].start), so no reader tokenizes the statement again.
+    tokens: list = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass
@@ -115,6 +206,8 @@ class SchemaObject:
     # hypertable conversions, columnstore settings, policies and continuous aggregates.
     declaration: Declaration | None = None
     depends_on: set[ObjectKey] = field(default_factory=set)
+    # `DROP ... IF EXISTS` directly before its CREATE ("start clean"): never run.
+    start_clean: Statement | None = None
 
     def declared(self, kind: type[D]) -> D:
         """The typed declaration, of the type this object's kind always has."""
@@ -159,8 +252,10 @@ class SchemaObject:
             return f"schema {self.name}"
         if self.kind in ATTACHED_KINDS:
             return f"{label} of {self.schema}.{self.relation}"
-        if self.kind in (ObjectKind.INDEX, ObjectKind.TRIGGER):
+        if self.kind in RELATION_MEMBER_KINDS:
             return f"{label} {self.name} on {self.schema}.{self.relation}"
+        if self.kind in GLOBAL_KINDS:
+            return f"{label} {self.name}"
         return f"{label} {self.qualified_name}"
 
 
@@ -173,9 +268,11 @@ def object_key(kind: ObjectKind, schema: str, name: str, relation: str | None = 
     if kind in ATTACHED_KINDS:
         assert relation is not None
         return (schema, relation, kind.value)
-    if kind in (ObjectKind.INDEX, ObjectKind.TRIGGER):
+    if kind in RELATION_MEMBER_KINDS:
         assert relation is not None
         return (schema, relation, name)
+    if kind in GLOBAL_KINDS:
+        return (GLOBAL_SCHEMA, kind.value, name)
     if kind in NAMESPACED_KINDS:
         return (schema, "type" if kind == ObjectKind.DOMAIN else kind.value, name)
     return (schema, name)

@@ -48,6 +48,11 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
         "if_not_exists", "initial_start", "timezone", "include_tiered_data",
         "buckets_per_batch", "max_batches_per_execution", "refresh_newest_first",
     ),
+    "set_integer_now_func": ("hypertable", "integer_now_func", "replace_if_exists"),
+    "add_job": (
+        "proc", "schedule_interval", "config", "initial_start", "scheduled", "check_config",
+        "fixed_schedule", "timezone", "job_name",
+    ),
     "time_bucket": ("bucket_width", "ts", "offset"),
 }  # fmt: skip
 _LEGACY = {"create_hypertable", "add_dimension"}

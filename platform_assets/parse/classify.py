@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
-from sqlglot.tokens import Token, TokenType
 
-from platform_assets.model.declarations import Declaration, Dimension
+from platform_assets.model.declarations import CatalogObject, Declaration, Dimension
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.objects import ObjectKind, Statement
+from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, SourceLocation, Statement
+from platform_assets.parse.calls import call_arguments
+from platform_assets.parse.commands import (
+    KIND_WORDS,
+    LOOKUP_NAMESPACE,
+    TokenReader,
+    default_privileges,
+    read_object,
+)
 from platform_assets.parse.declare import (
     added_dimension,
     columnstore_settings,
@@ -21,6 +28,7 @@ from platform_assets.parse.declare import (
     relation_argument,
 )
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import Name, fold_identifiers, regclass_name
 
 # TimescaleDB calls (SELECT fn(...) or CALL fn(...)) and the object each declares.
 TIMESCALE_CALLS: dict[str, ObjectKind] = {
@@ -31,13 +39,8 @@ TIMESCALE_CALLS: dict[str, ObjectKind] = {
     "add_retention_policy": ObjectKind.RETENTION_POLICY,
     "add_reorder_policy": ObjectKind.REORDER_POLICY,
     "add_continuous_aggregate_policy": ObjectKind.REFRESH_POLICY,
+    "set_integer_now_func": ObjectKind.HYPERTABLE,
 }
-
-
-@dataclass
-class Name:
-    schema: str | None
-    name: str
 
 
 @dataclass
@@ -50,6 +53,10 @@ class Creation:
     # The typed declaration read from the statement itself (tables get theirs once
     # every statement completing them is known).
     declaration: Declaration | None = None
+    # Objects it refers to that its tree does not show (read from tokens).
+    references: list[tuple[str, Name]] = field(default_factory=list)
+    # CREATE ... IF NOT EXISTS: a repeat of the same object is that object.
+    if_not_exists: bool = False
 
 
 @dataclass
@@ -61,10 +68,51 @@ class Amendment:
     namespace: str
     # TimescaleDB: add_dimension adds this dimension to the hypertable conversion.
     dimension: Dimension | None = None
+    # TimescaleDB: set_integer_now_func names the hypertable's integer now function.
+    integer_now_func: str | None = None
+    # Where the target is not found by namespace alone (a policy or rule): its kind,
+    # and the relation it is on.
+    kind: ObjectKind | None = None
+    relation: Name | None = None
+    references: list[tuple[str, Name]] = field(default_factory=list)
 
 
-def classify(statement: Statement) -> Creation | Amendment:
+@dataclass
+class Removal:
+    """`DROP <kind> [IF EXISTS] name`: only "start clean" before its CREATE is accepted."""
+
+    kind: str  # as written: TABLE, VIEW, FUNCTION, ...
+    name: Name
+    if_exists: bool
+
+
+@dataclass
+class InsertedRows:
+    """`INSERT INTO t [(columns)] VALUES ...`: rows of lookup data, loaded like a seed."""
+
+    table: Name
+    columns: list[str] | None  # None: every declared column, in order
+    rows: list[list[str | None]]  # values as text, NULL as None
+    lines: list[int]  # the file line of each row
+    do_nothing: bool  # ON CONFLICT DO NOTHING: existing rows are never updated
+
+
+def classify(statement: Statement) -> Creation | Amendment | Removal | InsertedRows:
     tree = statement.tree
+    if isinstance(tree, exp.Insert):
+        return _classify_insert(tree, statement)
+    if isinstance(tree, exp.Drop):
+        targets = tree.args.get("tables") or [tree.this]
+        target = targets[0]
+        if isinstance(target, exp.Table) and isinstance(target.this, exp.Anonymous):
+            name = Name(target.db or None, target.this.name)  # DROP FUNCTION f(args)
+        else:
+            name = _name(target)
+        kind = (tree.args.get("kind") or "").upper()
+        if tree.args.get("materialized"):
+            kind = f"MATERIALIZED {kind}"
+        # Several at once cannot be "directly followed by the CREATE" of each.
+        return Removal(kind, name, bool(tree.args.get("exists")) and len(targets) == 1)
     if isinstance(tree, exp.Create):
         return _classify_create(tree, statement)
     if isinstance(tree, exp.Alter):
@@ -72,9 +120,7 @@ def classify(statement: Statement) -> Creation | Amendment:
     if isinstance(tree, exp.Comment):
         return _classify_comment(tree, statement)
     if isinstance(tree, exp.Grant | exp.Revoke):
-        securable = tree.args.get("securable")
-        if isinstance(securable, exp.Table):
-            return Amendment(_name(securable), "relation")
+        return _classify_grant(tree, statement)
     if isinstance(tree, exp.Select):
         call = single_call(tree)
         if call is not None:
@@ -82,6 +128,64 @@ def classify(statement: Statement) -> Creation | Amendment:
     if isinstance(tree, exp.Command):
         return _classify_command(statement)
     raise _unsupported(statement)
+
+
+def _classify_insert(tree: exp.Insert, statement: Statement) -> InsertedRows:
+    target = tree.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
+    values = tree.expression
+    instead = "put the rows in seeds/<schema>/<table>.csv"
+    if not isinstance(values, exp.Values):
+        raise SchemaError(
+            f"INSERT INTO {table.sql(DIALECT)}: only VALUES rows are seed data (this inserts "
+            f"a query's result, which depends on the database); {instead}",
+            statement.location,
+        )
+    conflict = tree.args.get("conflict")
+    do_nothing = conflict is not None and "NOTHING" in conflict.sql(DIALECT).upper()
+    if conflict is not None and not do_nothing:
+        raise SchemaError(
+            f"INSERT INTO {table.sql(DIALECT)}: ON CONFLICT DO UPDATE is how every seed loads "
+            "already (an upsert on the table's key); write ON CONFLICT DO NOTHING or no ON "
+            "CONFLICT clause",
+            statement.location,
+        )
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    for row in values.expressions:
+        cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+        line = _line_of(row, statement.location.line)
+        rows.append([_constant(cell, table, line, statement) for cell in cells])
+        lines.append(line)
+    return InsertedRows(_name(table), columns, rows, lines, do_nothing)
+
+
+def _line_of(node: exp.Expr, default: int) -> int:
+    for found in node.walk():
+        line = found.meta.get("line") if found.meta else None
+        if line:
+            return int(line)
+    return default
+
+
+def _constant(node: exp.Expr, table: exp.Expr, line: int, statement: Statement) -> str | None:
+    """A VALUES cell as the text a CSV seed would hold (the server converts it)."""
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Boolean):
+        return "true" if node.this else "false"
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
+        return node.this.name
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        return f"-{node.this.name}"
+    if isinstance(node, exp.Literal):
+        return node.name
+    raise SchemaError(
+        f"INSERT INTO {table.sql(DIALECT)}: {node.sql(DIALECT)} is not a constant; seed rows "
+        "hold values (compute it with a column DEFAULT, or in a view)",
+        SourceLocation(statement.location.file, line),
+    )
 
 
 def _classify_create(tree: exp.Create, statement: Statement) -> Creation:
@@ -187,11 +291,41 @@ def _classify_comment(tree: exp.Comment, statement: Statement) -> Amendment:
         return Amendment(_name(target), "type")
     if kind in ("FUNCTION", "PROCEDURE"):
         return Amendment(_name(target), "function")
-    raise _unsupported(statement)
+    return _classify_command(statement)
+
+
+def _classify_grant(tree: exp.Grant | exp.Revoke, statement: Statement) -> Amendment:
+    """GRANT / REVOKE on one object: a completion of it."""
+    securable = tree.args.get("securable")
+    words = tuple((tree.args.get("kind") or "TABLE").upper().split())
+    kind = next((k for w, k in KIND_WORDS if w == words), None)
+    if kind is None or not isinstance(securable, exp.Table):
+        return _classify_command(statement)
+    if isinstance(securable.this, exp.Anonymous):  # a function with its argument types
+        name = Name(securable.db or None, securable.this.name)
+    elif kind in (ObjectKind.SCHEMA, ObjectKind.EXTENSION):
+        name = Name(None, securable.name)
+    else:
+        name = _name(securable)
+    return Amendment(name, LOOKUP_NAMESPACE.get(kind, kind.value), kind=_amended_kind(kind))
+
+
+def _amended_kind(kind: ObjectKind) -> ObjectKind | None:
+    # Amendment.kind names a kind only where the target is not found by namespace alone.
+    return kind if kind not in LOOKUP_NAMESPACE else None
 
 
 def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creation | Amendment:
     function = call.name.lower()
+    if function == "add_job":
+        return _classify_job(call, statement)
+    if function == "alter_job":
+        raise SchemaError(
+            "alter_job takes a job id, which differs from one database to the next: declare "
+            "the settings in the add_job or add_*_policy call itself (the platform changes an "
+            "existing job with alter_job when they differ)",
+            statement.location,
+        )
     if function not in TIMESCALE_CALLS:
         raise _unsupported(statement)
     relation_literal = relation_argument(call)
@@ -200,8 +334,21 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
             f"{function}: the first argument must be the relation name as a string literal",
             statement.location,
         )
-    relation = _dotted_name(relation_literal)
+    relation = regclass_name(relation_literal)
     kind = TIMESCALE_CALLS[function]
+    if function == "set_integer_now_func":
+        now = call_arguments(call).get("integer_now_func")
+        if not isinstance(now, str):
+            raise SchemaError(
+                "set_integer_now_func: the function must be named as a string literal",
+                statement.location,
+            )
+        return Amendment(
+            relation,
+            "relation",
+            integer_now_func=now,
+            references=[("function", regclass_name(now))],
+        )
     if function == "add_dimension":
         return Amendment(relation, "relation", dimension=added_dimension(call))
     declaration = hypertable_conversion(call) if kind == ObjectKind.HYPERTABLE else policy(call)
@@ -210,72 +357,141 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
     )
 
 
+def _classify_job(call: exp.Anonymous, statement: Statement) -> Creation:
+    """`add_job('schema.procedure', schedule_interval, ...)`: a user-defined action."""
+    procedure = call_arguments(call).get("proc")
+    if not isinstance(procedure, str):
+        raise SchemaError(
+            "add_job: the procedure must be named as a string literal", statement.location
+        )
+    name = regclass_name(procedure)
+    return Creation(
+        ObjectKind.JOB,
+        name,
+        declaration=CatalogObject((procedure,)),
+        references=[("function", name)],
+    )
+
+
 def _classify_command(statement: Statement) -> Creation | Amendment:
-    """Statements sqlglot keeps as a bare Command, read from their tokens."""
-    tokens = [
-        t
-        for t in sqlglot.tokenize(statement.text, read=DIALECT)
-        if t.token_type != TokenType.SEMICOLON
-    ]
-    words = [t.text.upper() for t in tokens]
-    if words[:1] == ["CALL"] and len(tokens) > 1:
+    """Statements sqlglot keeps as a bare Command, read from their tokens (commands.py)."""
+    tokens = statement.tokens or sqlglot.tokenize(statement.text, read=DIALECT)
+    offset = statement.tokens[0].start if statement.tokens else 0
+    reader = TokenReader(tokens, statement.text, offset)
+    if reader.match("CALL") and reader.tokens[1:]:
         # After CALL the tokenizer keeps the rest of the statement as one token.
         try:
-            call = single_call(sqlglot.parse_one("SELECT " + tokens[1].text, read=DIALECT))
+            query = sqlglot.parse_one("SELECT " + reader.tokens[1].text, read=DIALECT)
+            call = single_call(fold_identifiers(query))
         except ParseError as error:
             raise SchemaError(f"cannot parse the CALL: {error}", statement.location) from error
         if call is not None:
             return _classify_timescale_call(call, statement)
-    if words[:1] == ["CREATE"]:
-        position = 1
-        if words[1:3] == ["OR", "REPLACE"]:
-            position = 3
-        keyword = words[position] if position < len(words) else ""
-        name_tokens = _skip_if_not_exists(tokens[position + 1 :])
-        name = _token_name(name_tokens)
-        if keyword == "EXTENSION":
-            return Creation(ObjectKind.EXTENSION, Name(None, name.name))
-        if keyword in ("FUNCTION", "PROCEDURE", "AGGREGATE"):
-            return Creation(ObjectKind.FUNCTION, name)
-        if keyword == "DOMAIN":
-            return Creation(ObjectKind.DOMAIN, name)
-    if words[:2] == ["ALTER", "TABLE"] or words[:2] == ["ALTER", "SEQUENCE"]:
-        name_tokens = tokens[2:]
-        if name_tokens and name_tokens[0].text.upper() in ("ONLY", "IF"):
-            name_tokens = _skip_if_not_exists(
-                name_tokens[1:] if name_tokens[0].text.upper() == "ONLY" else name_tokens
-            )
-        return Amendment(_token_name(name_tokens), "relation")
-    if words[:2] in (["ALTER", "FUNCTION"], ["ALTER", "PROCEDURE"]):
-        return Amendment(_token_name(tokens[2:]), "function")
-    if words[:2] in (["ALTER", "TYPE"], ["ALTER", "DOMAIN"]):
-        return Amendment(_token_name(tokens[2:]), "type")
-    if words[:2] == ["ALTER", "SCHEMA"]:
-        return Amendment(Name(None, tokens[2].text), "schema")
+        raise _unsupported(statement)
+    if reader.match("CREATE"):
+        reader.match("OR", "REPLACE")
+        return _classify_created(reader, statement)
+    if reader.match("ALTER", "DEFAULT", "PRIVILEGES"):
+        found = default_privileges(reader)
+        return Creation(found.kind, found.name, declaration=CatalogObject(found.identity))
+    if reader.match("ALTER"):
+        return _classify_altered(reader, statement)
+    if reader.match("COMMENT", "ON") or reader.match("GRANT") or reader.match("REVOKE"):
+        return _classify_completion(reader, statement)
+    if reader.match("SECURITY", "LABEL"):
+        if reader.match("FOR"):
+            reader.identifier()
+        return _classify_completion(reader, statement)
     raise _unsupported(statement)
 
 
-def _skip_if_not_exists(tokens: list[Token]) -> list[Token]:
-    words = [t.text.upper() for t in tokens[:3]]
-    if words == ["IF", "NOT", "EXISTS"]:
-        return tokens[3:]
-    if words[:2] == ["IF", "EXISTS"]:
-        return tokens[2:]
-    return tokens
+def _classify_created(reader: TokenReader, statement: Statement) -> Creation:
+    kind = reader.kind()
+    if kind is None:
+        raise _unsupported(statement)
+    if_not_exists = reader.words[:3] == ["IF", "NOT", "EXISTS"]
+    found = read_object(reader, kind)
+    if kind in CATALOG_KINDS:
+        references = found.references + [
+            ("relation", name) for name in reader.names_after("FOR", "TABLE")
+        ]
+        return Creation(
+            kind,
+            found.name,
+            relation=found.relation,
+            declaration=CatalogObject(found.identity),
+            references=references,
+        )
+    if kind == ObjectKind.EXTENSION:
+        return Creation(kind, Name(None, found.name.name), if_not_exists=if_not_exists)
+    if kind == ObjectKind.TRIGGER and found.relation is not None:  # CREATE CONSTRAINT TRIGGER
+        return Creation(kind, Name(None, found.name.name), relation=found.relation)
+    if kind in (ObjectKind.FUNCTION, ObjectKind.DOMAIN, ObjectKind.TYPE):
+        return Creation(kind, found.name)
+    raise _unsupported(statement)
 
 
-def _token_name(tokens: list[Token]) -> Name:
-    """`schema.name` or `name` at the start of a token list."""
-    if len(tokens) >= 3 and tokens[1].token_type == TokenType.DOT:
-        return Name(_identifier_text(tokens[0]), _identifier_text(tokens[2]))
-    if tokens:
-        return Name(None, _identifier_text(tokens[0]))
-    raise SchemaError("expected an object name")
+def _classify_altered(reader: TokenReader, statement: Statement) -> Amendment:
+    """`ALTER <kind> <name> ...`: a completion of that object.
+
+    Attaching a partition (table or index) completes the partition, which pg_dump
+    declares after its parent: it runs once both exist.
+    """
+    kind = reader.kind()
+    if kind is None:
+        raise _unsupported(statement)
+    reader.skip_if_exists()
+    reader.skip("ONLY")
+    found = read_object(reader, kind)
+    namespace = LOOKUP_NAMESPACE.get(kind, kind.value)
+    attached = reader.names_after("ATTACH", "PARTITION")
+    if attached and namespace == "relation":
+        return Amendment(attached[0], "relation", references=[("relation", found.name)])
+    references: list[tuple[str, Name]] = []
+    if kind == ObjectKind.SEQUENCE and reader.match("OWNED", "BY"):
+        parts = reader.dotted()[:-1]  # schema.table.column: the table
+        if parts:
+            # A completion of the owning table (pg_dump's serial columns: the table's
+            # `SET DEFAULT nextval(...)` needs the sequence first, so it cannot own it).
+            owner = Name(parts[-2] if len(parts) > 1 else None, parts[-1])
+            return Amendment(owner, "relation", references=[("relation", found.name)])
+    if kind == ObjectKind.PUBLICATION:
+        references += [("relation", name) for name in reader.names_after("TABLE")]
+    return Amendment(
+        found.name,
+        namespace,
+        kind=_amended_kind(kind),
+        relation=found.relation,
+        references=references,
+    )
 
 
-def _identifier_text(token: Token) -> str:
-    # Quoted identifiers keep their case; bare ones fold to lower case as in PostgreSQL.
-    return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()
+def _classify_completion(reader: TokenReader, statement: Statement) -> Amendment:
+    """COMMENT ON / GRANT / REVOKE / SECURITY LABEL ON one object, read from tokens."""
+    words = reader.words
+    if "ON" in words and words[0] != "ON":  # GRANT privileges ON kind name
+        reader.position += words.index("ON")
+    reader.match("ON")
+    if reader.match("CONSTRAINT"):  # COMMENT ON CONSTRAINT c ON table / ON DOMAIN d
+        reader.identifier()
+        reader.match("ON")
+        if reader.match("DOMAIN"):
+            return Amendment(reader.qualified_name(), "type")
+        return Amendment(reader.qualified_name(), "relation")
+    if reader.match("LARGE", "OBJECT"):
+        raise SchemaError(
+            "large objects are data, not schema: the platform does not declare them; "
+            "remove the statement (pg_dump --schema-only writes none)",
+            statement.location,
+        )
+    kind = reader.kind() or ObjectKind.TABLE  # GRANT SELECT ON t: a table
+    found = read_object(reader, kind)
+    return Amendment(
+        found.name,
+        LOOKUP_NAMESPACE.get(kind, kind.value),
+        kind=_amended_kind(kind),
+        relation=found.relation,
+    )
 
 
 def single_call(tree: exp.Expr) -> exp.Anonymous | None:
@@ -298,15 +514,12 @@ def _name(table: exp.Expr) -> Name:
     return Name(None, table.name)
 
 
-def _dotted_name(text: str) -> Name:
-    # Parsed as a table name so quoting rules match PostgreSQL's regclass input.
-    table = exp.to_table(text, dialect=DIALECT)
-    return Name(table.db or None, table.name)
-
-
 def _unsupported(statement: Statement) -> SchemaError:
     first_line = statement.text.strip().splitlines()[0][:80]
     return SchemaError(
-        f"unsupported statement (the platform declares objects; this is not one): {first_line}",
+        f"unsupported statement (the platform declares objects; this is not one): {first_line}"
+        " -- it neither creates an object, completes one nor sets the session: declare "
+        "objects with CREATE, complete them with ALTER, COMMENT or GRANT, and write rows as "
+        "INSERT ... VALUES or in seeds/<schema>/<table>.csv",
         statement.location,
     )

@@ -3,33 +3,65 @@
 from __future__ import annotations
 
 import graphlib
+import heapq
+from dataclasses import replace
 from pathlib import Path
 
+import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
-from platform_assets.model.declarations import HypertableConversion, ReorderPolicy
+from platform_assets.model.declarations import ExistingSchema, HypertableConversion, ReorderPolicy
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SYSTEM_SCHEMAS, SchemaGraph
+from platform_assets.model.naming import choose_name, column_part
 from platform_assets.model.objects import (
+    CATALOG_KINDS,
+    GLOBAL_KINDS,
     RELATION_KINDS,
+    RELATION_MEMBER_KINDS,
     ObjectKey,
     ObjectKind,
     SchemaObject,
     Statement,
     object_key,
 )
-from platform_assets.parse.classify import Amendment, Creation, Name, classify
+from platform_assets.parse.classify import (
+    Amendment,
+    Creation,
+    InsertedRows,
+    Name,
+    Removal,
+    classify,
+)
+from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import fold_identifiers, regclass_name
 from platform_assets.parse.statements import read_statements
 from platform_assets.parse.tables import table_definition
-from platform_assets.seeding.declaration import Seed, discover_seeds
+from platform_assets.seeding.declaration import Seed, add_rows, discover_seeds, inline_seed
 
 
-def compile_directory(sql_dir: Path, root: Path | None = None) -> SchemaGraph:
-    """Read every `.sql` file below `sql_dir` (in path order) into one graph."""
+def compile_directory(
+    sql_dir: Path, root: Path | None = None, seeds_dir: Path | None = None
+) -> SchemaGraph:
+    """Read every `.sql` file below `sql_dir` (in path order) into one graph, with the seeds
+    of `seeds_dir` (default `<root>/seeds`); locations are named relative to `root`."""
     root = root or sql_dir.parent
     files = sorted(sql_dir.rglob("*.sql"))
     graph = compile_files(files, root)
-    graph.seeds = seed_order(discover_seeds(root, graph.objects))
+    seeds = discover_seeds(root, graph.objects, seeds_dir)
+    for key, seed in graph.seeds.items():  # INSERT ... VALUES rows in sql/
+        if key in seeds:
+            raise SchemaErrors(
+                [
+                    seed.error(
+                        f"{seed.qualified_table} has rows both here and in "
+                        f"{seeds[key].location.file}: keep them in one place"
+                    )
+                ]
+            )
+        seeds[key] = seed
+    graph.seeds = seed_order(seeds)
     return graph
 
 
@@ -67,11 +99,26 @@ class _Compiler:
         # (namespace, schema, name) -> key, for resolving references by name.
         self.names: dict[tuple[str, str, str], ObjectKey] = {}
         self.errors: list[SchemaError] = []
+        # INSERT ... VALUES rows, per table: seeds of their own.
+        self.inserts: list[tuple[Statement, InsertedRows, ObjectKey]] = []
+        self.inline_seeds: dict[ObjectKey, Seed] = {}
+        # CREATE statements (by id) preceded by a "start clean" DROP ... IF EXISTS.
+        self.start_clean: dict[int, Statement] = {}
+        # References read from a statement's tokens (its tree does not show them).
+        self.token_references: dict[int, list[tuple[str, Name]]] = {}
 
     def compile(self, statements: list[Statement]) -> SchemaGraph:
-        for statement in statements:
+        for index, statement in enumerate(statements):
             try:
-                self._add(statement, classify(statement))
+                found = classify(statement)
+                if isinstance(found, InsertedRows):
+                    self._insert(statement, found)
+                    continue
+                if isinstance(found, Removal):
+                    following = statements[index + 1] if index + 1 < len(statements) else None
+                    self._start_clean(statement, found, following)
+                    continue
+                self._add(statement, found)
             except SchemaError as error:
                 if error.location is None:
                     error.location = statement.location
@@ -79,17 +126,27 @@ class _Compiler:
         for obj in self.objects.values():
             if obj.kind == ObjectKind.TABLE:  # complete now: its amendments are known
                 obj.declaration = table_definition(obj.statements)
+        for statement, rows, key in self.inserts:  # seeds read their table's declaration
+            try:
+                self._seed(statement, rows, self.objects[key])
+            except SchemaError as error:
+                self.errors.append(error)
         if not self.errors:
             for obj in self.objects.values():
                 self._resolve_dependencies(obj)
+            for obj in self.objects.values():
+                if obj.kind == ObjectKind.FUNCTION:
+                    self._body_dependencies(obj)
         if self.errors:
             raise SchemaErrors(self.errors)
         order = self._order()
-        return SchemaGraph(self.objects, order, self.root)
+        return SchemaGraph(self.objects, order, self.root, seeds=self.inline_seeds)
 
     # -- declaring -------------------------------------------------------------
 
     def _add(self, statement: Statement, found: Creation | Amendment) -> None:
+        if found.references:
+            self.token_references[id(statement)] = found.references
         if isinstance(found, Amendment):
             self._amend(statement, found)
             return
@@ -107,6 +164,8 @@ class _Compiler:
                 schema = (found.relation.schema if found.relation else None) or self._lookup_schema(
                     "relation", found.relation, statement
                 )
+                if not name:
+                    name = self._index_name(schema, relation, statement)
         obj = SchemaObject(
             kind=kind,
             schema=schema,
@@ -115,8 +174,15 @@ class _Compiler:
             statements=[statement],
             declaration=found.declaration,
         )
+        obj.start_clean = self.start_clean.get(id(statement))
         if found.relation is not None and kind != ObjectKind.INDEX:
             obj.schema = self._lookup_schema("relation", found.relation, statement)
+        if kind == ObjectKind.EXTENSION and obj.key in self.objects and found.if_not_exists:
+            return  # another file's CREATE EXTENSION IF NOT EXISTS: the same extension
+        if kind == ObjectKind.DEFAULT_PRIVILEGES and obj.key in self.objects:
+            # pg_dump writes one statement per grant of the same defaults.
+            self.objects[obj.key].statements.append(statement)
+            return
         if obj.key in self.objects:
             first = self.objects[obj.key]
             raise SchemaError(
@@ -136,8 +202,84 @@ class _Compiler:
             self.names[name_key] = obj.key
         self.objects[obj.key] = obj
 
+    def _insert(self, statement: Statement, found: InsertedRows) -> None:
+        """Rows of lookup data into a declared table become that table's seed (once
+        the table's declaration is complete)."""
+        key = self._find("relation", found.table, statement)
+        table = self.objects.get(key) if key is not None else None
+        if table is None or table.kind != ObjectKind.TABLE:
+            if self.lenient:
+                return
+            raise SchemaError(
+                f"INSERT INTO {_describe_name(found.table, '').strip()}: no table of that name "
+                "is declared before it (declare the table first; rows load into declared "
+                "tables only)",
+                statement.location,
+            )
+        self.inserts.append((statement, found, table.key))
+
+    def _seed(self, statement: Statement, found: InsertedRows, table: SchemaObject) -> None:
+        seed = inline_seed(
+            table,
+            self.root / statement.location.file,
+            statement.location,
+            found.columns,
+            found.rows,
+            found.lines,
+            found.do_nothing,
+        )
+        if seed.key_path in self.inline_seeds:
+            add_rows(self.inline_seeds[seed.key_path], seed)
+        else:
+            self.inline_seeds[seed.key_path] = seed
+
+    def _start_clean(self, drop: Statement, removal: Removal, following: Statement | None) -> None:
+        """`DROP <kind> IF EXISTS x` directly before `CREATE <kind> x`, as tutorials write
+        it, means "start clean": the object is declared, and an existing one is kept
+        (and evolved to the declaration), never dropped. Any other DROP is refused."""
+        created = classify(following) if following is not None else None
+        if (
+            removal.if_exists
+            and following is not None
+            and following.location.file == drop.location.file
+            and isinstance(created, Creation)
+            and created.name.name == removal.name.name
+            and (removal.name.schema or None) in (None, created.name.schema)
+            and _drop_kind(created.kind) == removal.kind
+        ):
+            self.start_clean[id(following)] = drop
+            return
+        label = f"{removal.kind.lower()} {_describe_name(removal.name, '').strip()}"
+        raise SchemaError(
+            f"DROP {removal.kind} would destroy {label} and everything in it: the platform "
+            "never drops what sql/ declares or used to declare. To remove it, delete its "
+            "CREATE from sql/ (it is then reported as an orphan and kept); to start clean "
+            "as a tutorial does, write DROP ... IF EXISTS directly before its CREATE",
+            drop.location,
+        )
+
+    def _index_name(self, schema: str, table: str | None, statement: Statement) -> str:
+        """The name PostgreSQL gives `CREATE INDEX ON t (...)` (model/naming.py)."""
+        index = statement.tree.this
+        columns = [
+            _figure_column_name(ordered.this)
+            for ordered in index.args["params"].args.get("columns") or []
+        ]
+        taken = {
+            name
+            for namespace, owner, name in self.names
+            if (namespace, owner)
+            == (
+                "relation",
+                schema,
+            )
+        }
+        return choose_name(table or "", column_part(columns), "idx", taken)
+
     def _amend(self, statement: Statement, found: Amendment) -> None:
-        target_key = self._find(found.namespace, found.target, statement)
+        target_key = self._find_target(found, statement)
+        if target_key is None and found.namespace == "schema":
+            target_key = self._existing_schema(found.target.name, statement)
         if target_key is None and self.lenient:
             return
         if target_key is None:
@@ -146,19 +288,43 @@ class _Compiler:
                 statement.location,
             )
         target = self.objects[target_key]
-        if found.dimension is not None:
+        if found.dimension is not None or found.integer_now_func is not None:
             hypertable_key = object_key(ObjectKind.HYPERTABLE, target.schema, "", target.name)
+            call = "add_dimension" if found.dimension is not None else "set_integer_now_func"
             if hypertable_key not in self.objects:
                 raise SchemaError(
-                    f"add_dimension on {target.qualified_name} before its create_hypertable",
+                    f"{call} on {target.qualified_name} before its create_hypertable",
                     statement.location,
                 )
             hypertable = self.objects[hypertable_key]
             hypertable.statements.append(statement)
             conversion = hypertable.declared(HypertableConversion)
-            hypertable.declaration = conversion.with_dimension(found.dimension)
+            if found.dimension is not None:
+                hypertable.declaration = conversion.with_dimension(found.dimension)
+            else:
+                now = found.integer_now_func
+                hypertable.declaration = replace(conversion, integer_now_func=now)
             return
         target.statements.append(statement)
+
+    def _find_target(self, found: Amendment, statement: Statement) -> ObjectKey | None:
+        if found.relation is not None and found.kind in RELATION_MEMBER_KINDS:
+            relation_key = self._find("relation", found.relation, statement)
+            if relation_key is None:
+                return None
+            relation = self.objects[relation_key]
+            key = object_key(found.kind, relation.schema, found.target.name, relation.name)
+            return key if key in self.objects else None
+        return self._find(found.namespace, found.target, statement)
+
+    def _existing_schema(self, name: str, statement: Statement) -> ObjectKey | None:
+        """`public` exists in every database: grants, ownership and comments on it
+        (as pg_dump writes them) complete it, checked against the catalog."""
+        if name != "public":
+            return None
+        obj = SchemaObject(ObjectKind.SCHEMA, name, name, None, [], declaration=ExistingSchema())
+        self.objects[obj.key] = obj
+        return obj.key
 
     def _default_schema(self, statement: Statement) -> str:
         return statement.search_path[0]
@@ -187,8 +353,10 @@ class _Compiler:
     # -- dependencies ------------------------------------------------------------
 
     def _resolve_dependencies(self, obj: SchemaObject) -> None:
+        if not obj.statements:
+            return
         statement = obj.definition
-        if obj.kind not in (ObjectKind.EXTENSION, ObjectKind.SCHEMA):
+        if obj.kind not in (ObjectKind.EXTENSION, ObjectKind.SCHEMA, *GLOBAL_KINDS):
             self._require_schema(obj, statement)
         if obj.relation is not None:
             relation_key = self._require(obj, "relation", Name(obj.schema, obj.relation), statement)
@@ -203,6 +371,10 @@ class _Compiler:
                 ):
                     continue
                 self._require(obj, namespace, name, stmt, optional=namespace == "function")
+            for namespace, name in self.token_references.get(id(stmt), []):
+                key = self._find(namespace, name, stmt)
+                if key is not None:  # else the server's or an extension's
+                    obj.depends_on.add(key)
         if obj.kind == ObjectKind.CONTINUOUS_AGGREGATE:
             # A continuous aggregate reads hypertables: it needs them converted first.
             for dep in list(obj.depends_on):
@@ -211,9 +383,38 @@ class _Compiler:
                 if hypertable in self.objects:
                     obj.depends_on.add(hypertable)
         timescaledb = object_key(ObjectKind.EXTENSION, "timescaledb", "timescaledb")
-        if obj.is_timescale and timescaledb in self.objects:
+        converted = object_key(ObjectKind.HYPERTABLE, obj.schema, "", obj.name)
+        if timescaledb in self.objects and (
+            obj.is_timescale or (obj.kind == ObjectKind.TABLE and converted in self.objects)
+        ):
+            # A table a hypertable declaration converts is built for the engine the
+            # extension makes: after it, whatever the file order.
             obj.depends_on.add(timescaledb)
         obj.depends_on.discard(obj.key)
+
+    def _body_dependencies(self, function: SchemaObject) -> None:
+        """The declared relations a SQL-language function's body reads, where sqlglot
+        can read the body: the function follows them (and so works with
+        check_function_bodies on, whatever the file order). A relation that itself
+        depends on the function (a default or check calling it) is left to the file's
+        order rather than made a cycle."""
+        for name in function_body_relations(function.definition):
+            key = self._find("relation", name, function.definition)
+            if key is None or key == function.key or self._reaches(key, function.key):
+                continue
+            function.depends_on.add(key)
+
+    def _reaches(self, start: ObjectKey, goal: ObjectKey) -> bool:
+        seen: set[ObjectKey] = set()
+        stack = [start]
+        while stack:
+            key = stack.pop()
+            if key == goal:
+                return True
+            if key not in seen:
+                seen.add(key)
+                stack.extend(self.objects[key].depends_on)
+        return False
 
     def _link_timescale(self, obj: SchemaObject, relation_key: ObjectKey) -> None:
         """TimescaleDB declarations follow the declaration they build on."""
@@ -302,13 +503,17 @@ class _Compiler:
             raise SchemaErrors(
                 [SchemaError(f"dependency cycle: {described}", first.location)]
             ) from error
-        # Stable order: ready nodes in declaration order, so output reads like the files.
+        # Where dependencies leave it open, the files' own order decides: always the
+        # earliest declared object that is ready, so a file psql runs in order does too.
         position = {key: index for index, key in enumerate(self.objects)}
+        ready: list[tuple[int, ObjectKey]] = []
         order: list[ObjectKey] = []
         while sorter.is_active():
-            ready = sorted(sorter.get_ready(), key=position.__getitem__)
-            order.extend(ready)
-            sorter.done(*ready)
+            for key in sorter.get_ready():
+                heapq.heappush(ready, (position[key], key))
+            _, key = heapq.heappop(ready)
+            order.append(key)
+            sorter.done(key)
         return order
 
 
@@ -319,6 +524,8 @@ def _namespace(kind: ObjectKind) -> str | None:
         return "type"
     if kind == ObjectKind.FUNCTION:
         return "function"
+    if kind in CATALOG_KINDS and kind not in RELATION_MEMBER_KINDS:
+        return kind.value
     return None
 
 
@@ -361,8 +568,8 @@ def _call_references(call: exp.Anonymous) -> list[tuple[str, Name]]:
     if call.name.lower() == "nextval" and call.expressions:
         arg = call.expressions[0]
         literal = arg.this if isinstance(arg, exp.Cast) else arg
-        if isinstance(literal, exp.Literal) and literal.is_string:
-            found.append(("relation", _split_name(literal.name)))
+        if isinstance(literal, exp.Literal) and literal.is_string:  # a regclass
+            found.append(("relation", regclass_name(literal.name)))
     return found
 
 
@@ -372,6 +579,8 @@ def _own_name(tree: exp.Expr) -> exp.Expr | None:
         return target.this if isinstance(target, exp.Schema | exp.UserDefinedFunction) else target
     if isinstance(tree, exp.Alter | exp.Comment):
         return tree.this
+    if isinstance(tree, exp.Grant | exp.Revoke):
+        return tree.args.get("securable")
     return None
 
 
@@ -390,6 +599,48 @@ def _is_definition_target(table: exp.Table, tree: exp.Expr) -> bool:
 def _split_name(text: str) -> Name:
     table = exp.to_table(text)
     return Name(table.db or None, table.name)
+
+
+def function_body_relations(statement: Statement) -> list[Name]:
+    """Relations a `LANGUAGE sql` function body reads (none when it does not parse)."""
+    tree = statement.tree
+    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Heredoc):
+        return []
+    language = tree.find(exp.LanguageProperty)
+    if language is None or language.name.lower() != "sql":
+        return []
+    try:
+        bodies = sqlglot.parse(tree.expression.name, read=DIALECT)
+    except (ParseError, TokenError):
+        return []
+    return [
+        name
+        for body in bodies
+        if body is not None
+        for namespace, name in _references(fold_identifiers(body))
+        if namespace == "relation"
+    ]
+
+
+def _figure_column_name(node: exp.Expr) -> str | None:
+    """The name PostgreSQL's FigureColname gives an index column: the column, the
+    function called, a cast's operand; None ("expr") for anything else."""
+    while isinstance(node, exp.Paren | exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return None
+
+
+def _drop_kind(kind: ObjectKind) -> str:
+    """The word DROP takes for an object kind (DROP TABLE, DROP MATERIALIZED VIEW)."""
+    if kind == ObjectKind.CONTINUOUS_AGGREGATE:
+        return "MATERIALIZED VIEW"
+    return kind.value.replace("_", " ").upper()
 
 
 def _describe_name(name: Name, namespace: str = "relation") -> str:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import ParseError
 from sqlglot.parsers.postgres import PostgresParser
+from sqlglot.tokens import TokenType
+
+# What may follow a function parameter's type: the next parameter, the end, a default.
+PARAMETER_END = (TokenType.COMMA, TokenType.R_PAREN, TokenType.DEFAULT, TokenType.EQ)
 
 
 class SchemaParser(PostgresParser):
@@ -22,6 +27,31 @@ class SchemaParser(PostgresParser):
             return self.expression(exp.Property(this=key.to_dot(), value=exp.true()))
         self._retreat(index)
         return None
+
+    def _parse_function_parameter(self) -> exp.Expr | None:
+        # pg_dump writes parameters without names (`f(timestamp with time zone)`): when
+        # `name type` does not read as one parameter, read the whole of it as a type.
+        index = self._index
+        try:
+            parameter = super()._parse_function_parameter()
+        except ParseError:
+            parameter = None
+        if parameter is not None and (self._curr is None or self._curr.token_type in PARAMETER_END):
+            return parameter
+        self._retreat(index)
+        if self._parse_parameter_mode():
+            self._advance()
+        # An unnamed parameter is its type alone (its mode does not matter to the platform).
+        return self._parse_types(check_func=False, allow_identifiers=True)
+
+    def _parse_index(self, index: exp.Expr | None = None, anonymous: bool = False):
+        # `CREATE INDEX ... ON ONLY parent`: pg_dump's form for a partitioned table's index.
+        if (index or anonymous) and self._match_pair(TokenType.ON, TokenType.ONLY):
+            table = self._parse_table_parts(schema=True)
+            table.set("only", True)
+            params = self._parse_index_params()
+            return self.expression(exp.Index(this=index, table=table, params=params))
+        return super()._parse_index(index, anonymous)
 
     def _parse_ddl_select(self) -> exp.Expr | None:
         # PostgreSQL's `CREATE MATERIALIZED VIEW ... AS query WITH [NO] DATA`.

@@ -13,6 +13,7 @@ from platform_assets.model.declarations import (
     TableKey,
 )
 from platform_assets.model.objects import Statement
+from platform_assets.parse.commands import identity_added
 
 _KEY_KINDS: dict[type[exp.Expr], KeyKind] = {
     exp.PrimaryKey: KeyKind.PRIMARY,
@@ -38,7 +39,7 @@ def table_definition(statements: list[Statement]) -> TableDefinition:
         if isinstance(item, exp.ColumnDef):
             column_defs.append(item)
             for constraint in item.args.get("constraints") or []:
-                node = _table_level(item.name, constraint.kind)
+                node = _table_level(item.this, constraint.kind)
                 if node is not None:
                     name = constraint.this.name if constraint.this else None
                     keys.append(_key(name, node, 0, line_of(item.this), column_level=True))
@@ -68,10 +69,51 @@ def table_definition(statements: list[Statement]) -> TableDefinition:
         if key.kind == KeyKind.PRIMARY and key.statement == 0
         for column in key.columns
     }
+    alterations = _column_alterations(statements)
     columns = (
-        tuple(_column(c, c.name in primary) for c in column_defs) if schema is not None else None
+        tuple(_column(_altered(c, alterations), c.name in primary) for c in column_defs)
+        if schema is not None and not create.find(exp.InheritsProperty)  # parents' columns too
+        else None
     )
     return TableDefinition(columns, tuple(keys), _partitioning(create), tuple(added))
+
+
+def _column_alterations(statements: list[Statement]) -> dict[str, list[exp.ColumnConstraint]]:
+    """What the table's later statements give its columns: pg_dump declares defaults,
+    identity and NOT NULL of some columns by ALTER TABLE after the CREATE."""
+    found: dict[str, list[exp.ColumnConstraint]] = {}
+    for statement in statements[1:]:
+        tree = statement.tree
+        if isinstance(tree, exp.Alter):
+            for action in tree.args.get("actions") or []:
+                if not isinstance(action, exp.AlterColumn):
+                    continue
+                if action.args.get("default") is not None:
+                    kind: exp.Expr = exp.DefaultColumnConstraint(this=action.args["default"].copy())
+                elif action.args.get("allow_null") is False:
+                    kind = exp.NotNullColumnConstraint()
+                else:
+                    continue
+                found.setdefault(action.name, []).append(exp.ColumnConstraint(kind=kind))
+        elif isinstance(tree, exp.Command):
+            identity = identity_added(statement.tokens)
+            if identity is not None:
+                column, always = identity
+                kind = exp.GeneratedAsIdentityColumnConstraint(this=always)
+                found.setdefault(column, []).append(exp.ColumnConstraint(kind=kind))
+    return found
+
+
+def _altered(
+    definition: exp.ColumnDef, alterations: dict[str, list[exp.ColumnConstraint]]
+) -> exp.ColumnDef:
+    """A column definition with what later ALTER statements give it."""
+    extra = alterations.get(definition.name)
+    if not extra:
+        return definition
+    altered = definition.copy()
+    altered.set("constraints", [*(definition.args.get("constraints") or []), *extra])
+    return altered
 
 
 def _first(constraint: exp.Constraint) -> exp.Expr | None:
@@ -103,9 +145,9 @@ def _column(definition: exp.ColumnDef, in_primary_key: bool, statement: int = 0)
     )
 
 
-def _table_level(column: str, kind: exp.Expr) -> exp.Expr | None:
+def _table_level(column: exp.Identifier, kind: exp.Expr) -> exp.Expr | None:
     """A column constraint as the equivalent table constraint."""
-    ident = exp.to_identifier(column)
+    ident = column.copy()  # quoted as written
     if isinstance(kind, exp.CheckColumnConstraint):
         return kind.copy()
     if isinstance(kind, exp.PrimaryKeyColumnConstraint):

@@ -19,6 +19,7 @@ An optional `seeds/<schema>/seeds.toml` sets, per table:
 from __future__ import annotations
 
 import csv
+import io
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,19 @@ class Seed:
     # column -> environment variable whose bcrypt hash the column receives
     secrets: dict[str, str] = field(default_factory=dict)
     depends_on: set[ObjectKey] = field(default_factory=set)
+    # Rows written as INSERT ... VALUES in a schema file: the same rows as CSV (with
+    # the header), and the file line of each row. None for a CSV seed.
+    inline_csv: str | None = None
+    inline_lines: list[int] = field(default_factory=list)
+    # False when no unique constraint backs the key (INSERT rows into a keyless table,
+    # matched on every column): rows are inserted when missing, never updated.
+    key_constrained: bool = True
+
+    def content(self) -> bytes:
+        """The CSV, header first: the file's, or the one made from INSERT rows."""
+        if self.inline_csv is not None:
+            return self.inline_csv.encode()
+        return self.path.read_bytes()
 
     @property
     def key_path(self) -> ObjectKey:
@@ -70,10 +84,12 @@ class Seed:
         )
 
 
-def discover_seeds(root: Path, tables: dict[ObjectKey, SchemaObject]) -> dict[ObjectKey, Seed]:
-    """Every `seeds/<schema>/<table>.csv` below `root`, checked against the declared
-    tables; problems fail definitions load with the file and line."""
-    seeds_dir = root / "seeds"
+def discover_seeds(
+    root: Path, tables: dict[ObjectKey, SchemaObject], seeds_dir: Path | None = None
+) -> dict[ObjectKey, Seed]:
+    """Every `<seeds_dir>/<schema>/<table>.csv` (default `<root>/seeds`), checked against the
+    declared tables; problems fail definitions load with the file and line."""
+    seeds_dir = seeds_dir or root / "seeds"
     if not seeds_dir.is_dir():
         return {}
     found: dict[ObjectKey, Seed] = {}
@@ -175,3 +191,65 @@ def _default_key(table: SchemaObject, header: list[str], seed: Seed) -> list[str
         f"the file carries no primary or unique key of {table.qualified_name}; "
         f"add the key columns or declare `key` in {SEED_CONFIG}"
     )
+
+
+def inline_seed(
+    table: SchemaObject,
+    path: Path,
+    location: SourceLocation,
+    columns: list[str] | None,
+    rows: list[list[str | None]],
+    lines: list[int],
+    do_nothing: bool,
+) -> Seed:
+    """A seed from `INSERT INTO t ... VALUES` rows of a schema file (`path`, the file).
+
+    Its key is the table's primary or unique key when the rows carry it, else every
+    column (a tutorial's lookup table often has none); with ON CONFLICT DO NOTHING,
+    existing rows are never updated.
+    """
+    header = columns or declared_columns(table) or []
+    seed = Seed(
+        schema=table.schema,
+        table=table.name,
+        path=path,
+        location=location,
+        header=header,
+        key=[],
+        inline_lines=list(lines),
+    )
+    for row, line in zip(rows, lines, strict=True):
+        if len(row) != len(header):
+            raise seed.error(f"the row has {len(row)} values for {len(header)} columns", line)
+    declared = declared_columns(table)
+    for column in header:
+        if declared is not None and column not in declared:
+            raise seed.error(f"not a column of table {table.qualified_name}", location.line, column)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    # An empty field is NULL, as in a CSV seed.
+    writer.writerows([["" if value is None else value for value in row] for row in rows])
+    seed.inline_csv = buffer.getvalue()
+    try:
+        seed.key = _default_key(table, header, seed)
+    except SchemaError:
+        seed.key = list(header)
+        seed.key_constrained = False
+    if do_nothing:
+        seed.insert_only = [column for column in header if column not in seed.key]
+    seed.depends_on.add(table.key)
+    return seed
+
+
+def add_rows(seed: Seed, other: Seed) -> None:
+    """Another INSERT into the same table: its rows join the seed's."""
+    if other.header != seed.header:
+        raise other.error(
+            f"INSERT columns ({', '.join(other.header)}) differ from the earlier INSERT "
+            f"into {seed.qualified_table} at {seed.location} ({', '.join(seed.header)})",
+            other.location.line,
+        )
+    assert seed.inline_csv is not None and other.inline_csv is not None
+    seed.inline_csv += other.inline_csv.split("\n", 1)[1]
+    seed.inline_lines += other.inline_lines

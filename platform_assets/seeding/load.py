@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,7 +69,9 @@ def read_frame(seed: Seed, secret_values: dict[str, str] | None = None) -> pd.Da
     """The file as strings (an empty field is NULL), with the secret columns added."""
     import pandas as pd  # here, not at import: it would cost every definitions load ~0.5 s
 
-    frame = pd.read_csv(seed.path, dtype=str, keep_default_na=False, na_filter=False)
+    frame = pd.read_csv(
+        io.BytesIO(seed.content()), dtype=str, keep_default_na=False, na_filter=False
+    )
     frame = frame.astype(object).where(frame != "", None)
     for column, value in (secret_values or {}).items():
         frame[column] = value
@@ -77,6 +80,8 @@ def read_frame(seed: Seed, secret_values: dict[str, str] | None = None) -> pd.Da
 
 def record_line(seed: Seed, record: int) -> int:
     """The file line on which data row `record` starts (quoted fields may span lines)."""
+    if seed.inline_csv is not None:
+        return seed.inline_lines[record] if record < len(seed.inline_lines) else 1
     with seed.path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         next(reader, None)
@@ -181,7 +186,10 @@ def compare(
         t=row("t"),
         table=sql.Identifier(seed.schema, seed.table),
         key=sql.SQL(" AND ").join(
-            sql.SQL("s.{0} = t.{0}").format(sql.Identifier(c)) for c in seed.key
+            sql.SQL(
+                "s.{0} = t.{0}" if seed.key_constrained else "s.{0} IS NOT DISTINCT FROM t.{0}"
+            ).format(sql.Identifier(c))
+            for c in seed.key
         ),
     )
     counts = session.rows(query, [frame[c].tolist() for c in header])[0]
@@ -207,7 +215,7 @@ def copy_file(session: Session, seed: Seed, into: sql.Composable) -> int:
         "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FORCE_NULL ({}))"
     ).format(into, columns, columns)
     with session.conn.cursor() as cursor:
-        with cursor.copy(statement) as copy, seed.path.open("rb") as handle:
+        with cursor.copy(statement) as copy, io.BytesIO(seed.content()) as handle:
             while chunk := handle.read(1 << 20):
                 copy.write(chunk)
         return cursor.rowcount
@@ -422,9 +430,9 @@ def upsert(session: Session, seed: Seed, secret_values: dict[str, str], result: 
 
 def _in_table(seed: Seed) -> sql.Composable:
     """Whether the staged row `s` has its key in the table."""
-    match = sql.SQL(" AND ").join(
-        sql.SQL("t.{0} = s.{0}").format(sql.Identifier(c)) for c in seed.key
-    )
+    # A key no constraint backs (every column of a keyless table) may hold NULLs.
+    equal = "t.{0} = s.{0}" if seed.key_constrained else "t.{0} IS NOT DISTINCT FROM s.{0}"
+    match = sql.SQL(" AND ").join(sql.SQL(equal).format(sql.Identifier(c)) for c in seed.key)
     return sql.SQL("EXISTS (SELECT 1 FROM {} t WHERE {})").format(
         sql.Identifier(seed.schema, seed.table), match
     )
@@ -434,6 +442,16 @@ def _upsert_sql(seed: Seed, columns: list[str], source: sql.Composable) -> sql.C
     """INSERT the rows of `source` (in `columns`' order) or, on the key, update those
     that differ; key, insert-only and secret columns are never updated. Returns the
     number of rows written."""
+    if not seed.key_constrained:  # no unique key to conflict on: insert the new rows
+        return sql.SQL(
+            "WITH written AS (INSERT INTO {table} ({names}) SELECT * FROM ({source}) s "
+            "WHERE NOT {present} RETURNING 1) SELECT count(*) FROM written"
+        ).format(
+            table=sql.Identifier(seed.schema, seed.table),
+            names=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            source=source,
+            present=_in_table(seed),
+        )
     keep = set(seed.key) | set(seed.insert_only) | set(seed.secrets)
     updated = [c for c in columns if c not in keep]
     if updated:

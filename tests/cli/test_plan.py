@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.cli import plan
 from tests.support.runs import materialize
+
+# Server behaviour: on the system's PostgreSQL and on the wheel's.
+pytestmark = pytest.mark.each_server
 
 SCHEMA = "CREATE SCHEMA s;\nCREATE TABLE s.t (a int);\nCREATE INDEX idx_t_a ON s.t (a);\n"
 

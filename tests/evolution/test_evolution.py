@@ -5,6 +5,7 @@ object in run config; undeclared objects are reported, never dropped."""
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from tests.support.cli import plan, statements
 from tests.support.runs import (
@@ -15,6 +16,9 @@ from tests.support.runs import (
     materialize,
     verify,
 )
+
+# Server behaviour: on the system's PostgreSQL and on the wheel's.
+pytestmark = pytest.mark.each_server
 
 USERS = "CREATE SCHEMA demo;\nCREATE TABLE demo.users (\n    id bigint PRIMARY KEY,\n{body}\n);\n"
 
@@ -303,7 +307,9 @@ def test_changed_view_and_trigger_are_replaced(project, database):
     done = materializations(result)
     assert done["demo/names"]["sql_executed"].startswith("```sql\nCREATE OR REPLACE VIEW")
     assert "DROP TRIGGER" in done["demo/users/users_stop"]["sql_executed"]
-    assert "WHERE (u.age > 0)" in database.value("SELECT pg_get_viewdef('demo.names'::regclass)")
+    live = database.value("SELECT pg_get_viewdef('demo.names'::regclass)")
+    # PostgreSQL 18 leaves out the alias where no other relation could be meant.
+    assert "WHERE (u.age > 0)" in live or "WHERE (age > 0)" in live
     assert "DELETE OR UPDATE" in database.value(
         "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'users_stop'"
     )

@@ -8,6 +8,9 @@ import pytest
 from tests.support.runs import materializations, materialize
 from tests.support.schemas import EVERY_KIND
 
+# Server behaviour: on the system's PostgreSQL and on the wheel's.
+pytestmark = pytest.mark.each_server
+
 
 def test_every_object_kind_is_created_then_unchanged(project, database):
     project.write("sql/demo.sql", EVERY_KIND)

@@ -1,5 +1,5 @@
 """Faults and concurrency: a dropped connection or a stopped server mid-run leaves nothing
-half-built and the rerun converges; two runs at once serialize on the schema lock."""
+half-built and the rerun converges; a run waits for the schema lock another holds."""
 
 from __future__ import annotations
 
@@ -17,14 +17,15 @@ import psycopg
 import pytest
 
 from platform_assets.live.embedded import EmbeddedCluster
+from platform_assets.live.session import SCHEMA_LOCK_KEY
 from tests.support.runs import materializations, materialize
 
-# The materialized view sleeps while it is built, so a fault can land in the middle of it.
-SLOW_SCHEMA = """\
+# The schema the faults are injected into, its view built at once.
+SCHEMA = """\
 CREATE SCHEMA s;
 CREATE TABLE s.accounts (id int PRIMARY KEY);
 CREATE MATERIALIZED VIEW s.slow AS SELECT a.id FROM s.accounts a
-    UNION ALL SELECT 0 FROM pg_sleep({seconds});
+    UNION ALL SELECT 0;
 CREATE UNIQUE INDEX idx_slow_id ON s.slow (id);
 CREATE TABLE s.orders (id int PRIMARY KEY, account_id int REFERENCES s.accounts (id));
 """
@@ -59,21 +60,6 @@ def start_cli_run(project, url: str, dagster_home: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def wait_for_sleeping_backend(url: str, timeout: float = 60) -> int:
-    """The pid of the backend building the slow view, once it is in pg_sleep."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                "AND query LIKE 'CREATE MATERIALIZED VIEW s.slow%'"
-            ).fetchone()
-            if row:
-                return row[0]
-            time.sleep(0.1)
-    raise AssertionError("the run never reached the slow view")
 
 
 def wait_for_blocked_view(url: str, timeout: float = 60) -> int:
@@ -118,7 +104,7 @@ def test_terminated_connection_mid_run_then_rerun_converges(project, database, t
     assert not relation_exists(database.url, "s.slow")  # rolled back, not half-built
     assert not relation_exists(database.url, "s.idx_slow_id")
 
-    project.write("sql/s.sql", SLOW_SCHEMA.format(seconds=0))
+    project.write("sql/s.sql", SCHEMA)
     result = materializations(materialize(project.graph(), database.url))
     assert result["s/slow"]["action"] == "created"
     assert result["s/accounts"]["action"] == "unchanged"
@@ -153,23 +139,50 @@ def test_server_stopped_mid_run_then_restarted_and_rerun_converges(project, own_
     own_cluster.up(databases=("faults",))  # crash recovery on start
     assert relation_exists(url, "s.accounts")
     assert not relation_exists(url, "s.slow")
-    project.write("sql/s.sql", SLOW_SCHEMA.format(seconds=0))
+    project.write("sql/s.sql", SCHEMA)
     result = materializations(materialize(project.graph(), url))
     assert {meta["action"] for meta in result.values()} <= {"created", "unchanged"}
     assert relation_exists(url, "s.slow") and relation_exists(url, "s.orders")
 
 
-def test_two_runs_at_once_serialize_on_the_schema_lock(project, database, tmp_path):
-    project.write("sql/s.sql", SLOW_SCHEMA.format(seconds=3))
-    first = start_cli_run(project, database.url, tmp_path / "one")
-    wait_for_sleeping_backend(database.url)
-    second = start_cli_run(project, database.url, tmp_path / "two")
-    first_output, _ = first.communicate(timeout=120)
-    second_output, _ = second.communicate(timeout=120)
-    assert first.returncode == 0, first_output[-2000:]
-    assert second.returncode == 0, second_output[-2000:]
-    assert "waiting for the schema lock" in second_output
-    # The second run found everything the first built: same result as one run.
+def wait_for_schema_lock_waiter(url: str, timeout: float = 60) -> int:
+    """The pid of the backend queued for the schema lock, once the server shows it waiting."""
+    unsigned = SCHEMA_LOCK_KEY & 0xFFFFFFFFFFFFFFFF
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND classid = %s::oid AND objid = %s::oid",
+                (unsigned >> 32, unsigned & 0xFFFFFFFF),
+            ).fetchone()
+            if row:
+                return row[0]
+            time.sleep(0.1)  # the next look at the catalog
+    raise AssertionError("no run queued for the schema lock")
+
+
+def test_a_run_waits_for_the_schema_lock_held_elsewhere_and_finishes_once_released(
+    project, database, tmp_path
+):
+    project.write("sql/s.sql", SCHEMA)
+    with psycopg.connect(database.url, autocommit=True) as holder:
+        # The lock as another run (another Dagster instance, a `platform` command) holds it.
+        holder.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        holder_pid = holder.info.backend_pid
+        run = start_cli_run(project, database.url, tmp_path)
+        wait_for_schema_lock_waiter(database.url)
+        # Queued before changing anything, however long it took to start.
+        assert run.poll() is None
+        assert not relation_exists(database.url, "s.accounts")
+        holder.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+        output, _ = run.communicate(timeout=120)
+    assert run.returncode == 0, output[-2000:]
+    assert (
+        "waiting for the schema lock: another run is changing this database "
+        f"(backend pid {holder_pid})" in output
+    )
+    assert "schema lock acquired" in output
     assert (
         database.value(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

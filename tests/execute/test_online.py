@@ -19,7 +19,14 @@ import pytest
 
 from platform_assets.execute.online import LockPolicy, duration_seconds
 from platform_assets.model.hazards import Hazard, LockLevel, planned
-from tests.support.runs import failure_message, materializations, materialize, materialize_logged
+from tests.support.cli import plan, statements
+from tests.support.runs import (
+    failure_message,
+    in_sync,
+    materializations,
+    materialize,
+    materialize_logged,
+)
 
 BEFORE = "CREATE SCHEMA s;\nCREATE TABLE s.t (id int PRIMARY KEY, v text);\n"
 AFTER = (
@@ -192,3 +199,45 @@ def test_statement_timeout_follows_the_statement_class():
     assert policy.timeouts(build) == ("1s", "1h")
     with pytest.raises(ValueError, match="unreadable duration"):
         LockPolicy(lock_timeout="soon")
+
+
+def test_set_not_null_on_a_table_with_rows_is_proven_by_a_validated_check_first(project, database):
+    prepare(project, database)
+    project.write("sql/s.sql", BEFORE.replace("v text", "v text NOT NULL"))
+    assert statements(plan(project, database)) == [
+        '[ACCESS EXCLUSIVE] ALTER TABLE "s"."t" ADD CONSTRAINT "v_platform_not_null" '
+        'CHECK ("v" IS NOT NULL) NOT VALID;',
+        '[SHARE UPDATE EXCLUSIVE] [FULL SCAN] [AFTER COMMIT] ALTER TABLE "s"."t" '
+        'VALIDATE CONSTRAINT "v_platform_not_null";',
+        '[ACCESS EXCLUSIVE] [AFTER COMMIT] ALTER TABLE "s"."t" ALTER COLUMN "v" SET NOT NULL;',
+        '[ACCESS EXCLUSIVE] [AFTER COMMIT] ALTER TABLE "s"."t" '
+        'DROP CONSTRAINT "v_platform_not_null";',
+    ]
+    result = materialize(project.graph(), database.url)
+    assert materializations(result)["s/t"]["statements_executed"] == 4
+    assert in_sync(result, "s/t").passed
+    assert database.value(
+        "SELECT attnotnull FROM pg_attribute WHERE attrelid = 's.t'::regclass AND attname = 'v'"
+    )
+    assert database.value("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%platform%'") == 0
+
+    # Interrupted after the check was added: the next run completes it.
+    project.write("sql/s.sql", BEFORE)
+    materialize(project.graph(), database.url)
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        conn.execute(
+            "ALTER TABLE s.t ADD CONSTRAINT v_platform_not_null CHECK (v IS NOT NULL) NOT VALID"
+        )
+    project.write("sql/s.sql", BEFORE.replace("v text", "v text NOT NULL"))
+    resumed = materializations(materialize(project.graph(), database.url))["s/t"]
+    assert resumed["statements_executed"] == 3
+    assert database.value("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%platform%'") == 0
+
+
+def test_only_statements_that_block_writes_wait_at_most_lock_timeout():
+    policy = LockPolicy()
+    validate = planned("VALIDATE ...", LockLevel.SHARE_UPDATE_EXCLUSIVE, Hazard.FULL_SCAN)
+    assert policy.timeouts(validate) == ("1h", "1h")
+    assert policy.timeouts(planned("CALL run_job(1)")) == ("1h", "1h")
+    trigger = planned("CREATE TRIGGER ...", LockLevel.SHARE_ROW_EXCLUSIVE)
+    assert policy.timeouts(trigger) == ("1s", "1min")

@@ -11,9 +11,10 @@ from platform_assets.execute.partition_rules import (
     DEFAULT_PREMAKE,
     MAX_PARTITIONS,
     choose_width,
+    integer_width,
     partition_settings,
 )
-from platform_assets.execute.partitions import range_bounds, uncovered
+from platform_assets.execute.partitions import integer_bounds, range_bounds, uncovered
 from platform_assets.model.intervals import interval_seconds
 
 # --------------------------------------------------------------- partition width
@@ -175,3 +176,16 @@ def test_a_partition_from_minvalue_has_no_lower_bound():
 def test_bounds_that_are_not_instants_are_unbounded():
     assert range_bounds("((id IS NOT NULL) AND (id >= 0) AND (id < 100))") == (None, None)
     assert range_bounds(None) == (None, None)
+
+
+def test_integer_time_bounds_read_as_integers():
+    constraint = "((ts IS NOT NULL) AND (ts >= '86400000'::bigint) AND (ts < '172800000'::bigint))"
+    assert integer_bounds(constraint) == (86400000, 172800000)
+    assert integer_bounds("((id >= '-5'::integer) AND (id < 0))") == (-5, 0)
+    assert integer_bounds(None) == (None, None)
+
+
+def test_integer_width_is_the_chunk_interval_widened_to_at_most_100_partitions():
+    assert integer_width(86400000, None, 4) == 86400000
+    assert integer_width(86400000, 604800000, 4) == 86400000  # 7 kept + 1 + 4
+    assert integer_width(10, 10_000, 4) == 160  # 10 doubled until ceil(10000/w) + 5 <= 100

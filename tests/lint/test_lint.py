@@ -3,13 +3,11 @@ disabled per statement; rules that need the live catalog read it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from platform_assets.dagster.assets import build_schema_assets
 from platform_assets.lint.rules import LiveFacts, lint_graph
 from platform_assets.live.session import Session
 from platform_assets.parse.compiler import compile_files
+from tests.support.cli import platform
 from tests.support.project import REPO
 
 HYPERTABLES = """\
@@ -111,13 +109,8 @@ CREATE INDEX idx_orders_amount ON public.orders (amount);
 
 
 def test_shipped_sql_lints_clean():
-    result = subprocess.run(
-        [sys.executable, "-m", "platform_assets.cli", "lint"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PLATFORM_PROJECT_DIR": str(REPO)},
+    result = platform(
+        "lint", env={"PATH": "/usr/bin:/bin", "PLATFORM_PROJECT_DIR": str(REPO)}, cwd=REPO
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("0 finding(s), 0 error(s) in ")
@@ -125,14 +118,7 @@ def test_shipped_sql_lints_clean():
 
 def test_cli_exits_non_zero_on_errors(project):
     path = project.write("bad.sql", HYPERTABLES)
-    result = subprocess.run(
-        [sys.executable, "-m", "platform_assets.cli", "lint", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=project.root,
-        check=False,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    result = platform("lint", str(path), env={"PATH": "/usr/bin:/bin"}, cwd=project.root)
     assert result.returncode == 1
     assert "bad.sql:2: TS001 error: table public.events:" in result.stdout
 
@@ -159,14 +145,7 @@ DOCUMENT_MISTAKES = {
 
 def test_the_documents_original_sql_reports_each_mistake_with_rule_file_and_line():
     fixtures = REPO / "tests" / "fixtures" / "original_sql"
-    result = subprocess.run(
-        [sys.executable, "-m", "platform_assets.cli", "lint", "."],
-        capture_output=True,
-        text=True,
-        cwd=fixtures,
-        check=False,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    result = platform("lint", ".", env={"PATH": "/usr/bin:/bin"}, cwd=fixtures)
     assert result.returncode == 1
     found = set()
     for line in result.stdout.splitlines()[:-1]:

@@ -48,8 +48,8 @@ def test_statements_become_objects_with_inferred_dependencies(project):
         "demo/events/idx_events_time",
         "demo/events/hypertable",
         "demo/events/compression_settings",
-        "demo/hourly",
         "demo/events/compression_policy",
+        "demo/hourly",
         "demo/hourly/refresh_policy",
     ]
     assert deps(graph, "demo/users") == {"demo/schema", "demo/type/state"}
@@ -100,7 +100,10 @@ CREATE INDEX orders_account_idx ON app.orders USING btree (account_id);
     graph = project.graph()
     assert "app/accounts" in deps(graph, "app/orders")
     assert "app/sequence/accounts_id_seq" in deps(graph, "app/accounts")
-    assert len(graph[("app", "accounts")].statements) == 4
+    # The sequence's OWNED BY completes the table it names (it needs the table; the
+    # table's default needs the sequence): CREATE, OWNER, OWNED BY, SET DEFAULT, PK.
+    assert len(graph[("app", "accounts")].statements) == 5
+    assert "OWNED BY" in graph[("app", "accounts")].statements[2].text
 
 
 @pytest.mark.parametrize(
@@ -154,6 +157,19 @@ def test_errors_name_file_line_and_object(project, files, location, fragment):
 
 
 def test_statement_that_declares_nothing_is_rejected_with_its_line(project):
-    project.write("sql/a.sql", "CREATE SCHEMA s;\nINSERT INTO s.t VALUES (1);\n")
+    # (INSERT ... VALUES into a declared table is seed data now: UPDATE declares nothing.)
+    project.write("sql/a.sql", "CREATE SCHEMA s;\nUPDATE s.t SET a = 1;\n")
     with pytest.raises(SchemaError, match=r"sql/a.sql:2: unsupported statement"):
         project.graph()
+
+
+def test_a_sql_function_follows_the_tables_its_body_reads(project):
+    project.write(
+        "sql/a.sql",
+        "CREATE FUNCTION total(bigint) RETURNS numeric LANGUAGE sql STABLE AS $$\n"
+        "  SELECT sum(amount) FROM orders WHERE customer = $1 $$;\n"
+        "CREATE TABLE orders (customer bigint, amount numeric);\n",
+    )
+    graph = project.graph()
+    assert "public/orders" in deps(graph, "public/function/total")
+    assert keys(graph) == ["public/orders", "public/function/total"]

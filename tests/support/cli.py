@@ -11,13 +11,16 @@ from tests.support.databases import Server
 from tests.support.project import REPO, Project
 
 
-def platform(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def platform(
+    *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """`platform ARGS` (the package's CLI) in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "platform_assets.cli", *args],
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         check=False,
     )
 

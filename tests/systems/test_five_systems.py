@@ -35,6 +35,7 @@ def logged_statements(database, since: int) -> list[str]:
     return [line for line in log.splitlines() if marker in line and "statement: " in line]
 
 
+@pytest.mark.each_server
 def test_cli_materializes_all_five_systems_and_a_rerun_runs_no_ddl(database, tmp_path):
     with database.connect() as conn:
         conn.execute(f"ALTER DATABASE \"{database.name}\" SET log_statement = 'ddl'")

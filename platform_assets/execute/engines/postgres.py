@@ -20,13 +20,17 @@ from platform_assets.diff import (
     retention,
     table_columns,
 )
-from platform_assets.execute import partitions, rollups
+from platform_assets.execute import indexes, partitions, rollups
 from platform_assets.execute.engines.base import Action, Outcome, Window
 from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
-from platform_assets.model.declarations import HypertableConversion
+from platform_assets.model.declarations import (
+    ExistingSchema,
+    HypertableConversion,
+    TableDefinition,
+)
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.hazards import (
@@ -35,10 +39,18 @@ from platform_assets.model.hazards import (
     PlannedStatement,
     alter_table,
     declared,
+    drop_index_concurrently,
     index_build,
     planned,
 )
-from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject, Statement
+from platform_assets.model.naming import constraint_name
+from platform_assets.model.objects import (
+    CATALOG_KINDS,
+    ObjectKey,
+    ObjectKind,
+    SchemaObject,
+    Statement,
+)
 from platform_assets.parse.dialect import DIALECT
 
 Handler = Callable[[SchemaObject, Session, Outcome], Action]
@@ -70,11 +82,15 @@ class PostgresEngine:
 
     def apply(self, obj: SchemaObject, session: Session) -> Outcome:
         """Bring one object to its declaration in one transaction."""
-        handler: Handler = getattr(self, f"apply_{obj.kind.value}")
+        handler: Handler = (
+            self.apply_catalog_object
+            if obj.kind in CATALOG_KINDS
+            else getattr(self, f"apply_{obj.kind.value}")
+        )
         outcome = Outcome(Action.UNCHANGED)
         session.take_executed()
         try:
-            with session.transaction(obj.definition.search_path):
+            with session.transaction(obj.definition.search_path, obj.definition.settings):
                 outcome.action = handler(obj, session, outcome)
             for statement in outcome.after_commit:
                 session.execute_after_commit(statement)
@@ -113,6 +129,21 @@ class PostgresEngine:
         if hypertable is None:
             return None
         return hypertable.declared(HypertableConversion).time_column
+
+    def refuse_wrong_engine(self, table: SchemaObject, session: Session) -> None:
+        """A table TimescaleDB would convert is never built natively partitioned while
+        TimescaleDB is declared and available but not yet installed (a run of a
+        selection without the extension): that table could not be converted later."""
+        assert self.graph is not None
+        extension = self.graph.objects.get(("platform", "extension", "timescaledb"))
+        if extension is not None and catalog.extension_available(session, "timescaledb"):
+            raise SchemaError(
+                f"{table.describe()} becomes a hypertable, and TimescaleDB is declared "
+                f"({extension.location}) and available on this server but not installed: "
+                "materialize platform/extension/timescaledb first (a full run orders it so)",
+                table.location,
+                table.describe(),
+            )
 
     def upkeep(
         self,
@@ -200,11 +231,38 @@ class PostgresEngine:
         return action
 
     def apply_schema(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        if isinstance(obj.declaration, ExistingSchema):  # public: completed, never created
+            return self.apply_if_changed(
+                obj, session, lambda: catalog.schema_state(session, obj.name)
+            )
         if not catalog.schema_exists(session, obj.name):
             return self.create(obj, session)
         if self.graph is not None:  # reported, never dropped
             found = orphans.orphans(session, self.graph, {obj.name})
             outcome.details["orphans"] = [str(orphan) for orphan in found]
+        return self.apply_amendments(obj, session)
+
+    def apply_if_changed(
+        self, obj: SchemaObject, session: Session, state: Callable[[], object]
+    ) -> Action:
+        """Run the object's statements where they change what `state` reads from the
+        catalog (grants, ownership, comments cannot be told apart otherwise): tried
+        first in a savepoint that is rolled back."""
+        before = state()
+        with session.conn.transaction(force_rollback=True):
+            for statement in obj.statements:
+                session.conn.execute(statement.text)
+            changed = state() != before
+        if not changed:
+            return Action.UNCHANGED
+        for statement in obj.statements:
+            session.execute(as_planned(statement))
+        return Action.UPDATED
+
+    def apply_catalog_object(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """An object the platform creates as written and checks for existence only."""
+        if not catalog.catalog_object_exists(session, obj):
+            return self.create(obj, session)
         return self.apply_amendments(obj, session)
 
     def apply_type(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
@@ -234,6 +292,7 @@ class PostgresEngine:
             if column is None:
                 action = self.create(obj, session)
             else:  # the hypertable's native form; its partitions come with the hypertable
+                self.refuse_wrong_engine(obj, session)
                 session.execute(partitions.partitioned_create(obj, column))
                 for statement in obj.statements[1:]:
                     session.execute(as_planned(statement))
@@ -254,35 +313,117 @@ class PostgresEngine:
         loses data unless the object is allowed it; then the missing amendments."""
         changes = table_columns.column_changes(obj, session)
         losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
-        for change in changes:
-            for statement in change.planned():
-                session.execute(statement)
+        self.run_changes(changes, session, outcome)
         if losses:
             outcome.details["destructive_changes"] = losses
         # Constraints once the columns match (a new column may bring its own).
         constraint_changes = constraints.constraint_changes(obj, session)
-        for change in constraint_changes:
-            for statement in change.planned():
-                session.execute(statement)
+        self.run_changes(constraint_changes, session, outcome)
         amended = self.apply_amendments(obj, session)
         if changes or constraint_changes:
             return Action.UPDATED
         return amended
 
+    @staticmethod
+    def run_changes(changes: list[guard.Change], session: Session, outcome: Outcome) -> None:
+        """Run the changes' statements in the transaction; those that must run after it
+        commits (concurrent builds, validations) are queued, in order."""
+        for change in changes:
+            for statement in change.planned():
+                if statement.outside_transaction:
+                    outcome.after_commit.append(statement)
+                else:
+                    session.execute(statement)
+
     def apply_index(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.relkind(session, obj.schema, obj.name) is None:
-            return self.create(obj, session)
-        if replacements.index_changed(obj, session):  # dropped and rebuilt in one transaction
-            session.execute(
-                planned(
-                    sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)),
-                    LockLevel.ACCESS_EXCLUSIVE,
-                    Hazard.INDEX_DROPPED,
-                )
+        """On a table that holds rows, built without blocking writes (indexes.py), after
+        the object's transaction; on an empty one as written, inside it."""
+        assert obj.relation is not None
+        live = indexes.live_index(session, obj)
+        temporary = indexes.temporary_name(obj)
+        # Left by a replacement interrupted before its swap: built again from the start.
+        leftovers = (
+            [drop_index_concurrently(obj.schema, temporary)] if live.temporary_exists else []
+        )
+        exists = live.exists
+        if live.invalid:
+            outcome.details["rebuilt_invalid"] = (
+                f"{obj.schema}.{obj.name} was INVALID (a failed or cancelled concurrent "
+                "build): dropped and built again"
             )
-            self.create(obj, session)
+            outcome.after_commit += [*leftovers, self.drop_index(obj, session, obj.name)]
+            leftovers, exists = [], False
+        if not exists:
+            online = catalog.holds_rows(session, obj.schema, obj.relation)
+            if not online and not outcome.after_commit and not leftovers:
+                return self.create(obj, session)
+            self.build_index(obj, session, outcome, obj.name, leftovers)
+            return Action.CREATED if "rebuilt_invalid" not in outcome.details else Action.UPDATED
+        if replacements.index_changed(obj, session):
+            if not catalog.holds_rows(session, obj.schema, obj.relation):
+                # Dropped and rebuilt in one transaction: nothing waits for it.
+                session.execute(
+                    planned(
+                        sql.SQL("DROP INDEX {}").format(sql.Identifier(obj.schema, obj.name)),
+                        LockLevel.ACCESS_EXCLUSIVE,
+                        Hazard.INDEX_DROPPED,
+                    )
+                )
+                self.create(obj, session)
+                return Action.UPDATED
+            self.build_index(obj, session, outcome, temporary, leftovers, amend=False)
+            outcome.after_commit += [
+                self.drop_index(obj, session, obj.name),
+                indexes.rename(obj.schema, temporary, obj.name),
+                *(as_planned(statement) for statement in obj.statements[1:]),
+            ]
+            outcome.details["replaced"] = (
+                f"built as {obj.schema}.{temporary}, the old index dropped, then renamed"
+            )
             return Action.UPDATED
         return self.apply_amendments(obj, session)
+
+    def build_index(
+        self,
+        obj: SchemaObject,
+        session: Session,
+        outcome: Outcome,
+        name: str,
+        before: list[PlannedStatement],
+        amend: bool = True,
+    ) -> None:
+        """Build `obj` under `name` without blocking writes: what runs in the object's
+        transaction now, the rest after it commits (`before` first)."""
+        inside, after = self.index_build(obj, session, name)
+        for statement in inside:
+            session.execute(statement)
+        outcome.after_commit += [*before, *after]
+        if amend:  # its COMMENT and ALTERs, once it exists
+            outcome.after_commit += [as_planned(statement) for statement in obj.statements[1:]]
+
+    def index_build(
+        self, obj: SchemaObject, session: Session, name: str
+    ) -> tuple[list[PlannedStatement], list[PlannedStatement]]:
+        """(in the transaction, after it) to build `obj` as `name` on a table in use:
+        CONCURRENTLY; on a partitioned table ON ONLY, then each partition and ATTACH."""
+        assert obj.relation is not None
+        if catalog.relkind(session, obj.schema, obj.relation) == "p":
+            parent, after = indexes.partitioned_build(session, obj, name)
+            return [parent], after
+        return [], [indexes.concurrent_build(obj, name)]
+
+    def drop_index(self, obj: SchemaObject, session: Session, name: str) -> PlannedStatement:
+        """Drop an index after the transaction: concurrently, except a partitioned
+        table's (the server cannot), which takes ACCESS EXCLUSIVE briefly."""
+        assert obj.relation is not None
+        if catalog.relkind(session, obj.schema, obj.relation) != "p":
+            return drop_index_concurrently(obj.schema, name)
+        return planned(
+            sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(obj.schema, name)),
+            LockLevel.ACCESS_EXCLUSIVE,
+            Hazard.INDEX_DROPPED,
+            outside_transaction=True,
+        )
 
     def apply_view(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if catalog.relkind(session, obj.schema, obj.name) is None:
@@ -453,6 +594,14 @@ class PostgresEngine:
         outcome.details["engine_equivalent"] = equivalent
         return self.not_applicable(obj, outcome, equivalent.removeprefix("not applicable: "))
 
+    def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        return self.not_applicable(
+            obj,
+            outcome,
+            "a TimescaleDB job runs in the server's background workers, which plain "
+            f"PostgreSQL has not: call {obj.qualified_name} from a Dagster schedule instead",
+        )
+
     apply_compression_settings = _no_equivalent
     apply_compression_policy = _no_equivalent
     apply_reorder_policy = _no_equivalent
@@ -489,13 +638,23 @@ def amendment_missing(obj: SchemaObject, statement: Statement, session: Session)
         added = [a for a in tree.args.get("actions") or [] if isinstance(a, exp.AddConstraint)]
         if added and obj.kind == ObjectKind.TABLE:
             live = catalog.constraint_names(session, obj.schema, obj.name)
-            names = [c.name for a in added for c in a.expressions if isinstance(c, exp.Constraint)]
-            return any(name not in live for name in names)
+            return any(name not in live for name in added_constraint_names(obj, statement))
         return False
     if isinstance(tree, exp.Comment) and (tree.args.get("kind") or "").upper() == "TABLE":
         wanted = tree.expression.name if isinstance(tree.expression, exp.Literal) else None
         return catalog.object_comment(session, obj.schema, obj.name) != wanted
     return False
+
+
+def added_constraint_names(table: SchemaObject, statement: Statement) -> list[str]:
+    """The names of the constraints an ALTER TABLE ... ADD adds: as written, or those
+    PostgreSQL gives unnamed ones."""
+    index = table.statements.index(statement)
+    return [
+        key.name or constraint_name(table.name, key.kind.value, key.columns)
+        for key in table.declared(TableDefinition).keys
+        if key.statement == index
+    ]
 
 
 def function_body(statement: Statement) -> str | None:

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from sqlglot import exp
 
 from platform_assets.diff import aggregates, guard, retention
-from platform_assets.execute import rollups
+from platform_assets.execute import indexes, rollups
 from platform_assets.execute.engines.base import Action, Outcome, Window
 from platform_assets.execute.engines.postgres import PostgresEngine, as_planned, swap_statements
 from platform_assets.live import catalog
@@ -33,6 +33,7 @@ from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement, p
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.classify import single_call
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import fold_identifiers
 
 NAME_SETTINGS = {"index_name"}  # compared as names, the rest as intervals
 
@@ -48,6 +49,17 @@ class TimescaleEngine(PostgresEngine):
     def apply_hypertable(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
         live = tc.hypertable(session, obj.schema, obj.relation)
+        if live is None and catalog.relkind(session, obj.schema, obj.relation) == "p":
+            name = f"{obj.schema}.{obj.relation}"
+            raise SchemaError(
+                f"{name} is natively partitioned (as a run without TimescaleDB makes a "
+                "hypertable), and TimescaleDB cannot convert a partitioned table. To fix it: "
+                f"keep its rows (CREATE TABLE {obj.relation}_rows AS SELECT * FROM {name}), "
+                f"DROP TABLE {name} CASCADE, materialize again (it is created for "
+                f"TimescaleDB), then INSERT INTO {name} SELECT * FROM {obj.relation}_rows",
+                obj.location,
+                obj.describe(),
+            )
         if live is None:
             rows = catalog.row_count(session, obj.schema, obj.relation)
             session.execute(
@@ -80,8 +92,18 @@ class TimescaleEngine(PostgresEngine):
                     f"{live.chunk_interval} -> {declared}; applies to new chunks only"
                 )
                 action = Action.UPDATED
-            for statement, dimension in zip(obj.statements[1:], conversion.added, strict=True):
-                if dimension.column not in live.dimension_columns:
+            added = iter(conversion.added)
+            for statement in obj.statements[1:]:
+                call = single_call(statement.tree)
+                if call is not None and call.name.lower() == "set_integer_now_func":
+                    # Read back from the time dimension, by the function's name.
+                    now = conversion.integer_now_func or ""
+                    live_now = tc.integer_now_func(session, obj.schema, obj.relation)
+                    if live_now != now.rsplit(".", 1)[-1]:
+                        session.execute(as_planned(statement))
+                        action = Action.UPDATED
+                    continue
+                if next(added).column not in live.dimension_columns:
                     session.execute(as_planned(statement))
                     action = Action.UPDATED
         self._hypertable_details(obj, session, outcome)
@@ -94,6 +116,25 @@ class TimescaleEngine(PostgresEngine):
             outcome.details["chunk_interval"] = live.chunk_interval
             outcome.details["dimensions"] = live.dimensions
             outcome.details["chunks"] = live.chunks
+
+    def index_build(
+        self, obj: SchemaObject, session: Session, name: str
+    ) -> tuple[list[PlannedStatement], list[PlannedStatement]]:
+        """A hypertable refuses CONCURRENTLY: its index is built one chunk per transaction
+        (timescaledb.transaction_per_chunk), except a unique one, which TimescaleDB builds
+        only in one transaction (writes wait for it)."""
+        assert obj.relation is not None
+        if tc.hypertable(session, obj.schema, obj.relation) is None:
+            return super().index_build(obj, session, name)
+        if obj.definition.tree.args.get("unique"):
+            return [planned(indexes.rendered(obj, name), LockLevel.SHARE, Hazard.INDEX_BUILD)], []
+        per_chunk = planned(
+            indexes.rendered(obj, name, per_chunk=True),
+            LockLevel.SHARE,  # each chunk's, one at a time; the hypertable's briefly
+            Hazard.INDEX_BUILD,
+            outside_transaction=True,
+        )
+        return [], [per_chunk]
 
     # -- compression settings -------------------------------------------------------
 
@@ -213,6 +254,16 @@ class TimescaleEngine(PostgresEngine):
     apply_retention_policy = _apply_policy
     apply_reorder_policy = _apply_policy
     apply_refresh_policy = _apply_policy
+
+    def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
+        """A user-defined action: added when no job runs its procedure."""
+        jobs = tc.procedure_jobs(session, obj.schema, obj.name)
+        if jobs:
+            outcome.details["job_id"] = jobs[0]
+            return Action.UNCHANGED
+        action = self.create(obj, session)
+        outcome.details["job_id"] = tc.procedure_jobs(session, obj.schema, obj.name)[0]
+        return action
 
     # -- continuous aggregates ------------------------------------------------------
 
@@ -367,5 +418,6 @@ def _ordering(text: str | None) -> list[tuple[str, bool]]:
 def _order_by(text: str | None) -> list[exp.Ordered]:
     if not text:
         return []
-    tree = sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT)
+    # TimescaleDB reads the setting as SQL: 'DeviceId' names the column deviceid.
+    tree = fold_identifiers(sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", read=DIALECT))
     return list(tree.args["order"].expressions)

