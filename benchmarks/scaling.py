@@ -81,19 +81,23 @@ def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    figures = [measure(size) for size in sizes]
     print("one run per size, wall time in seconds, plain PostgreSQL, the shipped dagster.yaml:")
     print(
         f"  {'objects':>8} {'assets':>7} {'checks':>7}  {'load':>6} {'cached':>6} "
         f"{'floor':>6} {'ratio':>6}  {'cold':>7} {'floor':>7} {'ratio':>6}  {'no-op':>7} "
-        f"{'/load':>6}"
+        f"{'/load':>6}",
+        flush=True,
     )
-    for size, f in zip(sizes, figures, strict=True):
+    figures = []
+    for size in sizes:  # each row as it is measured: the large sizes take long
+        f = measure(size)
+        figures.append(f)
         print(
             f"  {size:>8} {f['assets']:>7} {f['checks']:>7}  {f['compiled']:6.2f} "
             f"{f['cached']:6.2f} {f['floor_load']:6.2f} {f['cached'] / f['floor_load']:5.2f}x  "
             f"{f['cold']:7.2f} {f['floor_run']:7.2f} {f['cold'] / f['floor_run']:5.2f}x  "
-            f"{f['noop']:7.2f} {f['noop'] / f['cached']:5.2f}x"
+            f"{f['noop']:7.2f} {f['noop'] / f['cached']:5.2f}x",
+            flush=True,
         )
     print(
         "  (load: compiling sql/; cached: from the graph cache; floor: Dagster's load of a "
