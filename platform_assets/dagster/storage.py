@@ -14,7 +14,7 @@ calls `optimize_for_webserver`, which installs dagster-postgres's own webserver 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import dagster._check as check
 from dagster import Field, IntSource
@@ -99,6 +99,32 @@ class _PooledEngine:
 
     _pooled: Engine
 
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider: PgTokenProvider | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        max_overflow: int = DEFAULT_MAX_OVERFLOW,
+        engine: Engine | None = None,
+    ):
+        self._pooled = engine or pooled_engine(
+            postgres_url, token_provider, pool_size, max_overflow
+        )
+        # The dagster-postgres storage this is mixed into.
+        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+
+    @classmethod
+    def config_type(cls) -> UserConfigSchema:
+        return pooled_config()
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> Self:
+        return cls(inst_data=inst_data, **_storage_arguments(config_value))
+
     @property
     def _engine(self) -> Engine:
         return self._pooled
@@ -114,88 +140,13 @@ class _PooledEngine:
 class PooledPostgresRunStorage(_PooledEngine, PostgresRunStorage):
     """dagster-postgres's run storage over a pooled engine."""
 
-    def __init__(
-        self,
-        postgres_url: str,
-        should_autocreate_tables: bool = True,
-        inst_data: ConfigurableClassData | None = None,
-        token_provider: PgTokenProvider | None = None,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        max_overflow: int = DEFAULT_MAX_OVERFLOW,
-        engine: Engine | None = None,
-    ):
-        self._pooled = engine or pooled_engine(
-            postgres_url, token_provider, pool_size, max_overflow
-        )
-        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
-
-    @classmethod
-    def config_type(cls) -> UserConfigSchema:
-        return pooled_config()
-
-    @classmethod
-    def from_config_value(  # ty: ignore[invalid-method-override]
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> PooledPostgresRunStorage:
-        return cls(inst_data=inst_data, **_storage_arguments(config_value))
-
 
 class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
     """dagster-postgres's event-log storage over a pooled engine."""
 
-    def __init__(
-        self,
-        postgres_url: str,
-        should_autocreate_tables: bool = True,
-        inst_data: ConfigurableClassData | None = None,
-        token_provider: PgTokenProvider | None = None,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        max_overflow: int = DEFAULT_MAX_OVERFLOW,
-        engine: Engine | None = None,
-    ):
-        self._pooled = engine or pooled_engine(
-            postgres_url, token_provider, pool_size, max_overflow
-        )
-        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
-
-    @classmethod
-    def config_type(cls) -> UserConfigSchema:
-        return pooled_config()
-
-    @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> PooledPostgresEventLogStorage:
-        return cls(inst_data=inst_data, **_storage_arguments(config_value))
-
 
 class PooledPostgresScheduleStorage(_PooledEngine, PostgresScheduleStorage):
     """dagster-postgres's schedule storage over a pooled engine."""
-
-    def __init__(
-        self,
-        postgres_url: str,
-        should_autocreate_tables: bool = True,
-        inst_data: ConfigurableClassData | None = None,
-        token_provider: PgTokenProvider | None = None,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        max_overflow: int = DEFAULT_MAX_OVERFLOW,
-        engine: Engine | None = None,
-    ):
-        self._pooled = engine or pooled_engine(
-            postgres_url, token_provider, pool_size, max_overflow
-        )
-        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
-
-    @classmethod
-    def config_type(cls) -> UserConfigSchema:
-        return pooled_config()
-
-    @classmethod
-    def from_config_value(  # ty: ignore[invalid-method-override]
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> PooledPostgresScheduleStorage:
-        return cls(inst_data=inst_data, **_storage_arguments(config_value))
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
