@@ -312,7 +312,11 @@ class PostgresEngine:
         """An existing table: ALTER it to its declaration (evolution/), refusing what
         loses data unless the object is allowed it; then the missing amendments."""
         changes = table_columns.column_changes(obj, session)
-        losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
+        allowed = obj.key in self.allow_destructive
+        losses = guard.refuse_destructive(obj, changes, allowed)
+        changes, rewrites = guard.refuse_rewrites(obj, changes, session, allowed)
+        if rewrites:
+            outcome.details["table_rewrites"] = rewrites
         self.run_changes(changes, session, outcome)
         if losses:
             outcome.details["destructive_changes"] = losses
