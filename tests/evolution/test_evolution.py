@@ -217,15 +217,20 @@ def test_changed_check_constraint_is_added_not_valid_then_validated(project, dat
         users("    age int,\n    CONSTRAINT users_age_sane CHECK (age >= 0 AND age < 150)"),
     )
     pending = plan(project, database)
+    # Validated beside the old one after the commit (the old one guards the rows until
+    # then), then swapped in.
     assert statements(pending) == [
-        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" DROP CONSTRAINT "users_age_sane";',
-        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" ADD CONSTRAINT "users_age_sane" '
-        "CHECK (age >= 0 AND age < 150) NOT VALID;",
-        "[SHARE UPDATE EXCLUSIVE] [FULL SCAN] "
-        'ALTER TABLE "demo"."users" VALIDATE CONSTRAINT "users_age_sane";',
+        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" ADD CONSTRAINT '
+        '"users_age_sane_platform_new" CHECK (age >= 0 AND age < 150) NOT VALID;',
+        "[SHARE UPDATE EXCLUSIVE] [FULL SCAN] [AFTER COMMIT] "
+        'ALTER TABLE "demo"."users" VALIDATE CONSTRAINT "users_age_sane_platform_new";',
+        '[ACCESS EXCLUSIVE] [AFTER COMMIT] ALTER TABLE "demo"."users" '
+        'DROP CONSTRAINT "users_age_sane";',
+        '[ACCESS EXCLUSIVE] [AFTER COMMIT] ALTER TABLE "demo"."users" '
+        'RENAME CONSTRAINT "users_age_sane_platform_new" TO "users_age_sane";',
     ]
     result = materialize(project.graph(), database.url)
-    assert materializations(result)["demo/users"]["statements_executed"] == 3
+    assert materializations(result)["demo/users"]["statements_executed"] == 4
     definition, validated = database.rows(
         "SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
         "WHERE conname = 'users_age_sane'"
@@ -248,10 +253,12 @@ def test_changed_check_constraint_is_added_not_valid_then_validated(project, dat
         == "CHECK (((age >= 0) AND (age < 150)))"
     )
 
-    # Removed from the declaration: dropped (no data is lost).
+    # Removed from the declaration: dropped (no data is lost), with the NOT VALID one
+    # the failed validation left under its temporary name.
     project.write("sql/demo.sql", users("    age int"))
     result = materialize(project.graph(), database.url)
-    assert materializations(result)["demo/users"]["statements_executed"] == 1
+    assert materializations(result)["demo/users"]["statements_executed"] == 2
+    assert database.value("SELECT count(*) FROM pg_constraint WHERE conname LIKE 'users_age%'") == 0
     assert (
         database.value("SELECT count(*) FROM pg_constraint WHERE conname = 'users_age_sane'") == 0
     )
