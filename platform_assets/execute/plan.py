@@ -80,7 +80,8 @@ class Plan:
             for statement, refused in shown:
                 labels = "".join(f"[{label}] " for label in [*refused, *marks(statement)])
                 body = str(statement.sql).rstrip(";").replace("\n", "\n      ")
-                lines.append(f"    {labels}{body};")
+                note = f"  -- {statement.note}" if statement.note else ""
+                lines.append(f"    {labels}{body};{note}")
         lines.extend(f"orphan: {orphan} is not declared in sql/ (kept)" for orphan in self.orphans)
         changed = sum(1 for s in self.steps if s.changes)
         destructive = sum(1 for s in self.steps for st in s.statements if st.deletes_data)

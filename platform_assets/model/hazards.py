@@ -51,6 +51,8 @@ class PlannedStatement:
     lock: LockLevel = LockLevel.NONE
     hazards: frozenset[Hazard] = frozenset()
     outside_transaction: bool = False
+    # Why it takes a heavier lock than its online form would (shown by the plan).
+    note: str | None = None
 
     @property
     def deletes_data(self) -> bool:
