@@ -41,6 +41,7 @@ from platform_assets.dagster.resources import SchemaDatabase, database_from_envi
 from platform_assets.dagster.schedules import build_verify_schema
 from platform_assets.dagster.sensors import build_health_fix_job, build_health_sensors
 from platform_assets.dagster.translator import SchemaTranslator
+from platform_assets.live.embedded import SCHEMA_DATABASE
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.parse.cache import compile_project
 
@@ -127,12 +128,14 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
     database_url_env: str = Field(
         default=settings.DATABASE_URL,
         description="The environment variable holding the database URL (each instance of a "
-        "code location names its own).",
+        "code location names its own). Unset, the project's embedded cluster: its "
+        "`platform` database, or `<name>_platform` for a named instance.",
     )
     pool: str | None = Field(
         default=None,
         description="Dagster concurrency pool of the schema's steps (default: "
-        "PLATFORM_SCHEMA_POOL, else `platform_schema`, after the instance's name).",
+        "`platform_schema`, or PLATFORM_SCHEMA_POOL when set, after the instance's name: "
+        "`<name>_platform_schema`).",
     )
     key_prefix: list[str] | None = Field(
         default=None,
@@ -175,7 +178,8 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
         )
         return build_platform_definitions(
             graph,
-            database_from_environment(self.database_url_env),
+            # Unset, a named instance's own database on the embedded cluster.
+            database_from_environment(self.database_url_env, self.names(SCHEMA_DATABASE)),
             self.translator(),
             self.pool,
         )
@@ -193,18 +197,28 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
             if clash:
                 raise dg.DagsterInvalidDefinitionError(
                     f"{_defs_file(here, context)} and {_defs_file(there, context)}: two "
-                    f"SchemaComponent instances {clash}; give each its own `name` (and "
-                    "`database_url_env`), one instance per database"
+                    f"SchemaComponent instances {clash} (one instance per database)"
                 )
 
     def _clash(self, other: SchemaComponent) -> str | None:
         if self.names == other.names:
             named = f"named {self.name!r}" if self.name else "without a `name`"
-            return f"{named} would define the same jobs, sensors and resources"
-        if self.translator().key_prefix == other.translator().key_prefix:
-            return f"have the same asset key prefix {self.translator().key_prefix}"
+            return (
+                f"{named} would define the same jobs, sensors and resources: give each its "
+                "own `name`"
+            )
+        prefix = self.translator().key_prefix
+        if prefix == other.translator().key_prefix:
+            under = f"the prefix {'/'.join(prefix)}/" if prefix else "no prefix"
+            return (
+                f"would put their asset keys under {under}: give each its own `key_prefix` "
+                "(unset, a named instance's is its name)"
+            )
         if self.database_url_env == other.database_url_env:
-            return f"read their database URL from the same variable {self.database_url_env}"
+            return (
+                f"read their database URL from the same variable {self.database_url_env}: "
+                "give each its own `database_url_env`"
+            )
         return None
 
 

@@ -74,7 +74,8 @@ def _health_sensor(
         "requests the run that fixes what is mechanical.",
         required_resource_keys={names.database},
     )
-    def health_sensor(context: dg.SensorEvaluationContext):
+    def health_sensor(context: dg.SensorEvaluationContext, **_resources: object):
+        # (Invoked directly, Dagster also passes the required resources as keywords.)
         now = datetime.now(UTC)
         try:
             with names.database_of(context).session() as session:
