@@ -4,13 +4,15 @@ instance's name, and each sensor, op and asset reads its own instance's database
 from __future__ import annotations
 
 import dagster as dg
+from psycopg import sql
 
 from platform_assets.dagster.component import build_platform_definitions
 from platform_assets.dagster.naming import InstanceNames
-from platform_assets.dagster.resources import SchemaDatabase
+from platform_assets.dagster.resources import SchemaDatabase, database_from_environment
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.health import CHUNK_HEALTH
-from tests.support.databases import empty_database
+from platform_assets.live.embedded import SCHEMA_DATABASE
+from tests.support.databases import Server, empty_database
 
 PARTITIONED = """\
 CREATE SCHEMA logs;
@@ -78,3 +80,21 @@ def test_each_instance_senses_and_fixes_only_its_own_database(project, database)
         upkeep = defs.resolve_job_def("orders_partition_maintenance").execute_in_process()
         assert upkeep.success
         assert partitions(orders) == made
+
+
+def test_a_named_instance_without_its_variable_has_its_own_embedded_database(database, monkeypatch):
+    # The session's cluster stands in for the project's embedded one.
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(database.cluster.directory))
+    monkeypatch.delenv("ORDERS_DATABASE_URL", raising=False)
+    admin = Server(database.cluster.url("postgres"))
+    before = {row[0] for row in admin.rows("SELECT datname FROM pg_database")}
+    try:
+        orders = database_from_environment(
+            "ORDERS_DATABASE_URL", InstanceNames("orders")(SCHEMA_DATABASE)
+        )
+        assert orders.is_embedded()
+        with orders.session() as session:
+            assert session.value("SELECT current_database()") == "orders_platform"
+    finally:
+        for name in {row[0] for row in admin.rows("SELECT datname FROM pg_database")} - before:
+            admin.rows(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
