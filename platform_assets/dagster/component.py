@@ -22,10 +22,10 @@ the plain names. Two instances that would collide are refused at load, naming bo
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Self
 
 import dagster as dg
+from dagster.components.core.defs_module import ComponentPath
 from pydantic import BaseModel, Field, PrivateAttr
 
 from platform_assets import settings
@@ -148,13 +148,13 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
         "else none).",
     )
 
-    # Where the instance is declared, for errors that name its file.
-    _declared_at: Path | None = PrivateAttr(default=None)
+    # Where the instance is declared (its file, and which document of it), for errors.
+    _declared_at: ComponentPath | None = PrivateAttr(default=None)
 
     @classmethod
     def load(cls, attributes: BaseModel | None, context: dg.ComponentLoadContext) -> Self:
         component = super().load(attributes, context)
-        component._declared_at = context.path
+        component._declared_at = context.component_path
         return component
 
     @property
@@ -188,16 +188,15 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
         """Refuse, naming both files, an instance that would share its definitions' names,
         its asset keys or its database with another instance of the code location (Dagster
         would fail on the merged definitions without saying which files collide)."""
-        here = self._declared_at or context.path
         for other in context.component_tree.get_all_components(SchemaComponent):
-            there = other._declared_at
-            if other is self or there == here:
+            if other is self or (self._declared_at and other._declared_at == self._declared_at):
                 continue
             clash = self._clash(other)
             if clash:
+                here, there = (_defs_file(c._declared_at, context) for c in (self, other))
                 raise dg.DagsterInvalidDefinitionError(
-                    f"{_defs_file(here, context)} and {_defs_file(there, context)}: two "
-                    f"SchemaComponent instances {clash} (one instance per database)"
+                    f"{here} and {there}: two SchemaComponent instances {clash} (one "
+                    "instance per database)"
                 )
 
     def _clash(self, other: SchemaComponent) -> str | None:
@@ -222,12 +221,16 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
         return None
 
 
-def _defs_file(path: Path | None, context: dg.ComponentLoadContext) -> str:
-    if path is None:
+def _defs_file(declared_at: ComponentPath | None, context: dg.ComponentLoadContext) -> str:
+    """`defs/orders/defs.yaml` (with `[n]` for the n-th document of a file), from the
+    project root."""
+    if declared_at is None:
         return "an instance declared in Python"
+    path = declared_at.file_path
     if path.is_dir():
         path = path / "defs.yaml"
     try:
-        return path.relative_to(context.project_root).as_posix()
+        shown = path.relative_to(context.project_root).as_posix()
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return shown if declared_at.instance_key is None else f"{shown}[{declared_at.instance_key}]"
