@@ -49,6 +49,8 @@ def test_each_instance_senses_and_fixes_only_its_own_database(project, database)
         assert defs.resolve_implicit_global_asset_job_def().execute_in_process().success
         made = partitions(orders)
         assert partitions(metrics) == made
+        verified = defs.resolve_job_def("orders_verify_schema").execute_in_process()
+        assert {e.asset_key.path[0] for e in verified.get_asset_check_evaluations()} == {"orders"}
 
         metrics.rows(f"DROP TABLE logs.{made[-1]}")
         ticks = {}
