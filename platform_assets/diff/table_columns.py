@@ -356,6 +356,29 @@ def _params(data_type: exp.DataType) -> list[int]:
     return [int(p.name) for p in data_type.expressions if p.name.isdigit()]
 
 
+# serial types are integers with a default: retyping between them rewrites nothing.
+_SERIAL = {
+    exp.DType.SMALLSERIAL: exp.DType.SMALLINT,
+    exp.DType.SERIAL: exp.DType.INT,
+    exp.DType.BIGSERIAL: exp.DType.BIGINT,
+}
+
+
+def retype_rewrites(live_text: str, declared_text: str) -> bool:
+    """Whether declaring this type for a column of the live type rewrites the table: a
+    different built-in type that is not binary-coercible. Spellings of one type (`int`,
+    `integer`), a serial over its integer, and user-defined types (which only the
+    server can compare) are no rewrite here."""
+    live, declared = _data_type(live_text), _data_type(declared_text)
+    if live is None or declared is None:
+        return False
+    if exp.DType.USERDEFINED in (live.this, declared.this):
+        return False
+    if _SERIAL.get(declared.this) == live.this or live == declared:
+        return False
+    return not is_binary_coercible(live_text, declared_text)
+
+
 def is_binary_coercible(old_text: str, new_text: str) -> bool:
     """A type change the server makes without rewriting the table: text widened
     (varchar to a longer varchar or to text)."""
