@@ -14,6 +14,7 @@ from platform_assets.adopt.layout import project_files
 from platform_assets.adopt.partitions import upkept_tables
 from platform_assets.adopt.timescale import declarations
 from platform_assets.live.dump import dump_schemas, user_extensions, user_schemas
+from platform_assets.live.reprinted import reprint, reprinted_definitions
 from platform_assets.live.session import Session
 from platform_assets.live.table_rows import table_rows
 from platform_assets.live.timescale_declared import read_declarations
@@ -53,10 +54,12 @@ def import_database(
         upkept = upkept_tables(session, chosen, session.value("SELECT now()"))
         timescale = read_declarations(session, chosen) if "timescaledb" in extensions else None
         seed_files = {_seed_path(name): _seed_text(session, name, chosen) for name in seeds}
-    left_out = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
-    # A continuous aggregate's user view is TimescaleDB's: it is declared from the catalog.
-    left_out += [(a.schema, a.name) for a in timescale.aggregates] if timescale else []
-    dump = dump_schemas(url, chosen, extensions, privileges, left_out)
+        left_out = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
+        # A continuous aggregate's user view is TimescaleDB's: it is declared from the catalog.
+        left_out += [(a.schema, a.name) for a in timescale.aggregates] if timescale else []
+        # Written as the server prints them back, so a round trip gives the same files.
+        definitions = reprinted_definitions(session, chosen, left_out)
+    dump = reprint(dump_schemas(url, chosen, extensions, privileges, left_out), definitions)
     graph = compile_dump(dump, declarations(timescale) if timescale else [])
     if timescale:
         graph = _without(graph, timescale.own_triggers)
