@@ -155,3 +155,38 @@ def test_the_command_line_and_what_it_refuses(database: TestDatabase, tmp_path: 
     finally:
         with database.connect() as conn:
             conn.execute("DROP SCHEMA odd CASCADE")
+
+
+INTEGER_TIME = """\
+CREATE SCHEMA ticks;
+CREATE FUNCTION ticks.now_ms() RETURNS bigint LANGUAGE sql STABLE
+    AS $$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$;
+CREATE TABLE ticks.readings (ts bigint NOT NULL, v int);
+SELECT create_hypertable('ticks.readings', by_range('ts', 86400000));
+SELECT set_integer_now_func('ticks.readings', 'ticks.now_ms');
+"""
+
+
+def test_integer_time_partitions_are_the_annotated_parent(database: TestDatabase, tmp_path: Path):
+    source = Project(tmp_path / "source")
+    source.write("sql/ticks/schema.sql", INTEGER_TIME)
+    run = materialize(source.graph(), database.url)  # upkept integer partitions
+    checks = run.get_asset_check_evaluations()
+    assert run.success and checks and all(c.passed for c in checks)
+    partitions = database.rows(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'ticks.readings'::regclass"
+    )
+    assert len(partitions) == 9
+    imported = Project(tmp_path / "imported")
+    import_database(database.url, imported.root)
+    tables = files_of(imported)["ticks/30_tables.sql"]
+    assert (
+        "-- platform: partition_interval=86400000 premake=4 lookback=4 integer_time=true "
+        "integer_now_func=ticks.now_ms\nCREATE TABLE ticks.readings" in tables
+    )
+    assert "PARTITION OF" not in tables and "readings_p" not in tables
+    assert_adopts(imported, database)
+    again = Project(tmp_path / "again")
+    round_trip(imported, database, again)
+    assert files_of(again) == files_of(imported)
