@@ -2,9 +2,10 @@
 
 A database built by hand with every TimescaleDB declaration (hypertables in both forms, a
 hash dimension, columnstore, every policy kind with settings other than the defaults, a
-hierarchical continuous aggregate, integer time with its now function, a user-defined job)
-is imported; the project adopts it, and materialized into a fresh server gives the same
-`timescaledb_information` rows and, imported again, the same files.
+hierarchical continuous aggregate, integer time with its now function, a user-defined job,
+run limits other than the defaults) is imported; the project adopts it, and materialized
+into a fresh server gives the same `timescaledb_information` rows and, imported again, the
+same files.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ ALTER TABLE metrics.conditions SET (timescaledb.compress,
     timescaledb.compress_segmentby = 'device', timescaledb.compress_orderby = 'time DESC');
 SELECT add_compression_policy('metrics.conditions', compress_after => INTERVAL '3 days',
     schedule_interval => INTERVAL '5 hours');
-SELECT add_retention_policy('metrics.conditions', drop_after => INTERVAL '60 days',
-    schedule_interval => INTERVAL '2 days');
+SELECT alter_job(add_retention_policy('metrics.conditions', drop_after => INTERVAL '60 days',
+    schedule_interval => INTERVAL '2 days'), max_runtime => INTERVAL '10 minutes',
+    max_retries => 3, retry_period => INTERVAL '15 minutes');
 CREATE TABLE metrics."Legacy Readings" (ts timestamptz NOT NULL, v int);
 SELECT create_hypertable('metrics."Legacy Readings"', 'ts',
     chunk_time_interval => INTERVAL '2 days');
@@ -48,9 +50,9 @@ SELECT add_continuous_aggregate_policy('metrics.conditions_hourly',
 CREATE MATERIALIZED VIEW metrics.conditions_daily WITH (timescaledb.continuous) AS
     SELECT time_bucket('1 day', bucket) AS day, device, max(avg_t) AS max_t
     FROM metrics.conditions_hourly GROUP BY 1, 2 WITH NO DATA;
-SELECT add_continuous_aggregate_policy('metrics.conditions_daily',
+SELECT alter_job(add_continuous_aggregate_policy('metrics.conditions_daily',
     start_offset => INTERVAL '3 days', end_offset => INTERVAL '1 day',
-    schedule_interval => INTERVAL '1 day');
+    schedule_interval => INTERVAL '1 day'), retry_period => INTERVAL '2 hours');
 CREATE TABLE metrics.readings (ts bigint NOT NULL, v int);
 SELECT create_hypertable('metrics.readings', by_range('ts', 86400000));
 CREATE FUNCTION metrics.now_ms() RETURNS bigint LANGUAGE sql STABLE
@@ -63,7 +65,7 @@ BEGIN
     DELETE FROM metrics.readings WHERE v < (config->>'below')::int;
 END
 $$;
-SELECT add_job('metrics.forget', '2 hours', config => '{"below": 5}');
+SELECT alter_job(add_job('metrics.forget', '2 hours', config => '{"below": 5}'), max_retries => 5);
 """
 
 # What TimescaleDB says of the user's schema, without its own ids and internal names.
@@ -115,7 +117,15 @@ def test_timescale_database_is_adopted_and_round_trips(
     assert """by_range('ts', INTERVAL '2 days')""" in tables  # the legacy form, as it is now
     assert "SELECT set_integer_now_func('metrics.readings', 'metrics.now_ms')" in tables
     assert "ts_insert_blocker" not in tables and "_timescaledb_internal" not in tables
+    # Run limits other than TimescaleDB's defaults, around the call adding the job.
+    assert (
+        "SELECT alter_job(add_retention_policy('metrics.conditions', drop_after => "
+        "INTERVAL '60 days', schedule_interval => INTERVAL '2 days'), max_runtime => "
+        "INTERVAL '00:10:00', max_retries => 3, retry_period => INTERVAL '00:15:00')" in tables
+    )
+    assert "max_retries => 5" in files["metrics/60_jobs.sql"]
     aggregates = files["metrics/50_aggregates.sql"]
+    assert "retry_period => INTERVAL '02:00:00')" in aggregates
     assert aggregates.index("conditions_hourly\n") < aggregates.index("conditions_daily\n")
     assert_adopts(imported, server)
     assert facts(server) == source_facts  # adopting changed nothing
