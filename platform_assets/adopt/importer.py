@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from platform_assets.adopt.layout import project_files
 from platform_assets.adopt.partitions import upkept_tables
@@ -33,10 +34,12 @@ def import_database(
     schemas: list[str] | None = None,
     privileges: bool = False,
     seeds: Sequence[str] = (),
+    note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write `into/sql/<schema>/NN_<what>.sql` declaring the database's schemas (all of
     the user's when none are named), and `into/seeds/<schema>/<table>.csv` with the rows
-    of each `seeds` table (`schema.table`); the files written, in order."""
+    of each `seeds` table (`schema.table`); the files written, in order. What the files
+    cannot say because the database does not hold it is told to `note`."""
     sql_dir = into / "sql"
     existing = sorted(sql_dir.rglob("*.sql")) if sql_dir.exists() else []
     if existing:
@@ -64,6 +67,8 @@ def import_database(
     if timescale:
         graph = _without(graph, timescale.own_triggers)
     annotations = {table: annotation for table, (annotation, _) in upkept.items()}
+    for schema, table in upkept:
+        (note or (lambda _: None))(retention_note(schema, table))
     files = project_files(graph, HEADER, annotations)
     _check_files_load(files)
     written: list[Path] = []
@@ -74,6 +79,15 @@ def import_database(
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def retention_note(schema: str, table: str) -> str:
+    """Upkeep's retention is a declaration only: no partition, bound or catalog row holds it."""
+    return (
+        f"{sql.Identifier(schema, table).as_string(None)}: upkept partitions, written as the "
+        "annotated parent without retention, which the database does not hold: if old "
+        'partitions are dropped, add retention="..." to its annotation'
+    )
 
 
 def _check_files_load(files: dict[Path, str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.adopt.importer import import_database
+from platform_assets.adopt.importer import import_database, retention_note
 from platform_assets.model.errors import SchemaError
 from platform_assets.parse.compiler import compile_directory
 from tests.support.adoption import assert_adopts, files_of
@@ -27,8 +27,11 @@ from tests.support.runs import materialize
 def test_five_systems_import_adopts_the_database(database: TestDatabase, tmp_path: Path):
     assert materialize(compile_directory(REPO / "sql", REPO), database.url).success
     imported = Project(tmp_path / "imported")
-    import_database(database.url, imported.root)
+    notes: list[str] = []
+    import_database(database.url, imported.root, note=notes.append)
     assert {path.split("/")[0] for path in files_of(imported)} == set(SYSTEMS)
+    # Upkeep's retention is held by no catalog row: the import says so, naming each table.
+    assert retention_note("wildduck", "metrics_system") in notes
     text = files_of(imported)["wildduck/30_tables.sql"]
     assert '-- platform: partition_interval="1 day" premake=4 lookback=4' in text
     assert "metrics_system_p2" not in text  # upkept partitions are the annotation's
@@ -179,7 +182,10 @@ def test_integer_time_partitions_are_the_annotated_parent(database: TestDatabase
     )
     assert len(partitions) == 9
     imported = Project(tmp_path / "imported")
-    import_database(database.url, imported.root)
+    env = {**os.environ, "PLATFORM_DATABASE_URL": database.url}
+    done = platform("import", "--into", str(imported.root), env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"note: {retention_note('ticks', 'readings')}" in done.stdout.splitlines()
     tables = files_of(imported)["ticks/30_tables.sql"]
     assert (
         "-- platform: partition_interval=86400000 premake=4 lookback=4 integer_time=true "
