@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 from platform_assets.adopt.layout import project_files
 from platform_assets.adopt.partitions import upkept_tables
@@ -22,6 +23,8 @@ from platform_assets.live.timescale_declared import read_declarations
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.parse.compiler import compile_files
+from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import name_identifier, regclass_name
 
 HEADER = "-- Imported by `platform import` from the live database; now its declaration."
 DUMP_NAME = "pg_dump.sql"
@@ -84,10 +87,15 @@ def import_database(
 def retention_note(schema: str, table: str) -> str:
     """Upkeep's retention is a declaration only: no partition, bound or catalog row holds it."""
     return (
-        f"{sql.Identifier(schema, table).as_string(None)}: upkept partitions, written as the "
+        f"{_shown(schema, table)}: upkept partitions, written as the "
         "annotated parent without retention, which the database does not hold: if old "
         'partitions are dropped, add retention="..." to its annotation'
     )
+
+
+def _shown(schema: str, name: str) -> str:
+    """A relation's name as the files write it: quoted only where needed."""
+    return ".".join(name_identifier(part).sql(DIALECT) for part in (schema, name))
 
 
 def _check_files_load(files: dict[Path, str]) -> None:
@@ -100,18 +108,34 @@ def _check_files_load(files: dict[Path, str]) -> None:
         compile_files(sorted((Path(directory) / "sql").rglob("*.sql")), Path(directory))
 
 
+def seed_table(name: str) -> tuple[str, str]:
+    """(schema, table) of a `--seed` name, read as PostgreSQL reads a qualified name: parts
+    folded to lower case unless quoted (`"my.schema"."Tbl.x"`), `public` when unqualified."""
+    try:
+        table = exp.to_table(name, dialect=DIALECT)
+    except (ParseError, TokenError):
+        table = None
+    if table is None or table.catalog or not table.name:
+        raise SchemaError(
+            f"--seed {name}: not a table name (SCHEMA.TABLE, each part quoted where needed)"
+        )
+    found = regclass_name(name)
+    return found.schema or "public", found.name
+
+
 def _seed_path(name: str) -> Path:
-    schema, _, table = name.rpartition(".")
-    return Path("seeds") / (schema or "public") / f"{table}.csv"
+    schema, table = seed_table(name)
+    return Path("seeds") / schema / f"{table}.csv"
 
 
 def _seed_text(session: Session, name: str, schemas: list[str]) -> str:
     """A table's rows as a seed CSV: a header of column names, an empty field for NULL."""
-    schema, _, table = name.rpartition(".")
-    schema = schema or "public"
+    schema, table = seed_table(name)
     found = table_rows(session, schema, table) if schema in schemas else None
     if found is None:
-        raise SchemaError(f"--seed {name}: no table {schema}.{table} in the imported schemas")
+        raise SchemaError(
+            f"--seed {name}: no table {_shown(schema, table)} in the imported schemas"
+        )
     columns, rows = found
     if any(value == "" for row in rows for value in row):
         raise SchemaError(

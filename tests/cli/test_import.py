@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.adopt.importer import import_database, retention_note
-from platform_assets.model.errors import SchemaError
+from platform_assets.adopt.importer import compile_dump, import_database, retention_note
+from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.parse.compiler import compile_directory
 from tests.support.adoption import assert_adopts, files_of
 from tests.support.cli import platform
@@ -152,12 +152,52 @@ def test_the_command_line_and_what_it_refuses(database: TestDatabase, tmp_path: 
         assert first.stdout.splitlines()[-1] == f"2 file(s) written under {tmp_path}/first"
         again = platform("import", "--into", str(tmp_path / "first"), env=env)
         assert again.returncode == 1 and "already holds 2 .sql file(s)" in again.stderr
-        with pytest.raises(SchemaError, match=r"no schema nosuch in the database"):
-            import_database(database.url, tmp_path / "second", ["nosuch"])
-        assert not (tmp_path / "second").exists()
+        refused = {
+            r"no schema nosuch in the database": {"schemas": ["nosuch"]},
+            r"--seed odd.nope: no table odd.nope in the imported schemas": {"seeds": ["odd.nope"]},
+            r"--seed odd.t.x: not a table name": {"seeds": ["odd.t.x"]},
+            r'--seed "odd: not a table name': {"seeds": ['"odd']},
+            r"--seed odd.blank: a value is the empty string": {"seeds": ["odd.blank"]},
+        }
+        with database.connect() as conn:
+            conn.execute("ALTER TABLE odd.t ADD PRIMARY KEY (id)")
+            conn.execute("CREATE TABLE odd.blank (id int PRIMARY KEY, v text)")
+            conn.execute("INSERT INTO odd.blank VALUES (1, '')")
+        for message, options in refused.items():
+            with pytest.raises(SchemaError, match=message):
+                import_database(database.url, tmp_path / "second", **options)
+            assert not (tmp_path / "second").exists()
     finally:
         with database.connect() as conn:
             conn.execute("DROP SCHEMA odd CASCADE")
+
+
+def test_what_the_platform_cannot_declare_is_named_with_its_statement():
+    # No pg_dump --schema-only output is known to be refused; the path is proved on a dump
+    # holding a statement the platform refuses.
+    dump = "CREATE TABLE public.t (a integer);\nUPDATE public.t SET a = 1;\n"
+    with pytest.raises(SchemaErrors) as raised:
+        compile_dump(dump)
+    message = str(raised.value)
+    assert "the database holds what the platform cannot declare" in message
+    assert "pg_dump.sql:2" in message and "UPDATE public.t SET a = 1;" in message
+
+
+def test_seed_names_are_qualified_identifiers(database: TestDatabase, tmp_path: Path):
+    with database.connect() as conn:
+        conn.execute('CREATE SCHEMA "my.schema"')
+        conn.execute('CREATE TABLE "my.schema"."tbl.x" (id int PRIMARY KEY, "Label" text)')
+        conn.execute("""INSERT INTO "my.schema"."tbl.x" VALUES (1, 'one'), (2, NULL)""")
+    try:
+        project = Project(tmp_path / "seeded")
+        import_database(database.url, project.root, seeds=['"my.schema"."tbl.x"'])
+        seed = project.root / "seeds" / "my.schema" / "tbl.x.csv"
+        assert seed.read_text() == "id,Label\n1,one\n2,\n"
+        recorded = assert_adopts(project, database)
+        assert [m["action"] for k, m in recorded.items() if "inserted" in m] == ["unchanged"]
+    finally:
+        with database.connect() as conn:
+            conn.execute('DROP SCHEMA "my.schema" CASCADE')
 
 
 INTEGER_TIME = """\
