@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from platform_assets.adopt.importer import import_database
+from platform_assets.adopt.timescale import hypertable_statements, job_statement
+from platform_assets.live.timescale_declared import LiveDimension, LiveHypertableDeclaration
 from platform_assets.model.errors import SchemaError
 from platform_assets.parse.compiler import compile_directory
 from tests.support.adoption import assert_adopts, files_of
@@ -173,3 +175,54 @@ def test_what_no_add_call_declares_is_named(server: TimescaleServer, tmp_path: P
         )
     with pytest.raises(SchemaError, match=r"job \d+ \(_timescaledb_functions.policy_reorder\)"):
         import_database(server.url, tmp_path / "one")
+
+
+def test_job_settings_no_add_call_takes_are_named(server: TimescaleServer, tmp_path: Path):
+    with server.connect() as conn:
+        conn.execute(
+            "CREATE SCHEMA metrics; "
+            "CREATE TABLE metrics.readings (ts timestamptz NOT NULL, v int); "
+            "SELECT create_hypertable('metrics.readings', by_range('ts'))"
+        )
+        job_id = conn.execute(
+            "SELECT add_retention_policy('metrics.readings', INTERVAL '7 days')"
+        ).fetchone()[0]
+        conn.execute(
+            "SELECT alter_job(job_id, config => config || '{\"extra\": 1}') "
+            "FROM timescaledb_information.jobs WHERE job_id = %s",
+            (job_id,),
+        )
+    with pytest.raises(
+        SchemaError,
+        match=rf"add_retention_policy job {job_id} on metrics.readings: settings \['extra'\] "
+        "cannot be declared",
+    ):
+        import_database(server.url, tmp_path / "one")
+    assert not (tmp_path / "one" / "sql").exists()
+
+
+def test_a_first_dimension_by_hash_is_named():
+    # TimescaleDB itself refuses to make one ("cannot partition using a closed dimension on
+    # primary column"): the import still names it rather than write a wrong call.
+    table = LiveHypertableDeclaration(
+        "metrics", "readings", "metrics.readings", [LiveDimension("id", 4, None, False)]
+    )
+    with pytest.raises(SchemaError, match=r"hypertable metrics.readings: its first dimension"):
+        hypertable_statements(table)
+
+
+def test_a_timescale_job_of_no_known_policy_is_named():
+    # TimescaleDB's own procedure on a user's hypertable that no add_* call makes.
+    job = {
+        "job_id": 1007,
+        "proc_schema": "_timescaledb_functions",
+        "proc_name": "policy_recompression",
+        "procedure": "_timescaledb_functions.policy_recompression",
+        "relation": "metrics.readings",
+        "schedule_interval": "1 day",
+        "config": {},
+        "scheduled": True,
+        "initial_start": None,
+    }
+    with pytest.raises(SchemaError, match=r"job 1007 \(.*policy_recompression\) on metrics.read"):
+        job_statement(job)
