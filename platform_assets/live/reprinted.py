@@ -50,13 +50,15 @@ def reprinted_definitions(
     with session.conn.transaction(force_rollback=True):
         for name, value in PG_DUMP_SETTINGS:
             session.conn.execute("SELECT set_config(%s, %s, true)", (name, value))
-        copies: dict[tuple[str, str], str] = {}
+        copies: dict[tuple[str, str], str | None] = {}
         for row in _table_definitions(session, schemas):
             if (row["schema"], row["name"]) in left_out:
                 continue
             if (row["schema"], row["name"]) not in copies:
                 copies[(row["schema"], row["name"])] = _copy_table(session, row, next(names))
             copy = copies[(row["schema"], row["name"])]
+            if copy is None:
+                continue  # no copy (a read-only server): written as first printed
             if row["index"] is None:
                 again = _constraint_again(session, copy, row["constraint"], row["definition"])
                 _record_constraint(record, row["constraint"], row["definition"], again)
@@ -136,15 +138,18 @@ def _views(session: Session, schemas: list[str]) -> list[dict]:
     )
 
 
-def _copy_table(session: Session, row: dict, name: str) -> str:
-    """A temporary table with the columns of `row`'s table; its name, qualified."""
+def _copy_table(session: Session, row: dict, name: str) -> str | None:
+    """A temporary table with the columns of `row`'s table; its name, qualified (None when
+    the server refuses to make one)."""
     copy = sql.Identifier("pg_temp", name)
-    session.conn.execute(
+    made = _probe(
+        session,
         sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {})").format(
             copy, sql.Identifier(row["schema"], row["name"])
-        )
+        ),
+        sql.SQL("SELECT true"),
     )
-    return copy.as_string(session.conn)
+    return copy.as_string(session.conn) if made else None
 
 
 def _probe(session: Session, statement: sql.Composable, printed: sql.Composable) -> str | None:
