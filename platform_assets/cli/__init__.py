@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-destructive",
         nargs="*",
         default=[],
-        help="asset keys whose data-losing changes are planned rather than refused",
+        help="asset keys whose data-losing or table-rewriting changes are planned rather than "
+        "refused",
     )
     commands.add_parser(
         "engines", help="per object, what plain PostgreSQL gives and what TimescaleDB would"

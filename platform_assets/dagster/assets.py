@@ -35,8 +35,9 @@ CHANGING_ACTIONS = frozenset({Action.CREATED, Action.UPDATED})
 class SchemaRunConfig(dg.Config):
     """Run config of `schema_objects`."""
 
-    # Asset keys (e.g. "demo/users") whose changes may lose data: dropping a column,
-    # narrowing a type. Refused for every other object.
+    # Asset keys (e.g. "demo/users") whose changes may lose data (dropping a column,
+    # narrowing a type) or rewrite a table that holds rows (int -> bigint, a volatile
+    # default). Refused for every other object.
     allow_destructive: list[str] = []
     # How long a statement waits for its lock (the application waits at most this long
     # behind it), how long statements may run, and how long an object retries after

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import sqlglot
@@ -24,6 +24,7 @@ from platform_assets.model.declarations import KeyKind, TableDefinition
 from platform_assets.model.hazards import (
     Hazard,
     LockLevel,
+    PlannedStatement,
     alter_table,
     drop_index_concurrently,
     planned,
@@ -46,6 +47,8 @@ class DeclaredConstraint:
     # Declared by an ALTER TABLE amendment: added as written by apply_amendments.
     amendment: bool = False
     key_columns: tuple[str, ...] = ()  # as written, in order
+    # Declared NOT VALID (pg_dump writes such constraints so): never validated here.
+    not_valid: bool = False
 
     @property
     def signature(self) -> tuple[str, tuple[str, ...], str | None]:
@@ -64,6 +67,7 @@ def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
             key.referenced[1] if key.referenced else None,
             amendment=key.statement > 0,
             key_columns=tuple(key.columns),
+            not_valid=key.not_valid,
         )
         for key in table.declared(TableDefinition).keys
         if key.kind in _CONTYPES
@@ -118,6 +122,12 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
             return _add_key_online(session, relation, table, constraint)
         return _add_constraint(relation, constraint, partitioned, validate_later())
 
+    def completed(constraint: DeclaredConstraint, row: dict) -> None:
+        # Added NOT VALID by a run interrupted before its VALIDATE: validated now, not re-added.
+        if not row["validated"] and not constraint.not_valid and validate_later():
+            name = sql.Identifier(row["conname"])
+            adds.append(Change([_validate(relation, name)]))
+
     live = {row["conname"]: row for row in _live_constraints(session, table)}
     declared = declared_constraints(table)
     matched: set[str] = set()
@@ -135,8 +145,14 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
             continue
         matched.add(constraint.name)
         if not _same_constraint(session, table, constraint, row):
-            drops.append(_drop_constraint(relation, constraint.name))
-            adds.append(add(constraint))
+            replaced = _replace_validated_later(relation, constraint, partitioned, validate_later())
+            if replaced is not None:
+                adds.append(replaced)
+            else:
+                drops.append(_drop_constraint(relation, constraint.name))
+                adds.append(add(constraint))
+        else:
+            completed(constraint, row)
     # Unnamed constraints carry the server's generated names: matched by what they
     # constrain (kind, columns, referenced table), never by name.
     for constraint in unnamed:
@@ -153,11 +169,51 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
             adds.append(add(constraint))
         else:
             matched.add(row["conname"])
+            completed(constraint, row)
     for name in live.keys() - matched:
         if name.endswith(NOT_NULL_PROOF_SUFFIX) and not live[name]["validated"]:
             continue  # a NOT NULL being proven (table_columns); dropped once it is
         drops.append(_drop_constraint(relation, name))
     return drops + adds
+
+
+# A changed CHECK / FOREIGN KEY is validated under this name beside the old one.
+REPLACEMENT_SUFFIX = "_platform_new"
+
+
+def _replace_validated_later(
+    relation: sql.Identifier, constraint: DeclaredConstraint, partitioned: bool, later: bool
+) -> Change | None:
+    """A changed CHECK / FOREIGN KEY whose validation runs after the commit: the new one
+    added NOT VALID under a temporary name beside the old one, validated, then the old
+    one dropped and the new one renamed (each brief). The old constraint guards the rows
+    until the new one is proven; a validation that fails leaves it in place, and the
+    temporary one (not declared) is dropped by the next run. None: replaced in the
+    transaction."""
+    assert constraint.name is not None
+    temporary = f"{constraint.name[: 63 - len(REPLACEMENT_SUFFIX)]}{REPLACEMENT_SUFFIX}"
+    added = _add_constraint(
+        relation, replace(constraint, name=temporary), partitioned, later
+    ).statements
+    if len(added) != 2 or not added[1].outside_transaction:
+        return None
+    name = sql.Identifier(constraint.name)
+    return Change(
+        [
+            *added,
+            replace(
+                _drop_constraint(relation, constraint.name).statements[0], outside_transaction=True
+            ),
+            replace(
+                alter_table(
+                    sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                        relation, sql.Identifier(temporary), name
+                    )
+                ),
+                outside_transaction=True,
+            ),
+        ]
+    )
 
 
 def _drop_constraint(relation: sql.Identifier, name: str) -> Change:
@@ -239,22 +295,28 @@ def _add_constraint(
     name = sql.Identifier(constraint.name)
     add = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(relation, name, definition)
     # CHECK and FOREIGN KEY: added without scanning the table (a brief lock), then
-    # validated, which scans without blocking writes. A partitioned table's foreign
-    # key cannot be NOT VALID on this PostgreSQL.
+    # validated once that lock is released, by a scan that blocks neither reads nor
+    # writes. A partitioned table's foreign key cannot be NOT VALID on this PostgreSQL.
     if validate_later and (
         constraint.contype == "c" or (constraint.contype == "f" and not partitioned)
     ):
         return Change(
-            [
-                planned(sql.SQL("{} NOT VALID").format(add), lock),
-                planned(
-                    sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, name),
-                    LockLevel.SHARE_UPDATE_EXCLUSIVE,
-                    Hazard.FULL_SCAN,
-                ),
-            ]
+            [planned(sql.SQL("{} NOT VALID").format(add), lock), _validate(relation, name)]
         )
     return Change([planned(add, lock, check)])
+
+
+def _validate(relation: sql.Identifier, name: sql.Identifier) -> PlannedStatement:
+    """VALIDATE CONSTRAINT after the object's transaction commits: holding the ADD's lock
+    through the scan would block writes (ACCESS EXCLUSIVE, or SHARE ROW EXCLUSIVE on both
+    tables of a foreign key). Interrupted, it leaves the constraint NOT VALID
+    (`pg_constraint.convalidated`), which the next run validates."""
+    return planned(
+        sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(relation, name),
+        LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        Hazard.FULL_SCAN,
+        outside_transaction=True,
+    )
 
 
 def _same_constraint(

@@ -242,10 +242,45 @@ def _add_column(
                 table.describe(),
             )
     # The column as written, every inline constraint included (rendered from its tree).
-    definition = comparison.written[name].sql(DIALECT)
+    written = comparison.written[name]
+    add = sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(relation, sql.SQL(written.sql(DIALECT)))
+    if not _add_rewrites(session, relation, written):
+        return Change([alter_table(add)])
     return Change(
-        [alter_table(sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(relation, sql.SQL(definition)))]
+        [alter_table(add, Hazard.TABLE_REWRITE)],
+        online_way=f"declare {name} without its default (a catalog-only ADD COLUMN), let a "
+        "later change add the default for new rows, fill the existing rows in batches "
+        "(UPDATE ... WHERE id BETWEEN ...), then declare NOT NULL if it is (proven "
+        "without a scan under ACCESS EXCLUSIVE)",
     )
+
+
+# What an added column brings that can make the server fill every row.
+_FILLING = (
+    exp.DefaultColumnConstraint,
+    exp.ComputedColumnConstraint,
+    exp.GeneratedAsIdentityColumnConstraint,
+)
+
+
+def _add_rewrites(session: Session, relation: sql.Identifier, written: exp.ColumnDef) -> bool:
+    """Whether ADD COLUMN rewrites the table: asked of the server, not guessed from the
+    default's functions. The column (its type and what fills it: default, generated
+    expression, identity) is added to an empty copy of the table in a savepoint that is
+    rolled back; the copy gets a new relfilenode exactly when the server rewrites
+    (a volatile default, a stored generated column, an identity, a serial)."""
+    column = written.copy()
+    kept = [c for c in column.args.get("constraints") or [] if isinstance(c.kind, _FILLING)]
+    column.set("constraints", kept)
+    probe = sql.Identifier("platform_rewrite_probe")
+    with session.conn.transaction(force_rollback=True):
+        session.conn.execute(sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {})").format(probe, relation))
+        before = session.value("SELECT pg_relation_filenode(%s)", ("platform_rewrite_probe",))
+        session.conn.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(probe, sql.SQL(column.sql(DIALECT)))
+        )
+        after = session.value("SELECT pg_relation_filenode(%s)", ("platform_rewrite_probe",))
+    return before != after
 
 
 def _declared_default(comparison: ColumnComparison, name: str) -> str | None:
@@ -269,12 +304,19 @@ def _type_change(
         ),
         *(() if is_binary_coercible(old, new) else (Hazard.TABLE_REWRITE,)),
     )
+    online_way = (
+        None
+        if is_binary_coercible(old, new)
+        else f"add a new column of type {new}, keep it equal to {name} with a trigger, fill "
+        "the existing rows in batches, then swap the names in one brief transaction"
+    )
     if is_widening(old, new):
-        return Change([statement])
+        return Change([statement], online_way=online_way)
     return Change(
         [statement],
         f"changing column {name} from {old} to {new}: "
         + _type_loss(session, relation, name, old, new),
+        online_way,
     )
 
 
@@ -312,6 +354,29 @@ def _data_type(text: str) -> exp.DataType | None:
 
 def _params(data_type: exp.DataType) -> list[int]:
     return [int(p.name) for p in data_type.expressions if p.name.isdigit()]
+
+
+# serial types are integers with a default: retyping between them rewrites nothing.
+_SERIAL = {
+    exp.DType.SMALLSERIAL: exp.DType.SMALLINT,
+    exp.DType.SERIAL: exp.DType.INT,
+    exp.DType.BIGSERIAL: exp.DType.BIGINT,
+}
+
+
+def retype_rewrites(live_text: str, declared_text: str) -> bool:
+    """Whether declaring this type for a column of the live type rewrites the table: a
+    different built-in type that is not binary-coercible. Spellings of one type (`int`,
+    `integer`), a serial over its integer, and user-defined types (which only the
+    server can compare) are no rewrite here."""
+    live, declared = _data_type(live_text), _data_type(declared_text)
+    if live is None or declared is None:
+        return False
+    if exp.DType.USERDEFINED in (live.this, declared.this):
+        return False
+    if _SERIAL.get(declared.this) == live.this or live == declared:
+        return False
+    return not is_binary_coercible(live_text, declared_text)
 
 
 def is_binary_coercible(old_text: str, new_text: str) -> bool:

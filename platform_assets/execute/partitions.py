@@ -12,6 +12,13 @@ on the line above its CREATE TABLE:
   this are detached, then dropped. A partition that may still hold a row newer
   than the cutoff is never dropped.
 
+Neither takes the parent's ACCESS EXCLUSIVE where the server allows (LOCKS.md):
+a partition is made standalone and ATTACHed (SHARE UPDATE EXCLUSIVE), and one is
+detached `CONCURRENTLY` after the table's transaction (PostgreSQL 14+, no DEFAULT
+partition; else in the transaction, and the plan says why). A detach interrupted
+half-way leaves the partition "detach pending" (`pg_inherits.inhdetachpending`):
+the next run FINALIZEs it.
+
 Partitions are named `<table>_pYYYYMMDD` after their lower bound. Materializing the
 table (or the maintenance schedule) brings them in line; when nothing is due it
 executes nothing.
@@ -19,7 +26,7 @@ executes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import sqlglot
@@ -32,7 +39,13 @@ from platform_assets.live.session import Session
 from platform_assets.model.declarations import TableDefinition
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.model.hazards import Hazard, LockLevel, alter_table, planned
+from platform_assets.model.hazards import (
+    Hazard,
+    LockLevel,
+    PlannedStatement,
+    alter_table,
+    planned,
+)
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -45,10 +58,12 @@ class PartitionPlan:
     kept: list[str] = field(default_factory=list)
     # Of `drop`: expired longer ago than the upkeep grace, with their rows (retention.py).
     overdue: dict[str, int] = field(default_factory=dict)
+    # Left "detach pending" by an interrupted DETACH ... CONCURRENTLY: finalized first.
+    pending: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.create and not self.drop
+        return not self.create and not self.drop and not self.pending
 
 
 def partition_key(session: Session, schema: str, table: str) -> tuple[str, str] | None:
@@ -101,12 +116,37 @@ def existing_partitions(
 
 
 def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime) -> PartitionPlan:
-    """What is missing (now through the premake horizon) and what has expired."""
+    """What is missing (now through the premake horizon), what has expired, and what an
+    interrupted detach left pending."""
     settings = partition_settings(obj, graph)
     if "partition_interval" not in settings:
         return PartitionPlan()
     if settings.get("integer_time"):
-        return integer_plan(session, obj, settings)
+        result = integer_plan(session, obj, settings)
+    else:
+        result = time_plan(session, obj, settings, now)
+    result.pending = detach_pending(session, obj.schema, obj.name)
+    return result
+
+
+def detach_pending(session: Session, schema: str, table: str) -> list[str]:
+    """Partitions an interrupted DETACH ... CONCURRENTLY left pending (PostgreSQL 14+)."""
+    if session.conn.info.server_version < 140000:
+        return []
+    return [
+        row["name"]
+        for row in session.rows(
+            "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass AND i.inhdetachpending ORDER BY 1",
+            (sql.Identifier(schema, table).as_string(session.conn),),
+        )
+    ]
+
+
+def time_plan(
+    session: Session, obj: SchemaObject, settings: dict[str, str], now: datetime
+) -> PartitionPlan:
+    """The plan for a time column (timestamptz, date, timestamp)."""
     existing = existing_partitions(session, obj.schema, obj.name)
     wanted = upkept_ranges(
         session,
@@ -275,34 +315,129 @@ def uncovered(
     return pieces
 
 
-def apply(session: Session, obj: SchemaObject, partition_plan: PartitionPlan) -> None:
+def apply(
+    session: Session, obj: SchemaObject, partition_plan: PartitionPlan, new_parent: bool = False
+) -> list[PlannedStatement]:
+    """Create what is missing and detach and drop what expired, without the parent's
+    ACCESS EXCLUSIVE where the server allows it (`new_parent`: the parent was created
+    in this transaction, so no one else sees it and its locks hold no one). Returns
+    what must run after the object's transaction commits (concurrent detaches and the
+    drops after them)."""
+    parent = sql.Identifier(obj.schema, obj.name)
+    key = partition_key(session, obj.schema, obj.name) if partition_plan.create else None
     for name, lower, upper in partition_plan.create:
-        session.execute(
-            alter_table(
-                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
-                    sql.Identifier(obj.schema, name),
-                    sql.Identifier(obj.schema, obj.name),
-                    sql.Literal(lower),
-                    sql.Literal(upper),
+        assert key is not None
+        if new_parent:
+            session.execute(
+                planned(
+                    sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                        sql.Identifier(obj.schema, name),
+                        parent,
+                        sql.Literal(lower),
+                        sql.Literal(upper),
+                    )
                 )
             )
-        )
+            continue
+        for statement in premade(obj, key[0], name, lower, upper):
+            session.execute(statement)
+    after: list[PlannedStatement] = [
+        finalize_detach(parent, sql.Identifier(obj.schema, name)) for name in partition_plan.pending
+    ]
+    fallback = plain_detach_reason(session, parent)
     for name in partition_plan.drop:
-        # Detached first, so the parent is locked only briefly; then dropped.
-        session.execute(
-            alter_table(
-                sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
-                    sql.Identifier(obj.schema, obj.name), sql.Identifier(obj.schema, name)
+        partition = sql.Identifier(obj.schema, name)
+        drop = planned(
+            sql.SQL("DROP TABLE {}").format(partition),
+            LockLevel.ACCESS_EXCLUSIVE,
+            Hazard.DELETES_DATA,
+        )
+        if name in partition_plan.pending:
+            after.append(replace(drop, outside_transaction=True))
+        elif fallback is None:
+            after += [
+                planned(
+                    sql.SQL("ALTER TABLE {} DETACH PARTITION {} CONCURRENTLY").format(
+                        parent, partition
+                    ),
+                    LockLevel.SHARE_UPDATE_EXCLUSIVE,
+                    outside_transaction=True,
+                ),
+                replace(drop, outside_transaction=True),
+            ]
+        else:  # detached in the transaction: the parent is locked for its rest
+            session.execute(
+                replace(
+                    alter_table(
+                        sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(parent, partition)
+                    ),
+                    note=fallback,
                 )
             )
-        )
-        session.execute(
-            planned(
-                sql.SQL("DROP TABLE {}").format(sql.Identifier(obj.schema, name)),
-                LockLevel.ACCESS_EXCLUSIVE,
-                Hazard.DELETES_DATA,
+            session.execute(drop)
+    return after
+
+
+def premade(
+    obj: SchemaObject, key: str, name: str, lower: object, upper: object
+) -> list[PlannedStatement]:
+    """A partition made ahead without the parent's ACCESS EXCLUSIVE (which CREATE TABLE
+    ... PARTITION OF takes): created standalone like the parent, given a CHECK of its
+    bounds so that ATTACH (SHARE UPDATE EXCLUSIVE on the parent, PostgreSQL 12+) needs
+    no validation scan, attached, and the CHECK dropped (the partition bound holds it).
+    Identity stays the parent's (a partition being attached may not have its own)."""
+    parent = sql.Identifier(obj.schema, obj.name)
+    partition = sql.Identifier(obj.schema, name)
+    column = sql.Identifier(key)
+    bound = sql.Identifier(f"{name[: 63 - len(_BOUND_SUFFIX)]}{_BOUND_SUFFIX}")
+    low, high = sql.Literal(lower), sql.Literal(upper)
+    # The new table is seen by no one until the transaction commits: its locks hold no one.
+    return [
+        planned(
+            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING IDENTITY)").format(
+                partition, parent
             )
+        ),
+        planned(
+            sql.SQL(
+                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL AND {} >= {} AND {} < {})"
+            ).format(partition, bound, column, column, low, column, high)
+        ),
+        planned(
+            sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+                parent, partition, low, high
+            ),
+            LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        ),
+        planned(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(partition, bound)),
+    ]
+
+
+_BOUND_SUFFIX = "_platform_bound"
+
+
+def finalize_detach(parent: sql.Identifier, partition: sql.Identifier) -> PlannedStatement:
+    """Complete a DETACH ... CONCURRENTLY that was interrupted."""
+    return planned(
+        sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(parent, partition),
+        LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        outside_transaction=True,
+    )
+
+
+def plain_detach_reason(session: Session, parent: sql.Identifier) -> str | None:
+    """Why a partition of `parent` cannot be detached CONCURRENTLY here (None: it can)."""
+    if session.conn.info.server_version < 140000:
+        return "DETACH ... CONCURRENTLY needs PostgreSQL 14+: the parent is locked"
+    if session.value(
+        "SELECT partdefid <> 0 FROM pg_partitioned_table WHERE partrelid = %s::regclass",
+        (parent.as_string(session.conn),),
+    ):
+        return (
+            "the parent has a DEFAULT partition, which forbids DETACH ... CONCURRENTLY: "
+            "the parent is locked ACCESS EXCLUSIVE until the transaction ends"
         )
+    return None
 
 
 def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from platform_assets.diff.guard import RefusedChange
 from platform_assets.diff.orphans import Orphan, orphans
 from platform_assets.execute.runner import ObjectResult, Runner
 from platform_assets.live.session import Session
@@ -39,6 +40,8 @@ class PlannedStep:
     action: str
     statements: list[PlannedStatement] = field(default_factory=list)
     error: str | None = None
+    # What a refused change would run (a rewrite not allowed): shown, never counted.
+    refused: list[PlannedStatement] = field(default_factory=list)
 
     @property
     def changes(self) -> bool:
@@ -72,10 +75,13 @@ class Plan:
             lines.append(f"{'/'.join(step.key)}: {step.action} ({step.description})")
             if step.error:
                 lines.append(f"    ERROR {step.error}")
-            for statement in step.statements:
-                labels = "".join(f"[{label}] " for label in marks(statement))
+            shown = [(st, []) for st in step.statements]
+            shown += [(st, ["REFUSED"]) for st in step.refused]
+            for statement, refused in shown:
+                labels = "".join(f"[{label}] " for label in [*refused, *marks(statement)])
                 body = str(statement.sql).rstrip(";").replace("\n", "\n      ")
-                lines.append(f"    {labels}{body};")
+                note = f"  -- {statement.note}" if statement.note else ""
+                lines.append(f"    {labels}{body};{note}")
         lines.extend(f"orphan: {orphan} is not declared in sql/ (kept)" for orphan in self.orphans)
         changed = sum(1 for s in self.steps if s.changes)
         destructive = sum(1 for s in self.steps for st in s.statements if st.deletes_data)
@@ -116,6 +122,8 @@ def planned_step(result: ObjectResult) -> PlannedStep:
         step.action, step.error = "blocked", "an object it depends on fails"
     elif result.error is not None:
         step.action, step.error = "error", str(result.error)
+        if isinstance(result.error, RefusedChange):
+            step.action, step.refused = "refused", result.error.statements
     elif result.outcome is not None:
         step.action = result.outcome.action.value
         step.statements = result.outcome.executed

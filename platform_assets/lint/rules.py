@@ -16,9 +16,11 @@ from pathlib import Path
 from psycopg import sql
 from sqlglot import exp
 
+from platform_assets.diff.table_columns import retype_rewrites
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
 from platform_assets.model.declarations import (
+    Column,
     ContinuousAggregate,
     HypertableConversion,
     KeyKind,
@@ -36,6 +38,7 @@ from platform_assets.model.objects import (
     Statement,
 )
 from platform_assets.parse.calls import named_argument
+from platform_assets.parse.dialect import DIALECT
 from platform_assets.parse.tables import line_of
 
 
@@ -120,7 +123,19 @@ RULES: dict[str, Rule] = {
         Rule(
             "PG005", "warning", "volatile default rewrites a populated table",
             "A column added with a volatile default (random(), gen_random_uuid(), "
-            "clock_timestamp(), ...) rewrites every row under an exclusive lock.",
+            "clock_timestamp(), ...) rewrites every row under an exclusive lock. The "
+            "platform refuses it on a table that holds rows unless allowed. Online: add the "
+            "column without the default, set the default (new rows only), backfill existing "
+            "rows in batches.",
+        ),
+        Rule(
+            "PG009", "warning", "column type change that rewrites a populated table",
+            "Changing a column's type rewrites the table and its indexes under ACCESS "
+            "EXCLUSIVE unless the change is binary-coercible (varchar to a longer varchar or "
+            "text): reads and writes wait for the whole copy. The platform refuses it on a "
+            "table that holds rows unless allow_destructive names the table. Online: add a "
+            "column of the new type, keep it equal with a trigger, backfill in batches, then "
+            "swap the names in one brief transaction.",
         ),
         Rule(
             "PG007", "warning", "unique index on a populated hypertable: writes wait for its build",
@@ -172,6 +187,8 @@ class LiveFacts:
     dimensions: set[tuple[str, str, str]] = field(default_factory=set)
     relations: set[tuple[str, str]] = field(default_factory=set)
     constraints: set[tuple[str, str, str]] = field(default_factory=set)
+    # (schema, table) -> column -> type, as the server formats it.
+    columns: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def populated(self, schema: str, table: str) -> bool:
         return self.row_estimates.get((schema, table), 0) > 0
@@ -190,6 +207,16 @@ class LiveFacts:
                 facts.row_estimates[(row["nspname"], row["relname"])] = _exists_rows(
                     session, row["nspname"], row["relname"], row["est"]
                 )
+        for row in session.rows(
+            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%%' AND n.nspname NOT LIKE '\\_timescaledb%%'"
+        ):
+            table_columns = facts.columns.setdefault((row["nspname"], row["relname"]), {})
+            table_columns[row["attname"]] = row["type"]
         for row in session.rows(
             "SELECT n.nspname, c.relname, con.conname FROM pg_constraint con "
             "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -515,8 +542,49 @@ def check_populated_table_changes(graph, live):
         if obj.kind != ObjectKind.TABLE or not live.populated(obj.schema, obj.name):
             continue
         table = obj.declared(TableDefinition)
+        yield from _populated_columns(obj, table, live)
         for index, statement in enumerate(obj.statements[1:], start=1):
             yield from _populated_amendment(obj, table, index, statement, live)
+
+
+def _volatile_default(column: Column) -> bool:
+    if column.default is None:
+        return False
+    calls = {f.name.lower() for f in column.default.find_all(exp.Anonymous)}
+    calls |= {type(f).__name__.lower() for f in column.default.find_all(exp.Func)}
+    return bool(calls & (VOLATILE_FUNCTIONS | {"rand", "uuid"}))
+
+
+def _populated_columns(obj, table, live):
+    """What evolving a populated table to its CREATE TABLE would rewrite."""
+    existing = live.columns.get((obj.schema, obj.name))
+    if existing is None:
+        return
+    for column in table.columns or ():
+        live_type = existing.get(column.name)
+        if live_type is None:
+            if _volatile_default(column):
+                yield (
+                    "PG005", obj.definition, obj,
+                    f"column {column.name} is added with a volatile default; the table holds "
+                    "rows and is rewritten (refused unless allowed); online: add it without "
+                    "the default, set the default, backfill in batches",
+                    column.line,
+                )  # fmt: skip
+            continue
+        if column.data_type is None:
+            continue
+        declared = column.data_type.sql(DIALECT)
+        if not retype_rewrites(live_type, declared):
+            continue
+        yield (
+            "PG009", obj.definition, obj,
+            f"column {column.name} changes type {live_type} -> {declared}, which rewrites the "
+            "populated table under ACCESS EXCLUSIVE (refused unless allowed); online: add a "
+            f"column of type {declared}, keep it equal with a trigger, backfill in batches, "
+            "swap the names",
+            column.line,
+        )  # fmt: skip
 
 
 def _populated_amendment(obj, table, index, statement, live):
@@ -544,16 +612,14 @@ def _populated_amendment(obj, table, index, statement, live):
                 f"column {column.name} is NOT NULL with no default; existing rows fail it",
                 None,
             )  # fmt: skip
-        if column.default is not None:
-            calls = {f.name.lower() for f in column.default.find_all(exp.Anonymous)}
-            calls |= {type(f).__name__.lower() for f in column.default.find_all(exp.Func)}
-            if calls & (VOLATILE_FUNCTIONS | {"rand", "uuid"}):
-                yield (
-                    "PG005", statement, obj,
-                    f"column {column.name} defaults to a volatile function; the table is "
-                    "rewritten",
-                    None,
-                )  # fmt: skip
+        if _volatile_default(column):
+            yield (
+                "PG005", statement, obj,
+                f"column {column.name} defaults to a volatile function; the table is "
+                "rewritten; online: add it without the default, set the default, backfill "
+                "in batches",
+                None,
+            )  # fmt: skip
 
 
 def check_hypertable_count_comments(graph, live):

@@ -51,6 +51,8 @@ class PlannedStatement:
     lock: LockLevel = LockLevel.NONE
     hazards: frozenset[Hazard] = frozenset()
     outside_transaction: bool = False
+    # Why it takes a heavier lock than its online form would (shown by the plan).
+    note: str | None = None
 
     @property
     def deletes_data(self) -> bool:
@@ -80,6 +82,9 @@ def alter_table(query: Query, *hazards: Hazard) -> PlannedStatement:
 
 # Functions whose call drops a hypertable's chunks.
 _DATA_DROPPING_CALLS = frozenset({"drop_chunks", "detach_chunk"})
+# TimescaleDB calls that lock the hypertable (LOCKS.md): add_dimension takes SHARE UPDATE
+# EXCLUSIVE; the policy calls, set_chunk_time_interval and alter_job touch catalog rows.
+_LOCKING_CALLS = {"add_dimension": LockLevel.SHARE_UPDATE_EXCLUSIVE}
 # Dropping these loses no stored rows.
 _KINDS_WITHOUT_DATA = frozenset({"INDEX", "VIEW", "TRIGGER", "FUNCTION"})
 
@@ -114,10 +119,11 @@ def declared(text: str, tree: exp.Expr | None) -> PlannedStatement:
     elif isinstance(tree, exp.TruncateTable):
         lock = LockLevel.ACCESS_EXCLUSIVE
         hazards.add(Hazard.DELETES_DATA)
-    if tree is not None and any(
-        call.name.lower() in _DATA_DROPPING_CALLS for call in tree.find_all(exp.Anonymous)
-    ):
+    calls = {call.name.lower() for call in tree.find_all(exp.Anonymous)} if tree else set()
+    if calls & _DATA_DROPPING_CALLS:
         hazards.add(Hazard.DELETES_DATA)
+    for name in calls & _LOCKING_CALLS.keys():
+        lock = _LOCKING_CALLS[name] if lock == LockLevel.NONE else lock
     return PlannedStatement(text, lock, frozenset(hazards))
 
 

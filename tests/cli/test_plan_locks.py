@@ -53,7 +53,7 @@ CASES = {
         [
             '[SHARE ROW EXCLUSIVE] ALTER TABLE "s"."t" ADD CONSTRAINT "t_parent_fk" '
             "FOREIGN KEY (parent_id) REFERENCES s.parent (id) NOT VALID;",
-            '[SHARE UPDATE EXCLUSIVE] [FULL SCAN] ALTER TABLE "s"."t" '
+            '[SHARE UPDATE EXCLUSIVE] [FULL SCAN] [AFTER COMMIT] ALTER TABLE "s"."t" '
             'VALIDATE CONSTRAINT "t_parent_fk";',
         ],
     ),
@@ -63,7 +63,7 @@ CASES = {
         [
             '[ACCESS EXCLUSIVE] ALTER TABLE "s"."t" ADD CONSTRAINT "t_v_short" '
             "CHECK (LENGTH(v) < 100) NOT VALID;",
-            '[SHARE UPDATE EXCLUSIVE] [FULL SCAN] ALTER TABLE "s"."t" '
+            '[SHARE UPDATE EXCLUSIVE] [FULL SCAN] [AFTER COMMIT] ALTER TABLE "s"."t" '
             'VALIDATE CONSTRAINT "t_v_short";',
         ],
     ),

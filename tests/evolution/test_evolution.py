@@ -127,10 +127,11 @@ def test_widening_is_applied_and_narrowing_is_refused(project, database):
         conn.execute("INSERT INTO demo.users VALUES (1, 'ada', 2147483647, 1)")
 
     project.write("sql/demo.sql", users("    name varchar(50),\n    visits bigint,\n    rank int"))
-    pending = plan(project, database)
+    # int -> bigint rewrites the table, which holds a row: allowed explicitly.
+    pending = plan(project, database, "--allow-destructive", "demo/users")
     assert pending.returncode == 2, pending.stdout
     assert not any("DELETES DATA" in line for line in statements(pending))
-    result = materialize(project.graph(), database.url)
+    result = materialize(project.graph(), database.url, run_config=allow("demo/users"))
     assert materializations(result)["demo/users"]["statements_executed"] == 3
     assert columns(database) == {
         "id": "bigint",
@@ -216,15 +217,20 @@ def test_changed_check_constraint_is_added_not_valid_then_validated(project, dat
         users("    age int,\n    CONSTRAINT users_age_sane CHECK (age >= 0 AND age < 150)"),
     )
     pending = plan(project, database)
+    # Validated beside the old one after the commit (the old one guards the rows until
+    # then), then swapped in.
     assert statements(pending) == [
-        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" DROP CONSTRAINT "users_age_sane";',
-        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" ADD CONSTRAINT "users_age_sane" '
-        "CHECK (age >= 0 AND age < 150) NOT VALID;",
-        "[SHARE UPDATE EXCLUSIVE] [FULL SCAN] "
-        'ALTER TABLE "demo"."users" VALIDATE CONSTRAINT "users_age_sane";',
+        '[ACCESS EXCLUSIVE] ALTER TABLE "demo"."users" ADD CONSTRAINT '
+        '"users_age_sane_platform_new" CHECK (age >= 0 AND age < 150) NOT VALID;',
+        "[SHARE UPDATE EXCLUSIVE] [FULL SCAN] [AFTER COMMIT] "
+        'ALTER TABLE "demo"."users" VALIDATE CONSTRAINT "users_age_sane_platform_new";',
+        '[ACCESS EXCLUSIVE] [AFTER COMMIT] ALTER TABLE "demo"."users" '
+        'DROP CONSTRAINT "users_age_sane";',
+        '[ACCESS EXCLUSIVE] [AFTER COMMIT] ALTER TABLE "demo"."users" '
+        'RENAME CONSTRAINT "users_age_sane_platform_new" TO "users_age_sane";',
     ]
     result = materialize(project.graph(), database.url)
-    assert materializations(result)["demo/users"]["statements_executed"] == 3
+    assert materializations(result)["demo/users"]["statements_executed"] == 4
     definition, validated = database.rows(
         "SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
         "WHERE conname = 'users_age_sane'"
@@ -247,10 +253,12 @@ def test_changed_check_constraint_is_added_not_valid_then_validated(project, dat
         == "CHECK (((age >= 0) AND (age < 150)))"
     )
 
-    # Removed from the declaration: dropped (no data is lost).
+    # Removed from the declaration: dropped (no data is lost), with the NOT VALID one
+    # the failed validation left under its temporary name.
     project.write("sql/demo.sql", users("    age int"))
     result = materialize(project.graph(), database.url)
-    assert materializations(result)["demo/users"]["statements_executed"] == 1
+    assert materializations(result)["demo/users"]["statements_executed"] == 2
+    assert database.value("SELECT count(*) FROM pg_constraint WHERE conname LIKE 'users_age%'") == 0
     assert (
         database.value("SELECT count(*) FROM pg_constraint WHERE conname = 'users_age_sane'") == 0
     )

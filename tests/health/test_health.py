@@ -93,7 +93,9 @@ def test_maintenance_with_the_clock_moved_creates_next_and_drops_only_expired(pr
         # Partitions of day+0 and day+1 end before the cutoff; day+2 holds a newer row.
         assert upkeep.drop == [f"events_p{day + timedelta(days=n):%Y%m%d}" for n in range(2)]
         with session.transaction():
-            partitions.apply(session, obj, upkeep)
+            after_commit = partitions.apply(session, obj, upkeep)
+        for statement in after_commit:  # the concurrent detaches and their drops
+            session.execute_after_commit(statement)
         assert partitions.plan(session, obj, graph, later).empty
 
     assert [r[0] for r in database.rows("SELECT body FROM logs.events")] == ["keep"]

@@ -108,6 +108,33 @@ CREATE INDEX idx_orders_amount ON public.orders (amount);
     assert lint(project, text) == []
 
 
+def test_what_evolving_a_populated_table_would_rewrite_is_linted_with_the_online_way(
+    project, database
+):
+    with database.connect() as conn:
+        conn.execute("CREATE TABLE public.visits (id serial PRIMARY KEY, n int, label varchar(10))")
+        conn.execute("INSERT INTO public.visits (n, label) VALUES (1, 'a')")
+        live = LiveFacts.read(Session(conn))
+    text = """\
+CREATE TABLE public.visits (
+    id serial PRIMARY KEY,
+    n bigint,
+    label text,
+    token uuid DEFAULT gen_random_uuid()
+);
+"""
+    path = project.write("visits.sql", text)
+    graph = compile_files([path], project.root, lenient=True)
+    found = {f.rule.id: f for f in lint_graph(graph, live)}
+    # int -> bigint rewrites; varchar -> text does not; serial over integer is the same.
+    assert sorted(found) == ["PG005", "PG009"]
+    assert found["PG009"].location.line == 3
+    assert "changes type integer -> BIGINT" in found["PG009"].message
+    assert "online: add a column of type BIGINT" in found["PG009"].message
+    assert found["PG005"].location.line == 5
+    assert "online: add it without the default" in found["PG005"].message
+
+
 def test_shipped_sql_lints_clean():
     result = platform(
         "lint", env={"PATH": "/usr/bin:/bin", "PLATFORM_PROJECT_DIR": str(REPO)}, cwd=REPO

@@ -153,10 +153,12 @@ class PostgresEngine:
         outcome: Outcome,
         create: bool = True,
         allow_hint: str | None = None,
+        new_parent: bool = False,
     ) -> bool:
         """Create missing partitions (when `create`) and drop expired ones; report both.
         Dropping partitions long past retention with rows is refused unless `obj` (the
-        object being applied) is allowed destructive changes (`allow_hint` says how)."""
+        object being applied) is allowed destructive changes (`allow_hint` says how).
+        `new_parent`: `table` was created in this transaction."""
         assert self.graph is not None
         upkeep = partitions.plan(session, table, self.graph, self.clock())
         if not create:
@@ -167,7 +169,7 @@ class PostgresEngine:
         )
         if losses:
             outcome.details["destructive_changes"] = losses
-        partitions.apply(session, table, upkeep)
+        outcome.after_commit += partitions.apply(session, table, upkeep, new_parent)
         if create:
             outcome.details["partitions_created"] = [name for name, _, _ in upkeep.create]
         outcome.details["partitions_dropped"] = upkeep.drop
@@ -194,6 +196,8 @@ class PostgresEngine:
         with session.transaction(table.definition.search_path):
             if self.upkeep(table, table, session, outcome, allow_hint=allow_hint):
                 outcome.action = Action.UPDATED
+        for statement in outcome.after_commit:  # concurrent detaches, then their drops
+            session.execute_after_commit(statement)
         outcome.executed = session.take_executed()
         return outcome
 
@@ -304,7 +308,10 @@ class PostgresEngine:
         if is_range_partitioned(obj) and self.graph is not None:
             if "partition_interval" in obj.annotations:
                 outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
-            if self.upkeep(obj, obj, session, outcome) and action == Action.UNCHANGED:
+            new = action == Action.CREATED
+            if self.upkeep(obj, obj, session, outcome, new_parent=new) and action == (
+                Action.UNCHANGED
+            ):
                 action = Action.UPDATED
         return action
 
@@ -312,7 +319,11 @@ class PostgresEngine:
         """An existing table: ALTER it to its declaration (evolution/), refusing what
         loses data unless the object is allowed it; then the missing amendments."""
         changes = table_columns.column_changes(obj, session)
-        losses = guard.refuse_destructive(obj, changes, obj.key in self.allow_destructive)
+        allowed = obj.key in self.allow_destructive
+        losses = guard.refuse_destructive(obj, changes, allowed)
+        changes, rewrites = guard.refuse_rewrites(obj, changes, session, allowed)
+        if rewrites:
+            outcome.details["table_rewrites"] = rewrites
         self.run_changes(changes, session, outcome)
         if losses:
             outcome.details["destructive_changes"] = losses
