@@ -75,6 +75,9 @@ class Amendment:
     kind: ObjectKind | None = None
     relation: Name | None = None
     references: list[tuple[str, Name]] = field(default_factory=list)
+    # `ALTER TABLE|INDEX parent ATTACH PARTITION target`: the parent. An index target may
+    # be the index of a partition's key, which its table's constraint declares.
+    attached_to: Name | None = None
 
 
 @dataclass
@@ -446,7 +449,12 @@ def _classify_altered(reader: TokenReader, statement: Statement) -> Amendment:
     namespace = LOOKUP_NAMESPACE.get(kind, kind.value)
     attached = reader.names_after("ATTACH", "PARTITION")
     if attached and namespace == "relation":
-        return Amendment(attached[0], "relation", references=[("relation", found.name)])
+        return Amendment(
+            attached[0],
+            "relation",
+            references=[("relation", found.name)],
+            attached_to=found.name,
+        )
     references: list[tuple[str, Name]] = []
     if kind == ObjectKind.SEQUENCE and reader.match("OWNED", "BY"):
         parts = reader.dotted()[:-1]  # schema.table.column: the table

@@ -11,10 +11,16 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from platform_assets.model.declarations import ExistingSchema, HypertableConversion, ReorderPolicy
+from platform_assets.model.declarations import (
+    ExistingSchema,
+    HypertableConversion,
+    KeyKind,
+    ReorderPolicy,
+    TableDefinition,
+)
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SYSTEM_SCHEMAS, SchemaGraph
-from platform_assets.model.naming import choose_name, column_part
+from platform_assets.model.naming import choose_name, column_part, constraint_name
 from platform_assets.model.objects import (
     CATALOG_KINDS,
     GLOBAL_KINDS,
@@ -106,6 +112,11 @@ class _Compiler:
         self.start_clean: dict[int, Statement] = {}
         # References read from a statement's tokens (its tree does not show them).
         self.token_references: dict[int, list[tuple[str, Name]]] = {}
+        # `ALTER INDEX ... ATTACH PARTITION` of a key's index: resolved once every
+        # table's constraints are known.
+        self.key_index_attachments: list[tuple[Statement, Amendment]] = []
+        # `ALTER TABLE parent ATTACH PARTITION t` statements (by id).
+        self.partition_attachments: set[int] = set()
 
     def compile(self, statements: list[Statement]) -> SchemaGraph:
         for index, statement in enumerate(statements):
@@ -125,7 +136,9 @@ class _Compiler:
                 self.errors.append(error)
         for obj in self.objects.values():
             if obj.kind == ObjectKind.TABLE:  # complete now: its amendments are known
+                obj.statements = self._keys_before_attaching(obj.statements)
                 obj.declaration = table_definition(obj.statements)
+        self._attach_key_indexes()
         for statement, rows, key in self.inserts:  # seeds read their table's declaration
             try:
                 self._seed(statement, rows, self.objects[key])
@@ -280,6 +293,9 @@ class _Compiler:
         target_key = self._find_target(found, statement)
         if target_key is None and found.namespace == "schema":
             target_key = self._existing_schema(found.target.name, statement)
+        if target_key is None and found.attached_to is not None and found.references:
+            self.key_index_attachments.append((statement, found))
+            return
         if target_key is None and self.lenient:
             return
         if target_key is None:
@@ -306,6 +322,64 @@ class _Compiler:
                 hypertable.declaration = replace(conversion, integer_now_func=now)
             return
         target.statements.append(statement)
+        if found.attached_to is not None and target.kind == ObjectKind.TABLE:
+            self.partition_attachments.add(id(statement))
+
+    def _keys_before_attaching(self, statements: list[Statement]) -> list[Statement]:
+        """A partition's own constraints before it is attached: attaching then adopts
+        their indexes for the parent's keys, which the parent (an asset that ran before)
+        already has; attached first, the server would make those indexes itself and the
+        partition's ADD CONSTRAINT would find its name taken. pg_dump attaches before
+        adding any key, which a psql run of the file does for the whole database at once."""
+        attaching = [s for s in statements[1:] if id(s) in self.partition_attachments]
+        if not attaching:
+            return statements
+        rest = [s for s in statements if id(s) not in self.partition_attachments]
+        last_key = max((i for i, s in enumerate(rest) if _adds_constraint(s)), default=0)
+        return rest[: last_key + 1] + attaching + rest[last_key + 1 :]
+
+    def _attach_key_indexes(self) -> None:
+        """`ALTER INDEX parent_pkey ATTACH PARTITION part_pkey`, as pg_dump writes the keys
+        of a partitioned table: it completes the partition whose constraint made
+        `part_pkey`, and runs after the table whose key (or the index) is `parent_pkey`."""
+        if not self.key_index_attachments:
+            return
+        key_indexes: dict[tuple[str, str], ObjectKey] = {}
+        for obj in self.objects.values():
+            if obj.kind == ObjectKind.TABLE:
+                for key in obj.declared(TableDefinition).keys:
+                    if key.kind in INDEXED_KEYS:
+                        name = key.name or constraint_name(obj.name, key.kind.value, key.columns)
+                        key_indexes.setdefault((obj.schema, name), obj.key)
+
+        def key_index(name: Name, statement: Statement) -> ObjectKey | None:
+            schemas = (name.schema,) if name.schema else statement.search_path
+            return next(
+                (key_indexes[(s, name.name)] for s in schemas if (s, name.name) in key_indexes),
+                None,
+            )
+
+        for statement, found in self.key_index_attachments:
+            owner = key_index(found.target, statement)
+            if owner is None:
+                if not self.lenient:
+                    self.errors.append(
+                        SchemaError(
+                            f"{_describe_name(found.target, 'index')} is attached as a "
+                            "partition but is neither a declared index nor the index of a "
+                            "declared table's primary key, unique or exclusion constraint",
+                            statement.location,
+                        )
+                    )
+                continue
+            assert found.attached_to is not None
+            parent = self._find("relation", found.attached_to, statement) or key_index(
+                found.attached_to, statement
+            )
+            table = self.objects[owner]
+            table.statements.append(statement)
+            if parent is not None and parent != owner:
+                table.depends_on.add(parent)
 
     def _find_target(self, found: Amendment, statement: Statement) -> ObjectKey | None:
         if found.relation is not None and found.kind in RELATION_MEMBER_KINDS:
@@ -515,6 +589,17 @@ class _Compiler:
             order.append(key)
             sorter.done(key)
         return order
+
+
+# Constraints PostgreSQL builds an index of the same name for.
+INDEXED_KEYS = frozenset({KeyKind.PRIMARY, KeyKind.UNIQUE, KeyKind.EXCLUSION})
+
+
+def _adds_constraint(statement: Statement) -> bool:
+    tree = statement.tree
+    return isinstance(tree, exp.Alter) and any(
+        isinstance(action, exp.AddConstraint) for action in tree.args.get("actions") or []
+    )
 
 
 def _namespace(kind: ObjectKind) -> str | None:
