@@ -293,6 +293,8 @@ def _classify_comment(tree: exp.Comment, statement: Statement) -> Amendment:
     if kind in ("TYPE", "DOMAIN"):
         return Amendment(_name(target), "type")
     if kind in ("FUNCTION", "PROCEDURE"):
+        if isinstance(target, exp.UserDefinedFunction):  # with its argument types
+            target = target.this
         return Amendment(_name(target), "function")
     return _classify_command(statement)
 

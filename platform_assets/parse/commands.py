@@ -316,3 +316,42 @@ def identity_added(tokens: list[Token]) -> tuple[str, bool] | None:
     if not reader.match("ADD", "GENERATED"):
         return None
     return column, reader.match("ALWAYS")
+
+
+# Roles `OWNER TO` may name by a keyword instead of a name.
+ROLE_KEYWORDS = frozenset({"CURRENT_USER", "CURRENT_ROLE", "SESSION_USER"})
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """A statement that changes who owns an object, who may use it or its comment."""
+
+    # "owner" (ALTER ... OWNER TO), "grant" (GRANT / REVOKE) or "comment" (COMMENT ON).
+    what: str
+    # For "owner": the role named (lower case if unquoted), or CURRENT_USER & co.
+    role: str | None = None
+
+
+def access_change(statement_tokens: list[Token], tree_type: str) -> AccessChange | None:
+    """What an object's completing statement changes, if it is an ownership, privilege
+    or comment statement (`tree_type`: the class name of its sqlglot tree)."""
+    if tree_type in ("Grant", "Revoke"):
+        return AccessChange("grant")
+    if tree_type == "Comment":
+        return AccessChange("comment")
+    if tree_type != "Command":
+        return None
+    reader = TokenReader(statement_tokens, "")
+    words = reader.words
+    if words[:1] in (["GRANT"], ["REVOKE"]):
+        return AccessChange("grant")
+    if words[:2] == ["COMMENT", "ON"]:
+        return AccessChange("comment")
+    if words[:1] != ["ALTER"] or "OWNER" not in words:
+        return None
+    at = words.index("OWNER")
+    if words[at + 1 : at + 2] != ["TO"] or at + 2 >= len(words):
+        return None
+    reader.position = at + 2
+    word = reader.words[0]
+    return AccessChange("owner", word if word in ROLE_KEYWORDS else reader.identifier())

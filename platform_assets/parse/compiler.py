@@ -663,7 +663,8 @@ def _own_name(tree: exp.Expr) -> exp.Expr | None:
         target = tree.this
         return target.this if isinstance(target, exp.Schema | exp.UserDefinedFunction) else target
     if isinstance(tree, exp.Alter | exp.Comment):
-        return tree.this
+        # COMMENT ON FUNCTION f(args): the function's name
+        return tree.this.this if isinstance(tree.this, exp.UserDefinedFunction) else tree.this
     if isinstance(tree, exp.Grant | exp.Revoke):
         return tree.args.get("securable")
     return None

@@ -14,6 +14,8 @@ PARAMETER_END = (TokenType.COMMA, TokenType.R_PAREN, TokenType.DEFAULT, TokenTyp
 
 class SchemaParser(PostgresParser):
     _trailing_with_data: exp.WithDataProperty | None = None
+    # `ALTER TABLE t ADD CHECK (...)` / `ADD EXCLUDE ...`: constraints without a name.
+    ADD_CONSTRAINT_KEYWORDS = {*PostgresParser.ADD_CONSTRAINT_KEYWORDS, "CHECK", "EXCLUDE"}
 
     def _parse_key_value_property(self, parse_value=None, optional: bool = False):
         # TimescaleDB options such as `WITH (timescaledb.continuous)` are flags:

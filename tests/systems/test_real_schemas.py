@@ -12,9 +12,10 @@ import pytest
 from psycopg import sql
 
 from platform_assets.live.embedded import EmbeddedCluster
+from platform_assets.model.naming import asset_key_part
 from tests.support.databases import TestDatabase, empty_database
 from tests.support.project import REPO, Project
-from tests.support.runs import materializations, materialize
+from tests.support.runs import materializations, materialize, verify
 
 FIXTURES = REPO / "tests" / "fixtures" / "real"
 CORPUS = FIXTURES / "pg_dump_corpus.sql"
@@ -146,3 +147,64 @@ def test_rails_structure_sql_materializes_with_its_migration_rows(
     assert statements_run(second) == {}
     in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
     assert in_sync and all(c.passed for c in in_sync)
+
+
+ACCESS_OBJECTS = """CREATE SCHEMA "Sales Floor";
+CREATE TABLE "Sales Floor"."Till Rolls" (id int PRIMARY KEY, note text);
+CREATE VIEW "Sales Floor".notes AS SELECT note FROM "Sales Floor"."Till Rolls";
+CREATE FUNCTION "Sales Floor".total() RETURNS bigint LANGUAGE sql AS $$ SELECT 1::bigint $$;
+CREATE TYPE "Sales Floor".tone AS ENUM ('calm');
+"""
+# Each completes an object above as pg_dump writes it; none is in the first version.
+ACCESS_CHANGES = f"""ALTER TABLE "Sales Floor"."Till Rolls" OWNER TO {ROLE};
+GRANT SELECT ON TABLE "Sales Floor"."Till Rolls" TO {ROLE};
+GRANT UPDATE(note) ON TABLE "Sales Floor"."Till Rolls" TO {ROLE};
+COMMENT ON TABLE "Sales Floor"."Till Rolls" IS 'paper';
+COMMENT ON COLUMN "Sales Floor"."Till Rolls".note IS 'as written';
+GRANT SELECT ON TABLE "Sales Floor".notes TO {ROLE};
+REVOKE ALL ON FUNCTION "Sales Floor".total() FROM PUBLIC;
+COMMENT ON FUNCTION "Sales Floor".total() IS 'one';
+ALTER TYPE "Sales Floor".tone OWNER TO {ROLE};
+GRANT USAGE ON SCHEMA "Sales Floor" TO {ROLE};
+COMMENT ON SCHEMA "Sales Floor" IS 'the floor';
+"""
+
+
+def test_grant_ownership_and_comment_changes_apply_to_existing_objects_in_any_schema(
+    database: TestDatabase, project: Project
+):
+    create_role(database.url)
+    project.write("sql/floor.sql", ACCESS_OBJECTS)
+    assert materialize(project.graph(), database.url).success
+
+    project.write("sql/floor.sql", ACCESS_OBJECTS + ACCESS_CHANGES)
+    graph = project.graph()
+    drifted = {key for key, check in verify(graph, database.url).items() if not check.passed}
+    schema = asset_key_part("Sales Floor")
+    assert drifted == {
+        f"{schema}/schema",
+        f"{schema}/{asset_key_part('Till Rolls')}",
+        f"{schema}/notes",
+        f"{schema}/function/total",
+        f"{schema}/type/tone",
+    }
+
+    applied = materialize(graph, database.url)
+    assert set(statements_run(applied)) == drifted
+    rolls, floor = '\'"Sales Floor"."Till Rolls"\'', "'\"Sales Floor\"'"
+    owner = f"SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = {rolls}::regclass"
+    assert database.value(owner) == ROLE
+    update = f"SELECT has_column_privilege(%s, {rolls}, 'note', 'UPDATE')"
+    assert database.value(update, (ROLE,))
+    assert database.value(f"SELECT col_description({rolls}::regclass, 2)") == "as written"
+    execute = f"SELECT has_function_privilege('public', {floor[:-1]}.total()', 'EXECUTE')"
+    assert not database.value(execute)
+    type_owner = (
+        f"SELECT pg_get_userbyid(typowner) FROM pg_type WHERE oid = {floor[:-1]}.tone'::regtype"
+    )
+    assert database.value(type_owner) == ROLE
+    assert database.value("SELECT has_schema_privilege(%s, 'Sales Floor', 'USAGE')", (ROLE,))
+
+    rerun = materialize(graph, database.url)
+    assert statements_run(rerun) == {}
+    assert all(check.passed for check in verify(graph, database.url).values())
