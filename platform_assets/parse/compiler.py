@@ -20,7 +20,7 @@ from platform_assets.model.declarations import (
 )
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SYSTEM_SCHEMAS, SchemaGraph
-from platform_assets.model.naming import choose_name, column_part, constraint_name
+from platform_assets.model.naming import choose_name, column_part, constraint_names
 from platform_assets.model.objects import (
     CATALOG_KINDS,
     GLOBAL_KINDS,
@@ -347,9 +347,12 @@ class _Compiler:
         key_indexes: dict[tuple[str, str], ObjectKey] = {}
         for obj in self.objects.values():
             if obj.kind == ObjectKind.TABLE:
-                for key in obj.declared(TableDefinition).keys:
+                keys = obj.declared(TableDefinition).keys
+                names = constraint_names(
+                    obj.name, [(k.name, k.kind.value, k.columns) for k in keys]
+                )
+                for key, name in zip(keys, names, strict=True):
                     if key.kind in INDEXED_KEYS:
-                        name = key.name or constraint_name(obj.name, key.kind.value, key.columns)
                         key_indexes.setdefault((obj.schema, name), obj.key)
 
         def key_index(name: Name, statement: Statement) -> ObjectKey | None:

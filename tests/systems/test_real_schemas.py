@@ -208,3 +208,24 @@ def test_grant_ownership_and_comment_changes_apply_to_existing_objects_in_any_sc
     rerun = materialize(graph, database.url)
     assert statements_run(rerun) == {}
     assert all(check.passed for check in verify(graph, database.url).values())
+
+
+def test_an_unnamed_check_added_later_is_a_constraint_like_a_named_one(
+    database: TestDatabase, project: Project
+):
+    table = 'CREATE SCHEMA "Till"; CREATE TABLE "Till".rolls (a int, b int);\n'
+    project.write("sql/t.sql", table + 'ALTER TABLE "Till".rolls ADD CHECK (b > a);\n')
+    graph = project.graph()
+    assert materialize(graph, database.url).success
+    checks = (
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c'"
+    )
+    assert ("rolls_check", "CHECK ((b > a))") in database.rows(checks)
+    assert statements_run(materialize(graph, database.url)) == {}
+
+    project.write("sql/t.sql", table + 'ALTER TABLE "Till".rolls ADD CHECK (b >= a);\n')
+    graph = project.graph()
+    assert not verify(graph, database.url)["Till/rolls"].passed
+    assert statements_run(materialize(graph, database.url)) == {"Till/rolls": 3}
+    assert ("rolls_check", "CHECK ((b >= a))") in database.rows(checks)
+    assert statements_run(materialize(graph, database.url)) == {}

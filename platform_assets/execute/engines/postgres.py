@@ -44,7 +44,7 @@ from platform_assets.model.hazards import (
     index_build,
     planned,
 )
-from platform_assets.model.naming import constraint_name
+from platform_assets.model.naming import constraint_names
 from platform_assets.model.objects import (
     CATALOG_KINDS,
     ObjectKey,
@@ -631,11 +631,9 @@ def added_constraint_names(table: SchemaObject, statement: Statement) -> list[st
     """The names of the constraints an ALTER TABLE ... ADD adds: as written, or those
     PostgreSQL gives unnamed ones."""
     index = table.statements.index(statement)
-    return [
-        key.name or constraint_name(table.name, key.kind.value, key.columns)
-        for key in table.declared(TableDefinition).keys
-        if key.statement == index
-    ]
+    keys = table.declared(TableDefinition).keys
+    names = constraint_names(table.name, [(k.name, k.kind.value, k.columns) for k in keys])
+    return [name for key, name in zip(keys, names, strict=True) if key.statement == index]
 
 
 def function_body(statement: Statement) -> str | None:
