@@ -40,6 +40,7 @@ from platform_assets.parse.classify import (
     Removal,
     classify,
 )
+from platform_assets.parse.commands import TokenReader
 from platform_assets.parse.dialect import DIALECT
 from platform_assets.parse.identifiers import fold_identifiers, regclass_name
 from platform_assets.parse.statements import read_statements
@@ -440,7 +441,10 @@ class _Compiler:
             if relation_key is not None:
                 self._link_timescale(obj, relation_key)
         for stmt in obj.statements:
-            for namespace, name in _references(stmt.tree):
+            trees = [stmt.tree]
+            if obj.kind == ObjectKind.DOMAIN:
+                trees += domain_checks(stmt)
+            for namespace, name in (found for tree in trees for found in _references(tree)):
                 if (
                     namespace == "relation"
                     and obj.kind != ObjectKind.TABLE
@@ -544,6 +548,8 @@ class _Compiler:
         a declared schema, and unqualified relations, must resolve.
         """
         key = self._find(namespace, name, statement)
+        if key is None and namespace == "type":  # a relation's row type (a composite's field)
+            key = self._find("relation", name, statement)
         if key is not None:
             obj.depends_on.add(key)
             return key
@@ -709,6 +715,23 @@ def function_body_relations(statement: Statement) -> list[Name]:
         for namespace, name in _references(fold_identifiers(body))
         if namespace == "relation"
     ]
+
+
+def domain_checks(statement: Statement) -> list[exp.Expr]:
+    """The CHECK expressions of a CREATE / ALTER DOMAIN (a Command to sqlglot), parsed:
+    the functions and types they call are the domain's dependencies."""
+    if not statement.tokens:
+        return []
+    reader = TokenReader(statement.tokens, statement.text, statement.tokens[0].start)
+    checks: list[exp.Expr] = []
+    while "CHECK" in reader.words:
+        reader.position += reader.words.index("CHECK") + 1
+        text = reader.parenthesized()
+        try:
+            checks.append(fold_identifiers(sqlglot.parse_one(text, read=DIALECT)))
+        except (ParseError, TokenError):
+            continue  # the server reads it; only its dependencies go unseen
+    return checks
 
 
 def _figure_column_name(node: exp.Expr) -> str | None:
