@@ -34,7 +34,9 @@ from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.hazards import Hazard, LockLevel, alter_table, planned
 from platform_assets.model.objects import SchemaObject
+from platform_assets.parse.classify import without_timescale_options
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import regclass_name
 
 
 @dataclass
@@ -72,7 +74,7 @@ def partitioned_create(table: SchemaObject, column: str) -> str:
             "a table converted to a hypertable cannot also declare PARTITION BY",
             table.location,
         )
-    tree = table.definition.tree.copy()
+    tree = without_timescale_options(table.definition.tree)  # a copy
     properties = tree.args.get("properties") or exp.Properties(expressions=[])
     properties.append(
         "expressions",
@@ -184,7 +186,8 @@ def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) 
     if not now_func:
         return PartitionPlan()
     width = int(settings["partition_interval"])
-    function = sql.Identifier(*now_func.split("."))
+    named = regclass_name(now_func)  # as regproc reads it: quoted parts kept
+    function = sql.Identifier(*filter(None, (named.schema, named.name)))
     now = int(session.value(sql.SQL("SELECT {}()").format(function)))
     start = now // width * width
     existing = existing_partitions(session, obj.schema, obj.name, integer=True)

@@ -28,7 +28,12 @@ from platform_assets.parse.declare import (
     relation_argument,
 )
 from platform_assets.parse.dialect import DIALECT
-from platform_assets.parse.identifiers import Name, fold_identifiers, regclass_name
+from platform_assets.parse.identifiers import (
+    Name,
+    fold_identifiers,
+    name_identifier,
+    regclass_name,
+)
 
 # TimescaleDB calls (SELECT fn(...) or CALL fn(...)) and the object each declares.
 TIMESCALE_CALLS: dict[str, ObjectKind] = {
@@ -131,6 +136,95 @@ def classify(statement: Statement) -> Creation | Amendment | Removal | InsertedR
     if isinstance(tree, exp.Command):
         return _classify_command(statement)
     raise _unsupported(statement)
+
+
+# `CREATE TABLE ... WITH (tsdb.hypertable, ...)` (TimescaleDB 2.20+): the options that
+# declare the hypertable conversion, and the create_hypertable argument each one is.
+HYPERTABLE_OPTIONS = {
+    "partition_column": "by_range",
+    "chunk_interval": "by_range",
+    "create_default_indexes": "create_default_indexes",
+    "associated_schema": "associated_schema_name",
+    "associated_table_prefix": "associated_table_prefix",
+}
+
+
+def table_timescale_options(create: exp.Expr) -> dict[str, exp.Expr]:
+    """The `tsdb.` / `timescaledb.` options of a CREATE TABLE, prefix removed."""
+    options: dict[str, exp.Expr] = {}
+    properties = create.args.get("properties") if isinstance(create, exp.Create) else None
+    for prop in properties.expressions if properties is not None else []:
+        key = prop.this if type(prop) is exp.Property else None
+        if isinstance(key, exp.Dot) and key.this.name.lower() in ("tsdb", "timescaledb"):
+            options[key.expression.name.lower()] = prop.args["value"]
+    return options
+
+
+def without_timescale_options(create: exp.Expr) -> exp.Expr:
+    """A copy of a CREATE TABLE without its `tsdb.` options, for plain PostgreSQL (which
+    refuses them): their hypertable is declared on its own (implied_statements)."""
+    tree = create.copy()
+    properties = tree.args.get("properties")
+    if properties is not None:
+        for prop in list(properties.expressions):
+            key = prop.this if type(prop) is exp.Property else None
+            if isinstance(key, exp.Dot) and key.this.name.lower() in ("tsdb", "timescaledb"):
+                prop.pop()
+        if not properties.expressions:
+            tree.set("properties", None)
+    return tree
+
+
+def implied_statements(statement: Statement) -> list[Statement]:
+    """What a CREATE TABLE declares besides the table: `WITH (tsdb.hypertable,
+    tsdb.partition_column = 'time', tsdb.chunk_interval = '1 day')` is the hypertable
+    conversion `create_hypertable(t, by_range('time', INTERVAL '1 day'))` would declare.
+    TimescaleDB converts the table as it creates it; the conversion's own asset checks
+    the dimension, and on plain PostgreSQL makes the table range partitioned."""
+    tree = statement.tree
+    if not isinstance(tree, exp.Create) or (tree.args.get("kind") or "").upper() != "TABLE":
+        return []
+    options = table_timescale_options(tree)
+    hypertable = options.get("hypertable")
+    if hypertable is None or hypertable.sql(DIALECT).lower() in ("false", "off", "'false'"):
+        return []
+    column = options.get("partition_column")
+    if not isinstance(column, exp.Literal):
+        raise SchemaError(
+            "CREATE TABLE ... WITH (tsdb.hypertable): name the time column with "
+            "tsdb.partition_column = '<column>'",
+            statement.location,
+        )
+    table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    relation = exp.Literal.string(
+        exp.Table(
+            this=name_identifier(table.name),
+            db=name_identifier(table.db) if table.db else None,
+        ).sql(DIALECT)
+    )
+    dimension = [exp.Literal.string(column.name)]
+    interval = options.get("chunk_interval")
+    if isinstance(interval, exp.Literal):
+        dimension.append(
+            interval
+            if not interval.is_string
+            else exp.Interval(this=exp.Literal.string(interval.name))
+        )
+    arguments: list[exp.Expr] = [relation, exp.Anonymous(this="by_range", expressions=dimension)]
+    for option, argument in HYPERTABLE_OPTIONS.items():
+        if option in options and argument != "by_range":
+            arguments.append(exp.Kwarg(this=exp.var(argument), expression=options[option].copy()))
+    call = exp.select(exp.Anonymous(this="create_hypertable", expressions=arguments))
+    text = call.sql(DIALECT, normalize_functions="lower")
+    return [
+        Statement(
+            text,
+            statement.location,
+            fold_identifiers(sqlglot.parse_one(text, read=DIALECT)),
+            statement.search_path,
+            settings=statement.settings,
+        )
+    ]
 
 
 def _classify_insert(tree: exp.Insert, statement: Statement) -> InsertedRows:

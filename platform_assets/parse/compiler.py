@@ -39,6 +39,7 @@ from platform_assets.parse.classify import (
     Name,
     Removal,
     classify,
+    implied_statements,
 )
 from platform_assets.parse.commands import TokenReader
 from platform_assets.parse.dialect import DIALECT
@@ -131,6 +132,8 @@ class _Compiler:
                     self._start_clean(statement, found, following)
                     continue
                 self._add(statement, found)
+                for implied in implied_statements(statement):
+                    self._add(implied, classify(implied))
             except SchemaError as error:
                 if error.location is None:
                     error.location = statement.location

@@ -18,6 +18,17 @@ from tests.support.project import REPO, Project
 from tests.support.runs import materializations, materialize, verify
 
 FIXTURES = REPO / "tests" / "fixtures" / "real"
+# TimescaleDB 2.20+: CREATE TABLE itself makes the hypertable.
+TSDB_TABLES = """CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA "Plant Floor";
+CREATE TABLE "Plant Floor".metrics (time timestamptz NOT NULL, device int, value float8)
+  WITH (tsdb.hypertable, tsdb.partition_column = 'time', tsdb.chunk_interval = '1 day');
+CREATE TABLE "Plant Floor".ticks (ts bigint NOT NULL, device int)
+  WITH (tsdb.hypertable, tsdb.partition_column = 'ts', tsdb.chunk_interval = 86400000);
+CREATE FUNCTION "Plant Floor".now_ms() RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$;
+SELECT set_integer_now_func('"Plant Floor".ticks', '"Plant Floor".now_ms');
+"""
 CORPUS = FIXTURES / "pg_dump_corpus.sql"
 ROLE = "corpus_reader"
 
@@ -229,3 +240,33 @@ def test_an_unnamed_check_added_later_is_a_constraint_like_a_named_one(
     assert statements_run(materialize(graph, database.url)) == {"Till/rolls": 3}
     assert ("rolls_check", "CHECK ((b >= a))") in database.rows(checks)
     assert statements_run(materialize(graph, database.url)) == {}
+
+
+def test_create_table_with_tsdb_hypertable_is_range_partitioned_on_plain_postgresql(
+    database: TestDatabase, project: Project
+):
+    project.write("sql/plant.sql", TSDB_TABLES)
+    graph = project.graph()
+    assert materialize(graph, database.url).success
+    # The declared dimension: partitions a day wide (an integer day for ticks).
+    metrics = "'\"Plant Floor\".metrics'::regclass"
+    assert database.value(f"SELECT pg_get_partkeydef({metrics})") == 'RANGE ("time")'
+    ticks = "'\"Plant Floor\".ticks'::regclass"
+    assert database.value(f"SELECT pg_get_partkeydef({ticks})") == "RANGE (ts)"
+    assert database.value(
+        "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'metrics_p' || "
+        "to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')"
+    ) == (
+        "FOR VALUES FROM ('"
+        + database.value("SELECT date_trunc('day', now() AT TIME ZONE 'UTC')::timestamptz::text")
+        + "') TO ('"
+        + database.value(
+            "SELECT (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day')"
+            "::timestamptz::text"
+        )
+        + "')"
+    )
+    second = materialize(graph, database.url)
+    assert statements_run(second) == {}
+    in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+    assert len(in_sync) == len(graph) and all(c.passed for c in in_sync)
