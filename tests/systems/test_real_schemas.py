@@ -74,16 +74,19 @@ def cluster(request, pg_cluster: EmbeddedCluster) -> EmbeddedCluster:
     return pg_cluster if request.param == "15" else request.getfixturevalue("pg18_cluster")
 
 
-def test_pg_dump_round_trip(cluster: EmbeddedCluster, project: Project):
+def assert_round_trip(cluster: EmbeddedCluster, source: str, project: Project) -> None:
+    """D made by running `source`; D's dump, unchanged, is the project's sql/;
+    materialized into an empty E, E's dump equals D's; a second run executes nothing
+    and every in_sync check passes."""
     with (
-        empty_database(cluster, "real_source") as source,
+        empty_database(cluster, "real_source") as source_db,
         empty_database(cluster, "real_target") as target,
     ):
-        # D: the corpus run as one script, as a user's database would have been made.
-        create_role(source.url)
-        with source.connect() as conn:
-            conn.execute(CORPUS.read_text())
-        dumped = cluster.dump_schema(source.name)
+        # D: the source run as one script, as a user's database would have been made.
+        create_role(source_db.url)
+        with source_db.connect() as conn:
+            conn.execute(source)
+        dumped = cluster.dump_schema(source_db.name)
         project.write("sql/dump.sql", dumped)
         graph = project.graph()
 
@@ -98,6 +101,63 @@ def test_pg_dump_round_trip(cluster: EmbeddedCluster, project: Project):
             for check in checks
             if not check.passed
         ]
+
+
+def test_pg_dump_round_trip(cluster: EmbeddedCluster, project: Project):
+    assert_round_trip(cluster, CORPUS.read_text(), project)
+
+
+# PostgreSQL 18 syntax, each case on its own: (source, the line and the words of
+# PostgreSQL 15's own error for it).
+PG18_CASES = {
+    "virtual_generated_column": (
+        "CREATE TABLE public.boxes (w int, h int, area int GENERATED ALWAYS AS (w * h) VIRTUAL);",
+        1,
+        'syntax error at or near "VIRTUAL"',
+    ),
+    "not_null_constraints": (
+        "CREATE TABLE public.pets (id int, owner int, CONSTRAINT pets_id_present NOT NULL id);\n"
+        "INSERT INTO public.pets VALUES (1, NULL);\n"  # in D, it stays NOT VALID
+        "ALTER TABLE public.pets ADD CONSTRAINT pets_owner_present NOT NULL owner NOT VALID;",
+        1,
+        'syntax error at or near "NOT"',
+    ),
+    "uuidv7_default": (
+        "CREATE TABLE public.events (id uuid DEFAULT uuidv7() PRIMARY KEY, at timestamptz);",
+        1,
+        "function uuidv7() does not exist",
+    ),
+    "temporal_key": (
+        "CREATE EXTENSION btree_gist;\n"
+        "CREATE TABLE public.prices (id int, valid tstzrange NOT NULL, price numeric,\n"
+        "  PRIMARY KEY (id, valid WITHOUT OVERLAPS),\n"
+        "  UNIQUE (price, valid WITHOUT OVERLAPS));",
+        2,
+        'syntax error at or near "WITHOUT"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PG18_CASES)
+def test_postgresql_18_syntax_round_trips_on_18(
+    case: str, pg18_cluster: EmbeddedCluster, project: Project
+):
+    source, _, _ = PG18_CASES[case]
+    assert_round_trip(pg18_cluster, source, project)
+
+
+@pytest.mark.parametrize("case", PG18_CASES)
+def test_postgresql_18_syntax_on_15_reports_the_servers_error_with_file_and_line(
+    case: str, pg_cluster: EmbeddedCluster, project: Project
+):
+    source, line, error = PG18_CASES[case]
+    assert pg_cluster.server_binaries().version.startswith("15")
+    with empty_database(pg_cluster, "real_pg18_on_15") as database:
+        project.write("sql/pg18.sql", source + "\n")
+        result = materialize(project.graph(), database.url, raise_on_error=False)
+        assert not result.success
+        failure = result.failure_data_for_node("schema_objects").error.message
+        assert f"sql/pg18.sql:{line}: " in failure and error in failure, failure
 
 
 TUTORIALS = sorted(FIXTURES.glob("tutorial_*.sql"))
