@@ -39,6 +39,11 @@ _SCHEMA = (
     "obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace "
     "WHERE nspname = %(name)s"
 )
+_LARGE_OBJECT = (
+    "SELECT pg_get_userbyid(lomowner) AS owner, lomacl::text AS acl, "
+    "obj_description(oid, 'pg_largeobject') AS comment FROM pg_largeobject_metadata "
+    "WHERE oid = %(name)s::oid"
+)
 STATE_QUERIES: dict[ObjectKind, str] = {
     ObjectKind.TABLE: _RELATION,
     ObjectKind.FOREIGN_TABLE: _RELATION,
@@ -52,6 +57,7 @@ STATE_QUERIES: dict[ObjectKind, str] = {
     ObjectKind.TYPE: _TYPE,
     ObjectKind.DOMAIN: _TYPE,
     ObjectKind.SCHEMA: _SCHEMA,
+    ObjectKind.LARGE_OBJECT: _LARGE_OBJECT,
 }
 
 

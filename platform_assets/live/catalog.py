@@ -173,6 +173,7 @@ EXISTENCE_QUERIES: dict[ObjectKind, str] = {
     ObjectKind.SERVER: _GLOBAL.format(catalog="pg_foreign_server", column="srvname"),
     ObjectKind.LANGUAGE: _GLOBAL.format(catalog="pg_language", column="lanname"),
     ObjectKind.ACCESS_METHOD: _GLOBAL.format(catalog="pg_am", column="amname"),
+    ObjectKind.LARGE_OBJECT: "SELECT 1 FROM pg_largeobject_metadata WHERE oid = %(name)s::oid",
     ObjectKind.CAST: "SELECT 1 FROM pg_cast "
     "WHERE castsource = to_regtype((%(identity)s::text[])[1]) "
     "AND casttarget = to_regtype((%(identity)s::text[])[2])",

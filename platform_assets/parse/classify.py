@@ -10,7 +10,13 @@ from sqlglot.errors import ParseError
 
 from platform_assets.model.declarations import CatalogObject, Declaration, Dimension
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, SourceLocation, Statement
+from platform_assets.model.objects import (
+    CATALOG_KINDS,
+    GLOBAL_SCHEMA,
+    ObjectKind,
+    SourceLocation,
+    Statement,
+)
 from platform_assets.parse.calls import call_arguments
 from platform_assets.parse.commands import (
     KIND_WORDS,
@@ -416,6 +422,8 @@ def _amended_kind(kind: ObjectKind) -> ObjectKind | None:
 
 def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creation | Amendment:
     function = call.name.lower()
+    if function == "lo_create":
+        return _classify_large_object(call, statement)
     if function == "add_job":
         return _classify_job(call, statement)
     if function == "alter_job":
@@ -453,6 +461,25 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
     declaration = hypertable_conversion(call) if kind == ObjectKind.HYPERTABLE else policy(call)
     return Creation(
         kind, Name(relation.schema, kind.value), relation=relation, declaration=declaration
+    )
+
+
+def _classify_large_object(call: exp.Anonymous, statement: Statement) -> Creation:
+    """`SELECT pg_catalog.lo_create('16384')`, as pg_dump writes a large object's
+    metadata (its contents are data: pg_dump writes them with lo_open, outside
+    --schema-only)."""
+    oid = call.expressions[0] if len(call.expressions) == 1 else None
+    if not isinstance(oid, exp.Literal) or not oid.name.isdigit() or int(oid.name) == 0:
+        raise SchemaError(
+            "lo_create: a large object is declared by its oid, a constant other than 0 "
+            "(which lets the server choose one): SELECT lo_create(16384), so every "
+            "database gets the same one",
+            statement.location,
+        )
+    return Creation(
+        ObjectKind.LARGE_OBJECT,
+        Name(GLOBAL_SCHEMA, oid.name),
+        declaration=CatalogObject((oid.name,)),
     )
 
 
@@ -582,12 +609,6 @@ def _classify_completion(reader: TokenReader, statement: Statement) -> Amendment
         if reader.match("DOMAIN"):
             return Amendment(reader.qualified_name(), "type")
         return Amendment(reader.qualified_name(), "relation")
-    if reader.match("LARGE", "OBJECT"):
-        raise SchemaError(
-            "large objects are data, not schema: the platform does not declare them; "
-            "remove the statement (pg_dump --schema-only writes none)",
-            statement.location,
-        )
     kind = reader.kind() or ObjectKind.TABLE  # GRANT SELECT ON t: a table
     found = read_object(reader, kind)
     return Amendment(

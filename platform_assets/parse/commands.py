@@ -35,6 +35,7 @@ KIND_WORDS: tuple[tuple[tuple[str, ...], ObjectKind], ...] = (
     (("USER", "MAPPING"), ObjectKind.USER_MAPPING),
     (("ACCESS", "METHOD"), ObjectKind.ACCESS_METHOD),
     (("DEFAULT", "CONVERSION"), ObjectKind.CONVERSION),
+    (("LARGE", "OBJECT"), ObjectKind.LARGE_OBJECT),
     (("PROCEDURAL", "LANGUAGE"), ObjectKind.LANGUAGE),
     (("TRUSTED", "LANGUAGE"), ObjectKind.LANGUAGE),
     (("UNLOGGED", "TABLE"), ObjectKind.TABLE),
@@ -275,6 +276,7 @@ def read_object(reader: TokenReader, kind: ObjectKind) -> CommandObject:
         ObjectKind.SERVER,
         ObjectKind.LANGUAGE,
         ObjectKind.ACCESS_METHOD,
+        ObjectKind.LARGE_OBJECT,
     ):
         return CommandObject(kind, Name(GLOBAL_SCHEMA, name.name))
     if kind in (ObjectKind.SCHEMA, ObjectKind.EXTENSION):

@@ -302,6 +302,13 @@ class _Compiler:
             return
         if target_key is None and self.lenient:
             return
+        if target_key is None and found.kind == ObjectKind.LARGE_OBJECT:
+            oid = found.target.name
+            raise SchemaError(
+                f"large object {oid} is not declared before this statement: declare it "
+                f"with SELECT lo_create({oid}) (as pg_dump writes it)",
+                statement.location,
+            )
         if target_key is None:
             raise SchemaError(
                 f"{_describe_name(found.target)} is not declared before this statement",

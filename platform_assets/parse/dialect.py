@@ -64,6 +64,16 @@ class SchemaParser(PostgresParser):
         finally:
             self._in_unique_key = False
 
+    def _parse_statement(self) -> exp.Expr | None:
+        # SECURITY LABEL ... has no parser in sqlglot: kept whole, read from its tokens.
+        if (
+            self._curr is not None
+            and self._next is not None
+            and ((self._curr.text.upper(), self._next.text.upper()) == ("SECURITY", "LABEL"))
+        ):
+            return self._parse_as_command(self._curr)
+        return super()._parse_statement()
+
     def _parse_generated_as_identity(self):
         generated = super()._parse_generated_as_identity()
         # AS (expr) without IDENTITY or STORED: a virtual generated column.

@@ -72,7 +72,12 @@ TABLE = "CREATE TABLE t (a int PRIMARY KEY, b text);\n"
         (
             "COMMENT ON LARGE OBJECT 1234 IS 'x';\n",
             "sql/a.sql:1",
-            ["large objects are data, not schema", "remove the statement"],
+            ["large object 1234 is not declared", "SELECT lo_create(1234)"],
+        ),
+        (  # a large object's oid must be the same in every database
+            "SELECT lo_create(0);\n",
+            "sql/a.sql:1",
+            ["lo_create: a large object is declared by its oid", "SELECT lo_create(16384)"],
         ),
     ],
 )

@@ -330,3 +330,52 @@ def test_create_table_with_tsdb_hypertable_is_range_partitioned_on_plain_postgre
     assert statements_run(second) == {}
     in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
     assert len(in_sync) == len(graph) and all(c.passed for c in in_sync)
+
+
+# pg_dump writes a large object's metadata so (outside --schema-only, with its data).
+LARGE_OBJECT = f"""SELECT pg_catalog.lo_create('424242');
+ALTER LARGE OBJECT 424242 OWNER TO {ROLE};
+GRANT SELECT ON LARGE OBJECT 424242 TO PUBLIC;
+COMMENT ON LARGE OBJECT 424242 IS 'the logo';
+"""
+
+
+def test_a_large_object_with_owner_grant_and_comment_materializes_and_evolves(
+    database: TestDatabase, project: Project
+):
+    create_role(database.url)
+    project.write("sql/logo.sql", LARGE_OBJECT)
+    graph = project.graph()
+    assert statements_run(materialize(graph, database.url)) == {"platform/large_object/424242": 4}
+    metadata = (
+        "SELECT pg_get_userbyid(lomowner), lomacl::text, obj_description(oid, 'pg_largeobject') "
+        "FROM pg_largeobject_metadata WHERE oid = 424242"
+    )
+    assert database.rows(metadata) == [(ROLE, f"{{{ROLE}=rw/{ROLE},=r/{ROLE}}}", "the logo")]
+    assert statements_run(materialize(graph, database.url)) == {}
+
+    project.write("sql/logo.sql", LARGE_OBJECT.replace("the logo", "the new logo"))
+    graph = project.graph()
+    assert not verify(graph, database.url)["platform/large_object/424242"].passed
+    materialize(graph, database.url)
+    assert database.rows(metadata)[0][2] == "the new logo"
+    assert statements_run(materialize(graph, database.url)) == {}
+
+
+def test_a_security_label_completes_its_object_and_the_servers_refusal_is_located(
+    database: TestDatabase, project: Project
+):
+    # No label provider loads here (sepgsql needs SELinux; neither build ships
+    # dummy_seclabel): the statement is read as a completion of its table, and the
+    # server's own refusal is reported with its file and line.
+    project.write(
+        "sql/labels.sql",
+        "CREATE TABLE secrets (id int);\n"
+        "SECURITY LABEL FOR selinux ON TABLE secrets IS 'system_u:object_r:sepgsql_table_t:s0';\n",
+    )
+    graph = project.graph()
+    assert [len(obj.statements) for obj in graph] == [2]
+    result = materialize(graph, database.url, raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("schema_objects").error.message
+    assert "sql/labels.sql:1" in failure and 'security label provider "selinux"' in failure, failure
