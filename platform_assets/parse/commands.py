@@ -349,11 +349,10 @@ def access_change(statement_tokens: list[Token], tree_type: str) -> AccessChange
         return AccessChange("grant")
     if words[:2] == ["COMMENT", "ON"]:
         return AccessChange("comment")
-    if words[:1] != ["ALTER"] or "OWNER" not in words:
+    # `ALTER <kind> <name> OWNER TO <role>`: always its last three words (and not
+    # `RENAME [COLUMN] owner TO x`).
+    if words[:1] != ["ALTER"] or words[-3:-1] != ["OWNER", "TO"] or "RENAME" in words:
         return None
-    at = words.index("OWNER")
-    if words[at + 1 : at + 2] != ["TO"] or at + 2 >= len(words):
-        return None
-    reader.position = at + 2
+    reader.position = len(words) - 1
     word = reader.words[0]
     return AccessChange("owner", word if word in ROLE_KEYWORDS else reader.identifier())
