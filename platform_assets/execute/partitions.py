@@ -178,6 +178,14 @@ def upkept_ranges(
     )
 
 
+def integer_now(session: Session, now_func: str) -> int:
+    """ "Now" of an integer time column: the declared integer_now function, called by its
+    name as regproc reads it (`'"Plant Floor".now_ms'`: quoted parts kept)."""
+    named = regclass_name(now_func)
+    function = sql.Identifier(*filter(None, (named.schema, named.name)))
+    return int(session.value(sql.SQL("SELECT {}()").format(function)))
+
+
 def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) -> PartitionPlan:
     """The same plan for an integer time column: bounds are multiples of the width
     around "now", which the declared integer_now function gives (without one there is
@@ -186,9 +194,7 @@ def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) 
     if not now_func:
         return PartitionPlan()
     width = int(settings["partition_interval"])
-    named = regclass_name(now_func)  # as regproc reads it: quoted parts kept
-    function = sql.Identifier(*filter(None, (named.schema, named.name)))
-    now = int(session.value(sql.SQL("SELECT {}()").format(function)))
+    now = integer_now(session, now_func)
     start = now // width * width
     existing = existing_partitions(session, obj.schema, obj.name, integer=True)
     cutoff = now - int(settings["retention"]) if settings.get("retention") else None
