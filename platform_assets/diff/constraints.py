@@ -29,6 +29,7 @@ from platform_assets.model.hazards import (
     drop_index_concurrently,
     planned,
 )
+from platform_assets.model.naming import constraint_names
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
 
@@ -57,10 +58,13 @@ class DeclaredConstraint:
 
 def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
     """Every constraint of the declaration: in CREATE TABLE (table and column level)
-    and in its ALTER TABLE ... ADD CONSTRAINT amendments."""
+    and in its ALTER TABLE ... ADD CONSTRAINT amendments. An unnamed one added by an
+    amendment (`ADD CHECK (...)`) has the name the server gives it, like a named one."""
+    keys = table.declared(TableDefinition).keys
+    names = constraint_names(table.name, [(k.name, k.kind.value, k.columns) for k in keys])
     return [
         DeclaredConstraint(
-            key.name,
+            name if key.statement > 0 else key.name,
             _CONTYPES[key.kind],
             key.node,
             tuple(sorted(set(key.columns))),
@@ -69,7 +73,7 @@ def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
             key_columns=tuple(key.columns),
             not_valid=key.not_valid,
         )
-        for key in table.declared(TableDefinition).keys
+        for key, name in zip(keys, names, strict=True)
         if key.kind in _CONTYPES
     ]
 

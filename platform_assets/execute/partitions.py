@@ -47,7 +47,9 @@ from platform_assets.model.hazards import (
     planned,
 )
 from platform_assets.model.objects import SchemaObject
+from platform_assets.parse.classify import without_timescale_options
 from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import regclass_name
 
 
 @dataclass
@@ -87,7 +89,7 @@ def partitioned_create(table: SchemaObject, column: str) -> str:
             "a table converted to a hypertable cannot also declare PARTITION BY",
             table.location,
         )
-    tree = table.definition.tree.copy()
+    tree = without_timescale_options(table.definition.tree)  # a copy
     properties = tree.args.get("properties") or exp.Properties(expressions=[])
     properties.append(
         "expressions",
@@ -216,6 +218,14 @@ def upkept_ranges(
     )
 
 
+def integer_now(session: Session, now_func: str) -> int:
+    """ "Now" of an integer time column: the declared integer_now function, called by its
+    name as regproc reads it (`'"Plant Floor".now_ms'`: quoted parts kept)."""
+    named = regclass_name(now_func)
+    function = sql.Identifier(*filter(None, (named.schema, named.name)))
+    return int(session.value(sql.SQL("SELECT {}()").format(function)))
+
+
 def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) -> PartitionPlan:
     """The same plan for an integer time column: bounds are multiples of the width
     around "now", which the declared integer_now function gives (without one there is
@@ -224,8 +234,7 @@ def integer_plan(session: Session, obj: SchemaObject, settings: dict[str, str]) 
     if not now_func:
         return PartitionPlan()
     width = int(settings["partition_interval"])
-    function = sql.Identifier(*now_func.split("."))
-    now = int(session.value(sql.SQL("SELECT {}()").format(function)))
+    now = integer_now(session, now_func)
     start = now // width * width
     existing = existing_partitions(session, obj.schema, obj.name, integer=True)
     cutoff = now - int(settings["retention"]) if settings.get("retention") else None

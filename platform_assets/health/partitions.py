@@ -7,7 +7,7 @@ from datetime import datetime
 from psycopg import sql
 
 from platform_assets.execute.partition_rules import partition_settings
-from platform_assets.execute.partitions import integer_bounds, range_bounds
+from platform_assets.execute.partitions import integer_bounds, integer_now, range_bounds
 from platform_assets.health.findings import CHUNK_HEALTH, EXAMPLES, Finding, of_kind
 from platform_assets.live.session import Session
 from platform_assets.model.graph import SchemaGraph
@@ -105,7 +105,7 @@ def _integer_horizon_and_cutoff(
     now_func = settings.get("integer_now_func")
     if not now_func:
         return None, None
-    now = int(session.value(sql.SQL("SELECT {}()").format(sql.Identifier(*now_func.split(".")))))
+    now = integer_now(session, now_func)
     horizon = now + int(settings["partition_interval"]) * int(settings.get("premake", 0))
     retention = settings.get("retention")
     return horizon, now - int(retention) if retention else None

@@ -130,14 +130,6 @@ def row_count(session: Session, schema: str, table: str) -> int:
     return session.value(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table)))
 
 
-def object_comment(session: Session, schema: str, name: str) -> str | None:
-    return session.value(
-        "SELECT obj_description(c.oid, 'pg_class') FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
-        (schema, name),
-    )
-
-
 # Objects the platform checks for existence only (model.objects.CATALOG_KINDS): one
 # query per kind, with %(schema)s, %(name)s, %(relation)s and %(identity)s (a list).
 _IN_SCHEMA = (
@@ -181,6 +173,7 @@ EXISTENCE_QUERIES: dict[ObjectKind, str] = {
     ObjectKind.SERVER: _GLOBAL.format(catalog="pg_foreign_server", column="srvname"),
     ObjectKind.LANGUAGE: _GLOBAL.format(catalog="pg_language", column="lanname"),
     ObjectKind.ACCESS_METHOD: _GLOBAL.format(catalog="pg_am", column="amname"),
+    ObjectKind.LARGE_OBJECT: "SELECT 1 FROM pg_largeobject_metadata WHERE oid = %(name)s::oid",
     ObjectKind.CAST: "SELECT 1 FROM pg_cast "
     "WHERE castsource = to_regtype((%(identity)s::text[])[1]) "
     "AND casttarget = to_regtype((%(identity)s::text[])[2])",
@@ -211,16 +204,6 @@ def catalog_object_exists(session: Session, obj: SchemaObject) -> bool:
         "identity": list(identity),  # type: ignore[arg-type]
     }
     return bool(session.value(EXISTENCE_QUERIES[obj.kind], params))
-
-
-def schema_state(session: Session, name: str) -> dict | None:
-    """What grants, ownership and a comment change on a schema."""
-    rows = session.rows(
-        "SELECT nspowner::regrole::text AS owner, nspacl::text AS acl, "
-        "obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = %s",
-        (name,),
-    )
-    return rows[0] if rows else None
 
 
 def holds_rows(session: Session, schema: str, table: str) -> bool:

@@ -80,14 +80,31 @@ CONSTRAINT_LABELS = {
 }
 
 
-def constraint_name(table: str, kind: str, columns: Sequence[str]) -> str:
+def constraint_name(
+    table: str, kind: str, columns: Sequence[str], taken: Collection[str] = ()
+) -> str:
     """The name PostgreSQL gives an unnamed constraint: `<table>_pkey`; a check after
-    its first column; the others after their columns (`<table>_<a>_<b>_fkey`)."""
+    its column when it reads one column, else `<table>_check`; the others after their
+    columns (`<table>_<a>_<b>_fkey`); a number added while the name is `taken`."""
     if kind == "primary":
-        return make_object_name(table, None, "pkey")
+        return choose_name(table, None, "pkey", taken)
     if kind == "check":
-        return make_object_name(table, columns[0] if columns else None, "check")
-    return make_object_name(table, "_".join(columns) or None, CONSTRAINT_LABELS[kind])
+        column = columns[0] if len(set(columns)) == 1 else None
+        return choose_name(table, column, "check", taken)
+    return choose_name(table, "_".join(columns) or None, CONSTRAINT_LABELS[kind], taken)
+
+
+def constraint_names(
+    table: str, keys: Sequence[tuple[str | None, str, Sequence[str]]]
+) -> list[str]:
+    """The names of a table's constraints, (name, kind, columns) in declaration order:
+    as written, or as PostgreSQL names the unnamed ones (each name taken in turn)."""
+    names: list[str] = []
+    for name, kind, columns in keys:
+        names.append(
+            name or constraint_name(table, kind, columns, {*names, *(k[0] for k in keys if k[0])})
+        )
+    return names
 
 
 # -- names outside PostgreSQL ------------------------------------------------------

@@ -62,6 +62,7 @@ class ObjectKind(StrEnum):
     LANGUAGE = "language"
     ACCESS_METHOD = "access_method"
     TRANSFORM = "transform"
+    LARGE_OBJECT = "large_object"  # `SELECT lo_create(oid)`, named by its oid
 
 
 TIMESCALE_KINDS = frozenset(
@@ -144,6 +145,7 @@ GLOBAL_KINDS = frozenset(
         ObjectKind.LANGUAGE,
         ObjectKind.ACCESS_METHOD,
         ObjectKind.TRANSFORM,
+        ObjectKind.LARGE_OBJECT,
     }
 )
 

@@ -10,7 +10,13 @@ from sqlglot.errors import ParseError
 
 from platform_assets.model.declarations import CatalogObject, Declaration, Dimension, UserJob
 from platform_assets.model.errors import SchemaError
-from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, SourceLocation, Statement
+from platform_assets.model.objects import (
+    CATALOG_KINDS,
+    GLOBAL_SCHEMA,
+    ObjectKind,
+    SourceLocation,
+    Statement,
+)
 from platform_assets.parse.calls import bound_arguments, call_arguments
 from platform_assets.parse.commands import (
     KIND_WORDS,
@@ -29,7 +35,12 @@ from platform_assets.parse.declare import (
     relation_argument,
 )
 from platform_assets.parse.dialect import DIALECT
-from platform_assets.parse.identifiers import Name, fold_identifiers, regclass_name
+from platform_assets.parse.identifiers import (
+    Name,
+    fold_identifiers,
+    name_identifier,
+    regclass_name,
+)
 
 # TimescaleDB calls (SELECT fn(...) or CALL fn(...)) and the object each declares.
 TIMESCALE_CALLS: dict[str, ObjectKind] = {
@@ -87,6 +98,9 @@ class Amendment:
     kind: ObjectKind | None = None
     relation: Name | None = None
     references: list[tuple[str, Name]] = field(default_factory=list)
+    # `ALTER TABLE|INDEX parent ATTACH PARTITION target`: the parent. An index target may
+    # be the index of a partition's key, which its table's constraint declares.
+    attached_to: Name | None = None
 
 
 @dataclass
@@ -140,6 +154,95 @@ def classify(statement: Statement) -> Creation | Amendment | Removal | InsertedR
     if isinstance(tree, exp.Command):
         return _classify_command(statement)
     raise _unsupported(statement)
+
+
+# `CREATE TABLE ... WITH (tsdb.hypertable, ...)` (TimescaleDB 2.20+): the options that
+# declare the hypertable conversion, and the create_hypertable argument each one is.
+HYPERTABLE_OPTIONS = {
+    "partition_column": "by_range",
+    "chunk_interval": "by_range",
+    "create_default_indexes": "create_default_indexes",
+    "associated_schema": "associated_schema_name",
+    "associated_table_prefix": "associated_table_prefix",
+}
+
+
+def table_timescale_options(create: exp.Expr) -> dict[str, exp.Expr]:
+    """The `tsdb.` / `timescaledb.` options of a CREATE TABLE, prefix removed."""
+    options: dict[str, exp.Expr] = {}
+    properties = create.args.get("properties") if isinstance(create, exp.Create) else None
+    for prop in properties.expressions if properties is not None else []:
+        key = prop.this if type(prop) is exp.Property else None
+        if isinstance(key, exp.Dot) and key.this.name.lower() in ("tsdb", "timescaledb"):
+            options[key.expression.name.lower()] = prop.args["value"]
+    return options
+
+
+def without_timescale_options(create: exp.Expr) -> exp.Expr:
+    """A copy of a CREATE TABLE without its `tsdb.` options, for plain PostgreSQL (which
+    refuses them): their hypertable is declared on its own (implied_statements)."""
+    tree = create.copy()
+    properties = tree.args.get("properties")
+    if properties is not None:
+        for prop in list(properties.expressions):
+            key = prop.this if type(prop) is exp.Property else None
+            if isinstance(key, exp.Dot) and key.this.name.lower() in ("tsdb", "timescaledb"):
+                prop.pop()
+        if not properties.expressions:
+            tree.set("properties", None)
+    return tree
+
+
+def implied_statements(statement: Statement) -> list[Statement]:
+    """What a CREATE TABLE declares besides the table: `WITH (tsdb.hypertable,
+    tsdb.partition_column = 'time', tsdb.chunk_interval = '1 day')` is the hypertable
+    conversion `create_hypertable(t, by_range('time', INTERVAL '1 day'))` would declare.
+    TimescaleDB converts the table as it creates it; the conversion's own asset checks
+    the dimension, and on plain PostgreSQL makes the table range partitioned."""
+    tree = statement.tree
+    if not isinstance(tree, exp.Create) or (tree.args.get("kind") or "").upper() != "TABLE":
+        return []
+    options = table_timescale_options(tree)
+    hypertable = options.get("hypertable")
+    if hypertable is None or hypertable.sql(DIALECT).lower() in ("false", "off", "'false'"):
+        return []
+    column = options.get("partition_column")
+    if not isinstance(column, exp.Literal):
+        raise SchemaError(
+            "CREATE TABLE ... WITH (tsdb.hypertable): name the time column with "
+            "tsdb.partition_column = '<column>'",
+            statement.location,
+        )
+    table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    relation = exp.Literal.string(
+        exp.Table(
+            this=name_identifier(table.name),
+            db=name_identifier(table.db) if table.db else None,
+        ).sql(DIALECT)
+    )
+    dimension = [exp.Literal.string(column.name)]
+    interval = options.get("chunk_interval")
+    if isinstance(interval, exp.Literal):
+        dimension.append(
+            interval
+            if not interval.is_string
+            else exp.Interval(this=exp.Literal.string(interval.name))
+        )
+    arguments: list[exp.Expr] = [relation, exp.Anonymous(this="by_range", expressions=dimension)]
+    for option, argument in HYPERTABLE_OPTIONS.items():
+        if option in options and argument != "by_range":
+            arguments.append(exp.Kwarg(this=exp.var(argument), expression=options[option].copy()))
+    call = exp.select(exp.Anonymous(this="create_hypertable", expressions=arguments))
+    text = call.sql(DIALECT, normalize_functions="lower")
+    return [
+        Statement(
+            text,
+            statement.location,
+            fold_identifiers(sqlglot.parse_one(text, read=DIALECT)),
+            statement.search_path,
+            settings=statement.settings,
+        )
+    ]
 
 
 def _classify_insert(tree: exp.Insert, statement: Statement) -> InsertedRows:
@@ -302,6 +405,8 @@ def _classify_comment(tree: exp.Comment, statement: Statement) -> Amendment:
     if kind in ("TYPE", "DOMAIN"):
         return Amendment(_name(target), "type")
     if kind in ("FUNCTION", "PROCEDURE"):
+        if isinstance(target, exp.UserDefinedFunction):  # with its argument types
+            target = target.this
         return Amendment(_name(target), "function")
     return _classify_command(statement)
 
@@ -329,6 +434,8 @@ def _amended_kind(kind: ObjectKind) -> ObjectKind | None:
 
 def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creation | Amendment:
     function = call.name.lower()
+    if function == "lo_create":
+        return _classify_large_object(call, statement)
     if function == "add_job":
         return _classify_job(call, statement)
     if function == "alter_job":
@@ -361,6 +468,25 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
     declaration = hypertable_conversion(call) if kind == ObjectKind.HYPERTABLE else policy(call)
     return Creation(
         kind, Name(relation.schema, kind.value), relation=relation, declaration=declaration
+    )
+
+
+def _classify_large_object(call: exp.Anonymous, statement: Statement) -> Creation:
+    """`SELECT pg_catalog.lo_create('16384')`, as pg_dump writes a large object's
+    metadata (its contents are data: pg_dump writes them with lo_open, outside
+    --schema-only)."""
+    oid = call.expressions[0] if len(call.expressions) == 1 else None
+    if not isinstance(oid, exp.Literal) or not oid.name.isdigit() or int(oid.name) == 0:
+        raise SchemaError(
+            "lo_create: a large object is declared by its oid, a constant other than 0 "
+            "(which lets the server choose one): SELECT lo_create(16384), so every "
+            "database gets the same one",
+            statement.location,
+        )
+    return Creation(
+        ObjectKind.LARGE_OBJECT,
+        Name(GLOBAL_SCHEMA, oid.name),
+        declaration=CatalogObject((oid.name,)),
     )
 
 
@@ -477,7 +603,12 @@ def _classify_altered(reader: TokenReader, statement: Statement) -> Amendment:
     namespace = LOOKUP_NAMESPACE.get(kind, kind.value)
     attached = reader.names_after("ATTACH", "PARTITION")
     if attached and namespace == "relation":
-        return Amendment(attached[0], "relation", references=[("relation", found.name)])
+        return Amendment(
+            attached[0],
+            "relation",
+            references=[("relation", found.name)],
+            attached_to=found.name,
+        )
     references: list[tuple[str, Name]] = []
     if kind == ObjectKind.SEQUENCE and reader.match("OWNED", "BY"):
         parts = reader.dotted()[:-1]  # schema.table.column: the table
@@ -509,12 +640,6 @@ def _classify_completion(reader: TokenReader, statement: Statement) -> Amendment
         if reader.match("DOMAIN"):
             return Amendment(reader.qualified_name(), "type")
         return Amendment(reader.qualified_name(), "relation")
-    if reader.match("LARGE", "OBJECT"):
-        raise SchemaError(
-            "large objects are data, not schema: the platform does not declare them; "
-            "remove the statement (pg_dump --schema-only writes none)",
-            statement.location,
-        )
     kind = reader.kind() or ObjectKind.TABLE  # GRANT SELECT ON t: a table
     found = read_object(reader, kind)
     return Amendment(

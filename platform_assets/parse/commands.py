@@ -35,6 +35,7 @@ KIND_WORDS: tuple[tuple[tuple[str, ...], ObjectKind], ...] = (
     (("USER", "MAPPING"), ObjectKind.USER_MAPPING),
     (("ACCESS", "METHOD"), ObjectKind.ACCESS_METHOD),
     (("DEFAULT", "CONVERSION"), ObjectKind.CONVERSION),
+    (("LARGE", "OBJECT"), ObjectKind.LARGE_OBJECT),
     (("PROCEDURAL", "LANGUAGE"), ObjectKind.LANGUAGE),
     (("TRUSTED", "LANGUAGE"), ObjectKind.LANGUAGE),
     (("UNLOGGED", "TABLE"), ObjectKind.TABLE),
@@ -275,6 +276,7 @@ def read_object(reader: TokenReader, kind: ObjectKind) -> CommandObject:
         ObjectKind.SERVER,
         ObjectKind.LANGUAGE,
         ObjectKind.ACCESS_METHOD,
+        ObjectKind.LARGE_OBJECT,
     ):
         return CommandObject(kind, Name(GLOBAL_SCHEMA, name.name))
     if kind in (ObjectKind.SCHEMA, ObjectKind.EXTENSION):
@@ -316,3 +318,41 @@ def identity_added(tokens: list[Token]) -> tuple[str, bool] | None:
     if not reader.match("ADD", "GENERATED"):
         return None
     return column, reader.match("ALWAYS")
+
+
+# Roles `OWNER TO` may name by a keyword instead of a name.
+ROLE_KEYWORDS = frozenset({"CURRENT_USER", "CURRENT_ROLE", "SESSION_USER"})
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """A statement that changes who owns an object, who may use it or its comment."""
+
+    # "owner" (ALTER ... OWNER TO), "grant" (GRANT / REVOKE) or "comment" (COMMENT ON).
+    what: str
+    # For "owner": the role named (lower case if unquoted), or CURRENT_USER & co.
+    role: str | None = None
+
+
+def access_change(statement_tokens: list[Token], tree_type: str) -> AccessChange | None:
+    """What an object's completing statement changes, if it is an ownership, privilege
+    or comment statement (`tree_type`: the class name of its sqlglot tree)."""
+    if tree_type in ("Grant", "Revoke"):
+        return AccessChange("grant")
+    if tree_type == "Comment":
+        return AccessChange("comment")
+    if tree_type != "Command":
+        return None
+    reader = TokenReader(statement_tokens, "")
+    words = reader.words
+    if words[:1] in (["GRANT"], ["REVOKE"]):
+        return AccessChange("grant")
+    if words[:2] == ["COMMENT", "ON"]:
+        return AccessChange("comment")
+    # `ALTER <kind> <name> OWNER TO <role>`: always its last three words (and not
+    # `RENAME [COLUMN] owner TO x`).
+    if words[:1] != ["ALTER"] or words[-3:-1] != ["OWNER", "TO"] or "RENAME" in words:
+        return None
+    reader.position = len(words) - 1
+    word = reader.words[0]
+    return AccessChange("owner", word if word in ROLE_KEYWORDS else reader.identifier())

@@ -11,10 +11,16 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from platform_assets.model.declarations import ExistingSchema, HypertableConversion, ReorderPolicy
+from platform_assets.model.declarations import (
+    ExistingSchema,
+    HypertableConversion,
+    KeyKind,
+    ReorderPolicy,
+    TableDefinition,
+)
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SYSTEM_SCHEMAS, SchemaGraph
-from platform_assets.model.naming import choose_name, column_part
+from platform_assets.model.naming import choose_name, column_part, constraint_names
 from platform_assets.model.objects import (
     CATALOG_KINDS,
     GLOBAL_KINDS,
@@ -33,7 +39,9 @@ from platform_assets.parse.classify import (
     Name,
     Removal,
     classify,
+    implied_statements,
 )
+from platform_assets.parse.commands import TokenReader
 from platform_assets.parse.dialect import DIALECT
 from platform_assets.parse.identifiers import fold_identifiers, regclass_name
 from platform_assets.parse.statements import read_statements
@@ -106,6 +114,11 @@ class _Compiler:
         self.start_clean: dict[int, Statement] = {}
         # References read from a statement's tokens (its tree does not show them).
         self.token_references: dict[int, list[tuple[str, Name]]] = {}
+        # `ALTER INDEX ... ATTACH PARTITION` of a key's index: resolved once every
+        # table's constraints are known.
+        self.key_index_attachments: list[tuple[Statement, Amendment]] = []
+        # `ALTER TABLE parent ATTACH PARTITION t` statements (by id).
+        self.partition_attachments: set[int] = set()
 
     def compile(self, statements: list[Statement]) -> SchemaGraph:
         for index, statement in enumerate(statements):
@@ -119,13 +132,17 @@ class _Compiler:
                     self._start_clean(statement, found, following)
                     continue
                 self._add(statement, found)
+                for implied in implied_statements(statement):
+                    self._add(implied, classify(implied))
             except SchemaError as error:
                 if error.location is None:
                     error.location = statement.location
                 self.errors.append(error)
         for obj in self.objects.values():
             if obj.kind == ObjectKind.TABLE:  # complete now: its amendments are known
+                obj.statements = self._keys_before_attaching(obj.statements)
                 obj.declaration = table_definition(obj.statements)
+        self._attach_key_indexes()
         for statement, rows, key in self.inserts:  # seeds read their table's declaration
             try:
                 self._seed(statement, rows, self.objects[key])
@@ -280,8 +297,18 @@ class _Compiler:
         target_key = self._find_target(found, statement)
         if target_key is None and found.namespace == "schema":
             target_key = self._existing_schema(found.target.name, statement)
+        if target_key is None and found.attached_to is not None and found.references:
+            self.key_index_attachments.append((statement, found))
+            return
         if target_key is None and self.lenient:
             return
+        if target_key is None and found.kind == ObjectKind.LARGE_OBJECT:
+            oid = found.target.name
+            raise SchemaError(
+                f"large object {oid} is not declared before this statement: declare it "
+                f"with SELECT lo_create({oid}) (as pg_dump writes it)",
+                statement.location,
+            )
         if target_key is None:
             raise SchemaError(
                 f"{_describe_name(found.target)} is not declared before this statement",
@@ -306,6 +333,67 @@ class _Compiler:
                 hypertable.declaration = replace(conversion, integer_now_func=now)
             return
         target.statements.append(statement)
+        if found.attached_to is not None and target.kind == ObjectKind.TABLE:
+            self.partition_attachments.add(id(statement))
+
+    def _keys_before_attaching(self, statements: list[Statement]) -> list[Statement]:
+        """A partition's own constraints before it is attached: attaching then adopts
+        their indexes for the parent's keys, which the parent (an asset that ran before)
+        already has; attached first, the server would make those indexes itself and the
+        partition's ADD CONSTRAINT would find its name taken. pg_dump attaches before
+        adding any key, which a psql run of the file does for the whole database at once."""
+        attaching = [s for s in statements[1:] if id(s) in self.partition_attachments]
+        if not attaching:
+            return statements
+        rest = [s for s in statements if id(s) not in self.partition_attachments]
+        last_key = max((i for i, s in enumerate(rest) if _adds_constraint(s)), default=0)
+        return rest[: last_key + 1] + attaching + rest[last_key + 1 :]
+
+    def _attach_key_indexes(self) -> None:
+        """`ALTER INDEX parent_pkey ATTACH PARTITION part_pkey`, as pg_dump writes the keys
+        of a partitioned table: it completes the partition whose constraint made
+        `part_pkey`, and runs after the table whose key (or the index) is `parent_pkey`."""
+        if not self.key_index_attachments:
+            return
+        key_indexes: dict[tuple[str, str], ObjectKey] = {}
+        for obj in self.objects.values():
+            if obj.kind == ObjectKind.TABLE:
+                keys = obj.declared(TableDefinition).keys
+                names = constraint_names(
+                    obj.name, [(k.name, k.kind.value, k.columns) for k in keys]
+                )
+                for key, name in zip(keys, names, strict=True):
+                    if key.kind in INDEXED_KEYS:
+                        key_indexes.setdefault((obj.schema, name), obj.key)
+
+        def key_index(name: Name, statement: Statement) -> ObjectKey | None:
+            schemas = (name.schema,) if name.schema else statement.search_path
+            return next(
+                (key_indexes[(s, name.name)] for s in schemas if (s, name.name) in key_indexes),
+                None,
+            )
+
+        for statement, found in self.key_index_attachments:
+            owner = key_index(found.target, statement)
+            if owner is None:
+                if not self.lenient:
+                    self.errors.append(
+                        SchemaError(
+                            f"{_describe_name(found.target, 'index')} is attached as a "
+                            "partition but is neither a declared index nor the index of a "
+                            "declared table's primary key, unique or exclusion constraint",
+                            statement.location,
+                        )
+                    )
+                continue
+            assert found.attached_to is not None
+            parent = self._find("relation", found.attached_to, statement) or key_index(
+                found.attached_to, statement
+            )
+            table = self.objects[owner]
+            table.statements.append(statement)
+            if parent is not None and parent != owner:
+                table.depends_on.add(parent)
 
     def _find_target(self, found: Amendment, statement: Statement) -> ObjectKey | None:
         if found.relation is not None and found.kind in RELATION_MEMBER_KINDS:
@@ -363,7 +451,10 @@ class _Compiler:
             if relation_key is not None:
                 self._link_timescale(obj, relation_key)
         for stmt in obj.statements:
-            for namespace, name in _references(stmt.tree):
+            trees = [stmt.tree]
+            if obj.kind == ObjectKind.DOMAIN:
+                trees += domain_checks(stmt)
+            for namespace, name in (found for tree in trees for found in _references(tree)):
                 if (
                     namespace == "relation"
                     and obj.kind != ObjectKind.TABLE
@@ -467,6 +558,8 @@ class _Compiler:
         a declared schema, and unqualified relations, must resolve.
         """
         key = self._find(namespace, name, statement)
+        if key is None and namespace == "type":  # a relation's row type (a composite's field)
+            key = self._find("relation", name, statement)
         if key is not None:
             obj.depends_on.add(key)
             return key
@@ -515,6 +608,17 @@ class _Compiler:
             order.append(key)
             sorter.done(key)
         return order
+
+
+# Constraints PostgreSQL builds an index of the same name for.
+INDEXED_KEYS = frozenset({KeyKind.PRIMARY, KeyKind.UNIQUE, KeyKind.EXCLUSION})
+
+
+def _adds_constraint(statement: Statement) -> bool:
+    tree = statement.tree
+    return isinstance(tree, exp.Alter) and any(
+        isinstance(action, exp.AddConstraint) for action in tree.args.get("actions") or []
+    )
 
 
 def _namespace(kind: ObjectKind) -> str | None:
@@ -578,7 +682,8 @@ def _own_name(tree: exp.Expr) -> exp.Expr | None:
         target = tree.this
         return target.this if isinstance(target, exp.Schema | exp.UserDefinedFunction) else target
     if isinstance(tree, exp.Alter | exp.Comment):
-        return tree.this
+        # COMMENT ON FUNCTION f(args): the function's name
+        return tree.this.this if isinstance(tree.this, exp.UserDefinedFunction) else tree.this
     if isinstance(tree, exp.Grant | exp.Revoke):
         return tree.args.get("securable")
     return None
@@ -620,6 +725,23 @@ def function_body_relations(statement: Statement) -> list[Name]:
         for namespace, name in _references(fold_identifiers(body))
         if namespace == "relation"
     ]
+
+
+def domain_checks(statement: Statement) -> list[exp.Expr]:
+    """The CHECK expressions of a CREATE / ALTER DOMAIN (a Command to sqlglot), parsed:
+    the functions and types they call are the domain's dependencies."""
+    if not statement.tokens:
+        return []
+    reader = TokenReader(statement.tokens, statement.text, statement.tokens[0].start)
+    checks: list[exp.Expr] = []
+    while "CHECK" in reader.words:
+        reader.position += reader.words.index("CHECK") + 1
+        text = reader.parenthesized()
+        try:
+            checks.append(fold_identifiers(sqlglot.parse_one(text, read=DIALECT)))
+        except (ParseError, TokenError):
+            continue  # the server reads it; only its dependencies go unseen
+    return checks
 
 
 def _figure_column_name(node: exp.Expr) -> str | None:

@@ -14,6 +14,7 @@ from platform_assets.model.declarations import (
 )
 from platform_assets.model.objects import Statement
 from platform_assets.parse.commands import identity_added
+from platform_assets.parse.dialect import NotNullConstraint, WithoutOverlaps
 
 _KEY_KINDS: dict[type[exp.Expr], KeyKind] = {
     exp.PrimaryKey: KeyKind.PRIMARY,
@@ -26,6 +27,7 @@ _SHAPING_CONSTRAINTS = (
     exp.NotNullColumnConstraint,
     exp.DefaultColumnConstraint,
     exp.GeneratedAsIdentityColumnConstraint,
+    exp.ComputedColumnConstraint,  # a generated column's expression (stored or virtual)
 )
 
 
@@ -63,15 +65,19 @@ def table_definition(statements: list[Statement]) -> TableDefinition:
                     keys.append(_key(item.name, _first(item), index, not_valid=not_valid))
                 elif type(item) in _KEY_KINDS:
                     keys.append(_key(None, item, index, not_valid=not_valid))
-    primary = {
+    not_null_elsewhere = {
         column
         for key in keys
         if key.kind == KeyKind.PRIMARY and key.statement == 0
         for column in key.columns
+    } | {  # and PostgreSQL 18's NOT NULL constraints of the table
+        column
+        for item in (schema.expressions if schema is not None else [])
+        for column in _not_null_constraints(item)
     }
     alterations = _column_alterations(statements)
     columns = (
-        tuple(_column(_altered(c, alterations), c.name in primary) for c in column_defs)
+        tuple(_column(_altered(c, alterations), c.name in not_null_elsewhere) for c in column_defs)
         if schema is not None and not create.find(exp.InheritsProperty)  # parents' columns too
         else None
     )
@@ -86,6 +92,9 @@ def _column_alterations(statements: list[Statement]) -> dict[str, list[exp.Colum
         tree = statement.tree
         if isinstance(tree, exp.Alter):
             for action in tree.args.get("actions") or []:
+                for column in _not_null_constraints(action):
+                    kind = exp.NotNullColumnConstraint()
+                    found.setdefault(column, []).append(exp.ColumnConstraint(kind=kind))
                 if not isinstance(action, exp.AlterColumn):
                     continue
                 if action.args.get("default") is not None:
@@ -101,6 +110,7 @@ def _column_alterations(statements: list[Statement]) -> dict[str, list[exp.Colum
                 column, always = identity
                 kind = exp.GeneratedAsIdentityColumnConstraint(this=always)
                 found.setdefault(column, []).append(exp.ColumnConstraint(kind=kind))
+
     return found
 
 
@@ -116,6 +126,19 @@ def _altered(
     return altered
 
 
+def _not_null_constraints(node: exp.Expr) -> list[str]:
+    """The columns of `CONSTRAINT c NOT NULL column` in a CREATE TABLE's list or an
+    ALTER TABLE ... ADD (PostgreSQL 18)."""
+    items = node.expressions if isinstance(node, exp.AddConstraint) else [node]
+    return [
+        found.this.name
+        for item in items
+        if isinstance(item, exp.Constraint)
+        for found in item.expressions
+        if isinstance(found, NotNullConstraint)
+    ]
+
+
 def _first(constraint: exp.Constraint) -> exp.Expr | None:
     return constraint.expressions[0] if constraint.expressions else None
 
@@ -129,7 +152,9 @@ def _column(definition: exp.ColumnDef, in_primary_key: bool, statement: int = 0)
     not_null = exp.NotNullColumnConstraint in kinds or in_primary_key
     if not_null and not any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in kept):
         kept.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
-    generated = kinds.get(exp.ComputedColumnConstraint)
+    generated = next(  # stored, or virtual (a subclass)
+        (c.kind for c in constraints if isinstance(c.kind, exp.ComputedColumnConstraint)), None
+    )
     data_type = definition.args.get("kind")
     return Column(
         name=definition.name,
@@ -196,7 +221,7 @@ def _key(
 
 
 def _name(node: exp.Expr) -> str:
-    if isinstance(node, exp.Ordered):
+    if isinstance(node, exp.Ordered | WithoutOverlaps):
         node = node.this
     return node.name if isinstance(node, exp.Column | exp.Identifier) else node.sql()
 

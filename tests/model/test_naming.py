@@ -76,6 +76,11 @@ def test_unnamed_constraints_added_later_are_named_as_the_server_names_them(
         f'ALTER TABLE "{LONG}" ADD UNIQUE (b, c);',
         f'ALTER TABLE "{LONG}" ADD CONSTRAINT checked CHECK (c > b);',
         f'ALTER TABLE "{LONG}" ADD FOREIGN KEY (b) REFERENCES u (id);',
+        # After its column when it reads one, else after the table; numbered when taken.
+        f'ALTER TABLE "{LONG}" ADD CHECK ((c + 1) > a);',
+        f'ALTER TABLE "{LONG}" ADD CHECK (c > 0) NOT VALID;',
+        f'ALTER TABLE "{LONG}" ADD CHECK (a <> b);',
+        f'ALTER TABLE "{LONG}" ADD CHECK (c < 100);',
     ]
     project.write("sql/t.sql", "\n".join(statements) + "\n")
     table = project.graph()[("public", LONG)]

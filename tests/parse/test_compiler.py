@@ -173,3 +173,27 @@ def test_a_sql_function_follows_the_tables_its_body_reads(project):
     graph = project.graph()
     assert "public/orders" in deps(graph, "public/function/total")
     assert keys(graph) == ["public/orders", "public/function/total"]
+
+
+def test_a_composite_type_follows_the_table_whose_row_it_holds(project):
+    project.write(
+        "sql/a.sql",
+        "CREATE TYPE wrapped AS (item public.items, n integer);\n"
+        "CREATE TABLE items (id int, name text);\n",
+    )
+    graph = project.graph()
+    assert "public/items" in deps(graph, "public/type/wrapped")
+    assert keys(graph) == ["public/items", "public/type/wrapped"]
+
+
+def test_a_domain_follows_the_functions_its_checks_call(project):
+    project.write(
+        "sql/a.sql",
+        "CREATE DOMAIN positive_int AS integer CHECK (VALUE < 100)\n"
+        "  CONSTRAINT positive_int_ok CHECK (public.positive(VALUE));\n"
+        "CREATE FUNCTION positive(integer) RETURNS boolean LANGUAGE sql IMMUTABLE\n"
+        "  AS $$ SELECT $1 > 0 $$;\n",
+    )
+    graph = project.graph()
+    assert "public/function/positive" in deps(graph, "public/type/positive_int")
+    assert keys(graph) == ["public/function/positive", "public/type/positive_int"]

@@ -63,10 +63,21 @@ TABLE = "CREATE TABLE t (a int PRIMARY KEY, b text);\n"
             "sql/a.sql:2",
             ["alter_job takes a job id, which differs", "declare the settings in the add_job"],
         ),
+        (  # pg_dump attaches the indexes of a partition's keys: the key must be declared
+            "CREATE TABLE p (a int) PARTITION BY RANGE (a);\n"
+            "ALTER INDEX p_pkey ATTACH PARTITION p1_pkey;\n",
+            "sql/a.sql:2",
+            ["index p1_pkey is attached as a partition", "primary key, unique or exclusion"],
+        ),
         (
             "COMMENT ON LARGE OBJECT 1234 IS 'x';\n",
             "sql/a.sql:1",
-            ["large objects are data, not schema", "remove the statement"],
+            ["large object 1234 is not declared", "SELECT lo_create(1234)"],
+        ),
+        (  # a large object's oid must be the same in every database
+            "SELECT lo_create(0);\n",
+            "sql/a.sql:1",
+            ["lo_create: a large object is declared by its oid", "SELECT lo_create(16384)"],
         ),
     ],
 )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from platform_assets.model.naming import asset_key_part
 from tests.support.project import Project
-from tests.support.runs import materialize
+from tests.support.runs import materializations, materialize
 from tests.support.timescale import TimescaleServer
-from tests.systems.test_real_schemas import statements_run, tutorial_project
+from tests.systems.test_real_schemas import TSDB_TABLES, statements_run, tutorial_project
 
 pytestmark = pytest.mark.timescaledb
 
@@ -89,3 +90,29 @@ def test_a_table_left_natively_partitioned_is_reported_with_its_fix(
     assert "sql/leftover.sql:3" in failure
     assert "leftover.readings is natively partitioned" in failure
     assert "DROP TABLE leftover.readings CASCADE, materialize again" in failure
+
+
+def test_create_table_with_tsdb_hypertable_is_a_hypertable_with_its_dimension(
+    server: TimescaleServer, project: Project
+):
+    project.write("sql/plant.sql", TSDB_TABLES)
+    graph = project.graph()
+    first = materialize(graph, server.url)
+    dimensions = server.query(
+        "SELECT hypertable_name::text AS t, column_name::text AS c, "
+        "time_interval::text AS width, integer_interval AS integer_width "
+        "FROM timescaledb_information.dimensions WHERE hypertable_schema = 'Plant Floor' "
+        "ORDER BY 1"
+    )
+    assert dimensions == [
+        {"t": "metrics", "c": "time", "width": "1 day", "integer_width": None},
+        {"t": "ticks", "c": "ts", "width": None, "integer_width": 86400000},
+    ]
+    # The CREATE TABLE converts it: the hypertable asset finds it as declared.
+    actions = {key: meta["action"] for key, meta in materializations(first).items()}
+    assert actions[f"{asset_key_part('Plant Floor')}/metrics/hypertable"] == "unchanged"
+
+    second = materialize(graph, server.url)
+    assert statements_run(second) == {}
+    in_sync = [c for c in second.get_asset_check_evaluations() if c.check_name == "in_sync"]
+    assert len(in_sync) == len(graph) and all(c.passed for c in in_sync)

@@ -21,6 +21,7 @@ from platform_assets.diff import (
     table_columns,
 )
 from platform_assets.execute import indexes, partitions, rollups
+from platform_assets.execute.access import access_statements_due, statement_access
 from platform_assets.execute.engines.base import Action, Outcome, Window
 from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
@@ -43,7 +44,7 @@ from platform_assets.model.hazards import (
     index_build,
     planned,
 )
-from platform_assets.model.naming import constraint_name
+from platform_assets.model.naming import constraint_names
 from platform_assets.model.objects import (
     CATALOG_KINDS,
     ObjectKey,
@@ -236,32 +237,13 @@ class PostgresEngine:
 
     def apply_schema(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if isinstance(obj.declaration, ExistingSchema):  # public: completed, never created
-            return self.apply_if_changed(
-                obj, session, lambda: catalog.schema_state(session, obj.name)
-            )
+            return self.apply_amendments(obj, session)
         if not catalog.schema_exists(session, obj.name):
             return self.create(obj, session)
         if self.graph is not None:  # reported, never dropped
             found = orphans.orphans(session, self.graph, {obj.name})
             outcome.details["orphans"] = [str(orphan) for orphan in found]
         return self.apply_amendments(obj, session)
-
-    def apply_if_changed(
-        self, obj: SchemaObject, session: Session, state: Callable[[], object]
-    ) -> Action:
-        """Run the object's statements where they change what `state` reads from the
-        catalog (grants, ownership, comments cannot be told apart otherwise): tried
-        first in a savepoint that is rolled back."""
-        before = state()
-        with session.conn.transaction(force_rollback=True):
-            for statement in obj.statements:
-                session.conn.execute(statement.text)
-            changed = state() != before
-        if not changed:
-            return Action.UNCHANGED
-        for statement in obj.statements:
-            session.execute(as_planned(statement))
-        return Action.UPDATED
 
     def apply_catalog_object(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         """An object the platform creates as written and checks for existence only."""
@@ -479,12 +461,16 @@ class PostgresEngine:
         return Action.UNCHANGED
 
     def apply_amendments(self, obj: SchemaObject, session: Session) -> Action:
-        """An existing object: run the later statements that the catalog shows missing."""
+        """An existing object: run the later statements that the catalog shows missing,
+        then the ownership, grants and comments that differ (access.py)."""
         changed = False
         for statement in obj.statements[1:]:
-            if amendment_missing(obj, statement, session):
+            if statement_access(statement) is None and amendment_missing(obj, statement, session):
                 session.execute(as_planned(statement))
                 changed = True
+        for statement in access_statements_due(obj, session):
+            session.execute(as_planned(statement))
+            changed = True
         return Action.UPDATED if changed else Action.UNCHANGED
 
     # -- TimescaleDB declarations: their native equivalents -------------------------
@@ -641,8 +627,7 @@ def swap_statements(obj: SchemaObject, rebuilt: sql.Identifier) -> list[PlannedS
 def amendment_missing(obj: SchemaObject, statement: Statement, session: Session) -> bool:
     """Whether an ALTER/COMMENT that completes `obj` is not yet reflected in the catalog.
 
-    Statements whose effect cannot be read back (grants, ownership) are applied
-    only with the object's creation.
+    Ownership, grants and comments are not amendments of this kind (access.py).
     """
     tree = statement.tree
     if isinstance(tree, exp.Alter):
@@ -650,10 +635,6 @@ def amendment_missing(obj: SchemaObject, statement: Statement, session: Session)
         if added and obj.kind == ObjectKind.TABLE:
             live = catalog.constraint_names(session, obj.schema, obj.name)
             return any(name not in live for name in added_constraint_names(obj, statement))
-        return False
-    if isinstance(tree, exp.Comment) and (tree.args.get("kind") or "").upper() == "TABLE":
-        wanted = tree.expression.name if isinstance(tree.expression, exp.Literal) else None
-        return catalog.object_comment(session, obj.schema, obj.name) != wanted
     return False
 
 
@@ -661,11 +642,9 @@ def added_constraint_names(table: SchemaObject, statement: Statement) -> list[st
     """The names of the constraints an ALTER TABLE ... ADD adds: as written, or those
     PostgreSQL gives unnamed ones."""
     index = table.statements.index(statement)
-    return [
-        key.name or constraint_name(table.name, key.kind.value, key.columns)
-        for key in table.declared(TableDefinition).keys
-        if key.statement == index
-    ]
+    keys = table.declared(TableDefinition).keys
+    names = constraint_names(table.name, [(k.name, k.kind.value, k.columns) for k in keys])
+    return [name for key, name in zip(keys, names, strict=True) if key.statement == index]
 
 
 def function_body(statement: Statement) -> str | None:

@@ -35,7 +35,7 @@ from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement, p
 from platform_assets.model.objects import ObjectKind, SchemaObject
 from platform_assets.parse.classify import single_call
 from platform_assets.parse.dialect import DIALECT
-from platform_assets.parse.identifiers import fold_identifiers
+from platform_assets.parse.identifiers import fold_identifiers, regclass_name
 
 NAME_SETTINGS = {"index_name"}  # compared as names, the rest as intervals
 
@@ -101,7 +101,7 @@ class TimescaleEngine(PostgresEngine):
                     # Read back from the time dimension, by the function's name.
                     now = conversion.integer_now_func or ""
                     live_now = tc.integer_now_func(session, obj.schema, obj.relation)
-                    if live_now != now.rsplit(".", 1)[-1]:
+                    if live_now != regclass_name(now).name:
                         session.execute(as_planned(statement))
                         action = Action.UPDATED
                     continue

@@ -1,0 +1,56 @@
+"""Ownership, grants and comments of an existing object: applied where they differ.
+
+pg_dump completes every object with `ALTER ... OWNER TO`, GRANT / REVOKE and
+COMMENT statements. On an object that already exists they run only where they
+change its owner, privileges or comments (live/access.py): the owner is compared
+with the role named; grants and comments are tried in a savepoint that is rolled
+back (a GRANT or COMMENT takes no lock that blocks reads or writes; `OWNER TO`
+takes an ACCESS EXCLUSIVE lock, so it is never tried, only run when it differs).
+"""
+
+from __future__ import annotations
+
+from platform_assets.live.access import access_state
+from platform_assets.live.session import Session
+from platform_assets.model.declarations import ExistingSchema
+from platform_assets.model.objects import SchemaObject, Statement
+from platform_assets.parse.commands import ROLE_KEYWORDS, AccessChange, access_change
+
+
+def statement_access(statement: Statement) -> AccessChange | None:
+    """What the statement changes of its object's access, if that is all it does."""
+    return access_change(statement.tokens, type(statement.tree).__name__)
+
+
+def access_statements_due(obj: SchemaObject, session: Session) -> list[Statement]:
+    """The object's ownership, grant and comment statements that would change it, in
+    their order (ownership first: it rewrites the grantor of every privilege)."""
+    # An existing schema (public) is only completed: its first statement is one too.
+    completing = (
+        obj.statements if isinstance(obj.declaration, ExistingSchema) else (obj.statements[1:])
+    )
+    changes = [(s, statement_access(s)) for s in completing]
+    owners = [s for s, change in changes if change is not None and change.what == "owner"]
+    others = [s for s, change in changes if change is not None and change.what != "owner"]
+    if not owners and not others:
+        return []
+    before = access_state(session, obj)
+    if before is None:  # a kind whose access is not read: applied with its creation only
+        return []
+    due = [s for s in owners if _owner_differs(s, before, session)]
+    if not others:
+        return due
+    with session.conn.transaction(force_rollback=True):
+        for statement in due + others:
+            session.conn.execute(statement.text)
+        after = access_state(session, obj)
+    return due + others if after != before else due
+
+
+def _owner_differs(statement: Statement, state: dict, session: Session) -> bool:
+    change = statement_access(statement)
+    assert change is not None and change.role is not None
+    role = change.role
+    if role in ROLE_KEYWORDS:
+        role = session.value(f"SELECT {role.lower()}")  # a keyword from ROLE_KEYWORDS
+    return state.get("owner") != role
