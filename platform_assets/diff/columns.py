@@ -18,6 +18,7 @@ from sqlglot.errors import ParseError
 
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
+from platform_assets.live.snapshot import LiveColumn
 from platform_assets.model.declarations import Column, TableDefinition
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
@@ -213,11 +214,12 @@ def _server_shapes(
         session.conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({})").format(sql.Identifier(SHADOW_TABLE), sql.SQL(body))
         )
-        return _column_shapes(session, None, SHADOW_TABLE)
+        return _shapes(catalog.temporary_columns(session, SHADOW_TABLE))
 
 
-def _column_shapes(session: Session, schema: str | None, table: str) -> dict[str, ColumnShape]:
-    return {
-        c.name: ColumnShape(c.name, c.type, c.not_null, c.default, c.identity)
-        for c in catalog.columns(session, schema, table)
-    }
+def _column_shapes(session: Session, schema: str, table: str) -> dict[str, ColumnShape]:
+    return _shapes(session.snapshot.columns(schema, table))
+
+
+def _shapes(columns: list[LiveColumn]) -> dict[str, ColumnShape]:
+    return {c.name: ColumnShape(c.name, c.type, c.not_null, c.default, c.identity) for c in columns}

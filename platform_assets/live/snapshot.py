@@ -1,0 +1,459 @@
+"""One catalog snapshot per run: the live state of every object, read in a few queries.
+
+A run reads pg_catalog once, for its schemas, in one query per catalog (relations,
+columns, constraints, indexes, triggers, partitions, functions, types, extensions,
+schemas) and answers every "what is there" from memory. A statement the run
+executes makes the object being applied (and the relation it belongs to) stale:
+its entries are read again, alone, before anything reads them, so dependents
+see the new state. Whatever the snapshot did not see since the last change
+(a name that was absent) is asked again, so an object a statement made as a side
+effect (a constraint's index, a serial's sequence) is never reported missing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+if TYPE_CHECKING:
+    from platform_assets.live.session import Session
+
+Key = tuple[str, str]  # (schema, name)
+
+# Schemas no declaration lives in: the server's and TimescaleDB's internals.
+_SYSTEM = (
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
+    " AND n.nspname !~ '^_?timescaledb'"
+)
+
+
+@dataclass(frozen=True)
+class LiveColumn:
+    """A column as the server has it (pg_attribute, types and defaults as it renders them)."""
+
+    name: str
+    type: str
+    not_null: bool
+    default: str | None  # or a generated column's expression
+    identity: str  # "a" GENERATED ALWAYS, "d" BY DEFAULT, "" none
+    generated: str  # "s" a stored generated column, "" none
+
+    @property
+    def required(self) -> bool:
+        """NOT NULL with no default, identity or generated value: a row must give it."""
+        return self.not_null and self.default is None and not self.identity and not self.generated
+
+
+@dataclass(frozen=True)
+class LiveConstraint:
+    name: str
+    contype: str
+    definition: str
+    expression: str | None
+    columns: tuple[str, ...]  # sorted
+    referenced: str | None
+    validated: bool
+    local: bool
+
+
+@dataclass(frozen=True)
+class LiveIndex:
+    table: str
+    definition: str
+    valid: bool
+
+
+@dataclass
+class LiveRelation:
+    """A pg_class row with what is read per relation."""
+
+    relkind: str
+    comment: str | None
+    populated: bool
+    view_definition: str | None  # pg_get_viewdef of a view or materialized view
+    partition_key: tuple[str, str] | None  # (column, type) of a single-column RANGE
+    columns: list[LiveColumn] = field(default_factory=list)
+    constraints: list[LiveConstraint] = field(default_factory=list)
+    triggers: dict[str, str] = field(default_factory=dict)  # name -> pg_get_triggerdef
+    # partition -> pg_get_partition_constraintdef, DEFAULT partitions left out
+    partitions: dict[str, str] = field(default_factory=dict)
+
+
+# Each query yields rows with "schema" and "name" (the key) and has a {where} over the
+# (schema, name) columns it names in `_KEY_COLUMNS`.
+_RELATIONS = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
+       obj_description(c.oid, 'pg_class') AS comment, c.relispopulated AS populated,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition,
+       (SELECT ARRAY[a.attname::text, format_type(a.atttypid, a.atttypmod)]
+        FROM pg_partitioned_table p
+        JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+        WHERE p.partrelid = c.oid AND p.partstrat = 'r' AND p.partnatts = 1) AS partition_key
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {where}
+"""
+_COLUMNS = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, a.attname::text AS column,
+       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity,
+       a.attgenerated::text AS generated
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
+  AND {where}
+ORDER BY n.nspname, c.relname, a.attnum
+"""
+_CONSTRAINTS = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, con.conname::text AS conname,
+       con.contype::text AS contype, pg_get_constraintdef(con.oid) AS definition,
+       pg_get_expr(con.conbin, con.conrelid) AS expression,
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a
+             ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1) AS columns,
+       (SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced,
+       con.convalidated AS validated, con.conislocal AS local
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {where}
+"""
+_INDEXES = """
+SELECT n.nspname::text AS schema, i.relname::text AS name, t.relname::text AS table,
+       pg_get_indexdef(i.oid) AS definition, x.indisvalid AS valid
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = i.relnamespace WHERE {where}
+"""
+_TRIGGERS = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, t.tgname::text AS trigger,
+       pg_get_triggerdef(t.oid) AS definition
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND {where}
+"""
+_PARTITIONS = """
+SELECT n.nspname::text AS schema, p.relname::text AS name, c.relname::text AS partition,
+       pg_get_partition_constraintdef(c.oid) AS bound
+FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent
+JOIN pg_namespace n ON n.oid = p.relnamespace
+WHERE pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT' AND {where}
+"""
+_FUNCTIONS = """
+SELECT n.nspname::text AS schema, p.proname::text AS name, p.prosrc AS source
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {where}
+"""
+_TYPES = """
+SELECT n.nspname::text AS schema, t.typname::text AS name, t.typtype::text AS typtype,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid
+             ORDER BY e.enumsortorder) AS labels
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {where}
+"""
+_KEYED = {  # query -> the column of the object's name its {where} filters on
+    _RELATIONS: "c.relname",
+    _COLUMNS: "c.relname",
+    _CONSTRAINTS: "c.relname",
+    _INDEXES: "i.relname",
+    _TRIGGERS: "c.relname",
+    _PARTITIONS: "p.relname",
+    _FUNCTIONS: "p.proname",
+    _TYPES: "t.typname",
+}
+_EXTENSIONS = "SELECT extname::text AS name, extversion AS version FROM pg_extension"
+_SCHEMAS = "SELECT nspname::text AS name FROM pg_namespace"
+
+
+class CatalogSnapshot:
+    """The live catalog of a run's schemas, read once and kept current under its changes."""
+
+    def __init__(self, session: Session, schemas: list[str] | None, counter: list[int]):
+        self.session = session
+        self.schemas = schemas  # None: every schema but the system's
+        self._counter = counter
+        self._reset()
+
+    def _reset(self) -> None:
+        self.relations: dict[Key, LiveRelation] = {}
+        self.indexes: dict[Key, LiveIndex] = {}
+        self.functions: dict[Key, list[str]] = {}
+        self.types: dict[Key, tuple[str, list[str]]] = {}
+        self.extensions: dict[str, str] | None = None
+        self.namespaces: set[str] | None = None
+        # Bumped by every change: a name found absent before it is asked again.
+        self.epoch = 0
+        self._loaded_all: int | None = None  # the epoch the whole snapshot was read at
+        self._loaded: dict[Key, int] = {}  # the epoch each key was last read at alone
+        self._globals_loaded = -1
+        self._stale: set[Key] = set()
+
+    # -- reading --------------------------------------------------------------------
+
+    def relation(self, schema: str, name: str) -> LiveRelation | None:
+        self._ensure((schema, name))
+        return self.relations.get((schema, name))
+
+    def relkind(self, schema: str, name: str) -> str | None:
+        """pg_class.relkind, or None when there is no such relation."""
+        relation = self.relation(schema, name)
+        return relation.relkind if relation else None
+
+    def columns(self, schema: str, name: str) -> list[LiveColumn]:
+        """The columns of a relation in order, none when it does not exist."""
+        relation = self.relation(schema, name)
+        return relation.columns if relation else []
+
+    def constraints(self, schema: str, table: str) -> list[LiveConstraint]:
+        relation = self.relation(schema, table)
+        return relation.constraints if relation else []
+
+    def constraint_names(self, schema: str, table: str) -> set[str]:
+        return {constraint.name for constraint in self.constraints(schema, table)}
+
+    def comment(self, schema: str, name: str) -> str | None:
+        relation = self.relation(schema, name)
+        return relation.comment if relation else None
+
+    def index(self, schema: str, name: str) -> LiveIndex | None:
+        self._ensure((schema, name))
+        return self.indexes.get((schema, name))
+
+    def trigger_definition(self, schema: str, table: str, name: str) -> str | None:
+        relation = self.relation(schema, table)
+        return relation.triggers.get(name) if relation else None
+
+    def partitions(self, schema: str, table: str) -> dict[str, str]:
+        """Partition -> its bound (pg_get_partition_constraintdef), DEFAULT left out."""
+        relation = self.relation(schema, table)
+        return dict(relation.partitions) if relation else {}
+
+    def partition_key(self, schema: str, table: str) -> tuple[str, str] | None:
+        """(column, type) a table is range-partitioned by, or None when it is not."""
+        relation = self.relation(schema, table)
+        return relation.partition_key if relation else None
+
+    def function_sources(self, schema: str, name: str) -> list[str]:
+        """prosrc of every function of that name (one per overload)."""
+        self._ensure((schema, name))
+        return self.functions.get((schema, name), [])
+
+    def type_kind(self, schema: str, name: str) -> str | None:
+        """pg_type.typtype ('e' enum, 'd' domain, ...) of a type, or None."""
+        self._ensure((schema, name))
+        found = self.types.get((schema, name))
+        return found[0] if found else None
+
+    def enum_labels(self, schema: str, name: str) -> list[str]:
+        self._ensure((schema, name))
+        found = self.types.get((schema, name))
+        return list(found[1]) if found else []
+
+    def extension_version(self, name: str) -> str | None:
+        extensions = self._globals()[0]
+        if name not in extensions and self._globals_loaded != self.epoch:
+            self._load_globals()
+        return self._globals()[0].get(name)
+
+    def schema_exists(self, name: str) -> bool:
+        if name not in self._globals()[1] and self._globals_loaded != self.epoch:
+            self._load_globals()
+        return name in self._globals()[1]
+
+    # -- keeping it current ---------------------------------------------------------
+
+    def forget(self, keys: Iterable[Key]) -> None:
+        """Objects a statement changed: read again, alone, when next asked for (with the
+        indexes and partitions of a relation among them)."""
+        keys = set(keys)
+        if not keys:
+            return
+        for schema, name in list(keys):
+            relation = self.relations.get((schema, name))
+            if relation is not None:
+                keys.update((schema, partition) for partition in relation.partitions)
+            keys.update(
+                key
+                for key, index in self.indexes.items()
+                if key[0] == schema and index.table == name
+            )
+        self._stale |= keys
+        self.epoch += 1
+
+    # -- loading --------------------------------------------------------------------
+
+    def _trusted(self, key: Key) -> bool:
+        if key in self._stale:
+            return False
+        loaded = self._loaded.get(key)
+        if self._loaded_all is not None and (self.schemas is None or key[0] in self.schemas):
+            loaded = max(loaded if loaded is not None else -1, self._loaded_all)
+        if loaded is None:
+            return False
+        present = key in self.relations or key in self.functions or key in self.types
+        return present or key in self.indexes or loaded == self.epoch
+
+    def _ensure(self, key: Key) -> None:
+        if self._loaded_all is None:
+            self._load(None)
+        if not self._trusted(key):
+            self._load([key])
+
+    def _load(self, keys: list[Key] | None) -> None:
+        """Read every catalog for `keys` (None: the whole snapshot) and replace their entries."""
+        params: dict[str, Any] | None = {"schemas": self.schemas} if self.schemas else None
+        if keys is not None:
+            params = {"key_schemas": [k[0] for k in keys], "key_names": [k[1] for k in keys]}
+            for key in keys:
+                self.relations.pop(key, None)
+                self.indexes.pop(key, None)
+                self.functions.pop(key, None)
+                self.types.pop(key, None)
+        rows: dict[str, list[dict]] = {}
+        for query, name_column in _KEYED.items():
+            if keys is not None:
+                where = sql.SQL(
+                    "(n.nspname::text, {}::text) IN "
+                    "(SELECT * FROM unnest(%(key_schemas)s::text[], %(key_names)s::text[]))"
+                ).format(sql.SQL(name_column))
+            elif self.schemas is None:
+                where = sql.SQL(_SYSTEM)
+            else:
+                where = sql.SQL("n.nspname = ANY(%(schemas)s::text[])")
+            rows[query] = self._rows(sql.SQL(query).format(where=where), params)
+        self._store(rows)
+        if keys is None:
+            self._loaded_all = self.epoch
+            self._stale.clear()
+        else:
+            for key in keys:
+                self._loaded[key] = self.epoch
+                self._stale.discard(key)
+
+    def _store(self, rows: dict[str, list[dict]]) -> None:
+        for row in rows[_RELATIONS]:
+            key = (row["schema"], row["name"])
+            partition_key = row["partition_key"]
+            self.relations[key] = LiveRelation(
+                row["relkind"],
+                row["comment"],
+                row["populated"],
+                row["view_definition"],
+                (partition_key[0], partition_key[1]) if partition_key else None,
+            )
+        grouped: dict[str, dict[Key, list[dict]]] = {}
+        for query in (_COLUMNS, _CONSTRAINTS, _TRIGGERS, _PARTITIONS):
+            by_key: dict[Key, list[dict]] = defaultdict(list)
+            for row in rows[query]:
+                by_key[(row["schema"], row["name"])].append(row)
+            grouped[query] = by_key
+        for key, relation in self.relations.items():
+            if key in grouped[_COLUMNS]:
+                relation.columns = [
+                    LiveColumn(
+                        r["column"],
+                        r["type"],
+                        r["not_null"],
+                        r["default"],
+                        r["identity"],
+                        r["generated"],
+                    )
+                    for r in grouped[_COLUMNS][key]
+                ]
+            if key in grouped[_CONSTRAINTS]:
+                relation.constraints = [
+                    LiveConstraint(
+                        r["conname"],
+                        r["contype"],
+                        r["definition"],
+                        r["expression"],
+                        tuple(r["columns"]),
+                        r["referenced"],
+                        r["validated"],
+                        r["local"],
+                    )
+                    for r in grouped[_CONSTRAINTS][key]
+                ]
+            if key in grouped[_TRIGGERS]:
+                relation.triggers = {r["trigger"]: r["definition"] for r in grouped[_TRIGGERS][key]}
+            if key in grouped[_PARTITIONS]:
+                relation.partitions = {
+                    r["partition"]: r["bound"] for r in grouped[_PARTITIONS][key]
+                }
+        for row in rows[_INDEXES]:
+            self.indexes[(row["schema"], row["name"])] = LiveIndex(
+                row["table"], row["definition"], row["valid"]
+            )
+        functions: dict[Key, list[str]] = defaultdict(list)
+        for row in rows[_FUNCTIONS]:
+            functions[(row["schema"], row["name"])].append(row["source"])
+        self.functions.update(functions)
+        for row in rows[_TYPES]:
+            self.types[(row["schema"], row["name"])] = (row["typtype"], list(row["labels"]))
+
+    def _globals(self) -> tuple[dict[str, str], set[str]]:
+        if self.extensions is None or self.namespaces is None:
+            self._load_globals()
+        assert self.extensions is not None and self.namespaces is not None
+        return self.extensions, self.namespaces
+
+    def _load_globals(self) -> None:
+        self.extensions = {r["name"]: r["version"] for r in self._rows(_EXTENSIONS)}
+        self.namespaces = {r["name"] for r in self._rows(_SCHEMAS)}
+        self._globals_loaded = self.epoch
+
+    def _rows(self, query: str | sql.Composable, params: dict | None = None) -> list[dict]:
+        self._counter[0] += 1
+        return self.session.rows(query, params)
+
+
+class Snapshots:
+    """A session's snapshots, one per search_path it reads under: the server renders
+    types, defaults and definitions relative to the search_path (a name on it is left
+    unqualified), and each object is compared as its own file's search_path has it. The
+    shipped systems use one search_path; generated and imported schemas a few."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.schemas: list[str] | None = None  # None: every schema but the system's
+        self._by_path: dict[tuple[str, ...], CatalogSnapshot] = {}
+        self._discarded: list[set[Key] | None] = []  # open `discarded()` blocks
+        self._counter = [0]
+
+    @property
+    def queries(self) -> int:
+        """Catalog queries the snapshots sent (what a no-op run costs)."""
+        return self._counter[0]
+
+    def limit_to(self, schemas: Collection[str]) -> None:
+        """Read only these schemas (a graph's) in one go; others are read name by name."""
+        self.schemas = sorted(schemas)
+        self._by_path.clear()
+
+    def under(self, search_path: tuple[str, ...]) -> CatalogSnapshot:
+        snapshot = self._by_path.get(search_path)
+        if snapshot is None:
+            snapshot = self._by_path[search_path] = CatalogSnapshot(
+                self.session, self.schemas, self._counter
+            )
+        return snapshot
+
+    def forget(self, keys: Iterable[Key] | None) -> None:
+        """A statement changed these objects (None: any): their entries are read again."""
+        keys = None if keys is None else set(keys)
+        for index, block in enumerate(self._discarded):
+            if block is not None:
+                self._discarded[index] = None if keys is None else block | keys
+        if keys is None:
+            self._by_path.clear()
+            return
+        for snapshot in self._by_path.values():
+            snapshot.forget(keys)
+
+    @contextmanager
+    def discarded(self) -> Iterator[None]:
+        """A block whose changes are rolled back: what it changed is read again after it."""
+        self._discarded.append(set())
+        try:
+            yield
+        finally:
+            changed = self._discarded.pop()
+            if changed is None or changed:
+                self.forget(changed)
