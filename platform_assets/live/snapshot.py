@@ -13,7 +13,7 @@ effect (a constraint's index, a serial's sequence) is never reported missing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -165,10 +165,10 @@ _SCHEMAS = "SELECT nspname::text AS name FROM pg_namespace"
 class CatalogSnapshot:
     """The live catalog of a run's schemas, read once and kept current under its changes."""
 
-    def __init__(self, session: Session, schemas: list[str] | None, counter: list[int]):
+    def __init__(self, session: Session, schemas: list[str] | None, shared: _Shared):
         self.session = session
         self.schemas = schemas  # None: every schema but the system's
-        self._counter = counter
+        self.shared = shared
         self._reset()
 
     def _reset(self) -> None:
@@ -176,13 +176,10 @@ class CatalogSnapshot:
         self.indexes: dict[Key, LiveIndex] = {}
         self.functions: dict[Key, list[str]] = {}
         self.types: dict[Key, tuple[str, list[str]]] = {}
-        self.extensions: dict[str, str] | None = None
-        self.namespaces: set[str] | None = None
         # Bumped by every change: a name found absent before it is asked again.
         self.epoch = 0
         self._loaded_all: int | None = None  # the epoch the whole snapshot was read at
         self._loaded: dict[Key, int] = {}  # the epoch each key was last read at alone
-        self._globals_loaded = -1
         self._stale: set[Key] = set()
 
     # -- reading --------------------------------------------------------------------
@@ -247,15 +244,10 @@ class CatalogSnapshot:
         return list(found[1]) if found else []
 
     def extension_version(self, name: str) -> str | None:
-        extensions = self._globals()[0]
-        if name not in extensions and self._globals_loaded != self.epoch:
-            self._load_globals()
-        return self._globals()[0].get(name)
+        return self._global(lambda: self.shared.extensions.get(name))
 
     def schema_exists(self, name: str) -> bool:
-        if name not in self._globals()[1] and self._globals_loaded != self.epoch:
-            self._load_globals()
-        return name in self._globals()[1]
+        return bool(self._global(lambda: name in self.shared.namespaces))
 
     # -- keeping it current ---------------------------------------------------------
 
@@ -388,20 +380,30 @@ class CatalogSnapshot:
         for row in rows[_TYPES]:
             self.types[(row["schema"], row["name"])] = (row["typtype"], list(row["labels"]))
 
-    def _globals(self) -> tuple[dict[str, str], set[str]]:
-        if self.extensions is None or self.namespaces is None:
-            self._load_globals()
-        assert self.extensions is not None and self.namespaces is not None
-        return self.extensions, self.namespaces
-
-    def _load_globals(self) -> None:
-        self.extensions = {r["name"]: r["version"] for r in self._rows(_EXTENSIONS)}
-        self.namespaces = {r["name"] for r in self._rows(_SCHEMAS)}
-        self._globals_loaded = self.epoch
+    def _global(self, answer: Callable[[], Any]) -> Any:
+        """An answer from the extensions and schemas (the same under every search_path);
+        one that finds nothing is asked again after a change."""
+        shared = self.shared
+        if shared.loaded_at is None or (not answer() and shared.loaded_at != shared.changes):
+            shared.extensions = {r["name"]: r["version"] for r in self._rows(_EXTENSIONS)}
+            shared.namespaces = {r["name"] for r in self._rows(_SCHEMAS)}
+            shared.loaded_at = shared.changes
+        return answer()
 
     def _rows(self, query: str | sql.Composable, params: dict | None = None) -> list[dict]:
-        self._counter[0] += 1
+        self.shared.queries += 1
         return self.session.rows(query, params)
+
+
+@dataclass
+class _Shared:
+    """What a session's snapshots share: the extensions and schemas, and counts."""
+
+    queries: int = 0  # catalog queries sent
+    changes: int = 0  # statements that changed something
+    extensions: dict[str, str] = field(default_factory=dict)
+    namespaces: set[str] = field(default_factory=set)
+    loaded_at: int | None = None  # `changes` when the extensions and schemas were read
 
 
 class Snapshots:
@@ -415,12 +417,12 @@ class Snapshots:
         self.schemas: list[str] | None = None  # None: every schema but the system's
         self._by_path: dict[tuple[str, ...], CatalogSnapshot] = {}
         self._discarded: list[set[Key] | None] = []  # open `discarded()` blocks
-        self._counter = [0]
+        self._shared = _Shared()
 
     @property
     def queries(self) -> int:
         """Catalog queries the snapshots sent (what a no-op run costs)."""
-        return self._counter[0]
+        return self._shared.queries
 
     def limit_to(self, schemas: Collection[str]) -> None:
         """Read only these schemas (a graph's) in one go; others are read name by name."""
@@ -431,13 +433,16 @@ class Snapshots:
         snapshot = self._by_path.get(search_path)
         if snapshot is None:
             snapshot = self._by_path[search_path] = CatalogSnapshot(
-                self.session, self.schemas, self._counter
+                self.session, self.schemas, self._shared
             )
         return snapshot
 
     def forget(self, keys: Iterable[Key] | None) -> None:
         """A statement changed these objects (None: any): their entries are read again."""
         keys = None if keys is None else set(keys)
+        self._shared.changes += 1
+        if keys is None:
+            self._shared.loaded_at = None
         for index, block in enumerate(self._discarded):
             if block is not None:
                 self._discarded[index] = None if keys is None else block | keys

@@ -520,7 +520,11 @@ def load_seed(
     """Upsert one seed in one transaction; any bad row fails it with nothing changed.
     `secret_values` (each secret column's hash) is asked only when rows are written."""
     rows = functools.cache(lambda: read_frame(seed))  # read only where rows are needed
-    with session.changing([(seed.schema, seed.table)]), session.transaction():
+    # Under its table's search_path: the types read for it are rendered, and cast to,
+    # as that table's own statements name them.
+    table = graph.relation(seed.schema, seed.table)
+    search_path = table.definition.search_path if table is not None else ()
+    with session.changing([(seed.schema, seed.table)]), session.transaction(search_path):
         live = live_columns(session, seed)
         if not live:
             raise seed.error(f"table {seed.qualified_table} does not exist")
