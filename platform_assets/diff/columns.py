@@ -8,6 +8,7 @@ so spellings sqlglot cannot equate (casts the server adds) are not reported.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -167,6 +168,7 @@ def _same_shapes(
     return True
 
 
+@functools.cache  # pure, and asked again for every column of every run's tables
 def _is_constant(default: str | None) -> bool:
     """A literal, possibly cast: safe to evaluate (no function is called)."""
     if default is None:
@@ -177,6 +179,7 @@ def _is_constant(default: str | None) -> bool:
     )
 
 
+@functools.cache  # pure, and asked again for every column of every run's tables
 def _type_spelling(type_text: str) -> str:
     try:
         data_type = sqlglot.parse_one(f"CAST(NULL AS {type_text})", read=DIALECT).to
@@ -186,6 +189,7 @@ def _type_spelling(type_text: str) -> str:
     return data_type.sql(DIALECT).rsplit(".", 1)[-1]
 
 
+@functools.cache  # pure, and asked again for every column of every run's tables
 def _default_spelling(default: str | None) -> str | None:
     if default is None:
         return None

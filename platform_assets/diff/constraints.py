@@ -278,6 +278,7 @@ def _same_constraint(
     return rendered.removesuffix(" NOT VALID") == live.removesuffix(" NOT VALID")
 
 
+@cache  # pure (the tree is only compared), asked for every live constraint
 def _constraint_tree(definition: str) -> exp.Expr | None:
     try:
         tree = sqlglot.parse_one(f"ALTER TABLE x ADD CONSTRAINT n {definition}", read=DIALECT)
