@@ -91,16 +91,20 @@ def build_schema_assets(
         {translator.get_seed_asset_key(seed): key for key, seed in graph.seeds.items()}
     )
 
+    names = translator.names
+
     @dg.multi_asset(
-        name="schema_objects",
+        name=names("schema_objects"),
         specs=specs,
         check_specs=check_specs,
         can_subset=True,
-        pool=pool or settings.schema_pool(),
+        pool=pool or names(settings.schema_pool()),
+        required_resource_keys={names.database},
     )
     def schema_objects(
-        context: dg.AssetExecutionContext, database: SchemaDatabase, config: SchemaRunConfig
+        context: dg.AssetExecutionContext, config: SchemaRunConfig
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        database = names.database_of(context)
         selected = {by_asset_key[key] for key in context.selected_asset_keys}
         checked = {
             (by_asset_key[check.asset_key], check.name)

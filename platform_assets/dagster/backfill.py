@@ -17,7 +17,6 @@ recorded as an observation of the aggregate's asset, with its window.
 import dagster as dg
 
 from platform_assets import settings
-from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.execute.runner import Runner
 from platform_assets.model.errors import SchemaError
@@ -33,10 +32,16 @@ def build_aggregate_backfill(
     if not aggregates:
         return [], []
 
-    @dg.op(description="Refresh every continuous aggregate over the partition's day.")
-    def refresh_aggregate_window(context: dg.OpExecutionContext, database: SchemaDatabase):
+    names = translator.names
+
+    @dg.op(
+        name=names("refresh_aggregate_window"),
+        description="Refresh every continuous aggregate over the partition's day.",
+        required_resource_keys={names.database},
+    )
+    def refresh_aggregate_window(context: dg.OpExecutionContext):
         window = context.partition_time_window
-        with database.session(log=context.log.info) as session:
+        with names.database_of(context).session(log=context.log.info) as session:
             engine = Runner(session, graph).engine
             for aggregate in aggregates:
                 try:
@@ -51,7 +56,7 @@ def build_aggregate_backfill(
                 )
 
     @dg.job(
-        name="aggregate_backfill",
+        name=names("aggregate_backfill"),
         partitions_def=dg.DailyPartitionsDefinition(
             start_date=settings.aggregate_history_start(), timezone="UTC"
         ),
@@ -63,7 +68,7 @@ def build_aggregate_backfill(
 
     schedule = dg.build_schedule_from_partitioned_job(
         aggregate_backfill,
-        name="aggregate_backfill_schedule",
+        name=names("aggregate_backfill_schedule"),
         description="Daily: refresh yesterday's window of every continuous aggregate.",
         hour_of_day=1,
         minute_of_hour=15,

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from platform_assets import settings
-from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.execute import rollups
 from platform_assets.execute.partition_rules import is_range_partitioned
@@ -74,13 +73,14 @@ def build_partition_maintenance(
     graph: SchemaGraph, translator: SchemaTranslator | None = None, pool: str | None = None
 ) -> tuple[dg.JobDefinition, dg.ScheduleDefinition]:
     translator = translator or SchemaTranslator()
+    names = translator.names
     ops = [
-        _maintenance_op(graph, table, translator, pool or settings.schema_pool())
+        _maintenance_op(graph, table, translator, pool or names(settings.schema_pool()))
         for table in maintained_tables(graph)
     ]
 
     @dg.job(
-        name=PARTITION_MAINTENANCE_JOB,
+        name=names(PARTITION_MAINTENANCE_JOB),
         description="Create partitions up to the premake horizon and drop expired ones, "
         "one op per natively partitioned table.",
     )
@@ -89,7 +89,7 @@ def build_partition_maintenance(
             op()
 
     schedule = dg.ScheduleDefinition(
-        name=PARTITION_MAINTENANCE_SCHEDULE,
+        name=names(PARTITION_MAINTENANCE_SCHEDULE),
         job=partition_maintenance,
         cron_schedule=settings.partition_schedule(),
         execution_timezone="UTC",
@@ -104,9 +104,12 @@ def _maintenance_op(
 ) -> dg.OpDefinition:
     hypertable = graph.attached(table, ObjectKind.HYPERTABLE)
     reported_on = translator.get_asset_key(hypertable or table)
+    names = translator.names
 
     # The parts as in the table's asset key: any table name makes a valid op name.
-    op_name = "maintain_" + "__".join(asset_key_part(part) for part in (table.schema, table.name))
+    op_name = names(
+        "maintain_" + "__".join(asset_key_part(part) for part in (table.schema, table.name))
+    )
     allow_hint = (
         f'to allow it, run with config {{"ops": {{"{op_name}": {{"config": '
         '{"allow_destructive": true}}}}'
@@ -116,14 +119,11 @@ def _maintenance_op(
         name=op_name,
         description=f"Partition upkeep of {table.qualified_name}.",
         pool=pool,
+        required_resource_keys={names.database, names.partition_clock},
     )
-    def maintain(
-        context: dg.OpExecutionContext,
-        database: SchemaDatabase,
-        partition_clock: PartitionClock,
-        config: MaintenanceConfig,
-    ) -> dg.Output:
-        now = partition_clock.current()
+    def maintain(context: dg.OpExecutionContext, config: MaintenanceConfig) -> dg.Output:
+        database = names.database_of(context)
+        now = names.partition_clock_of(context).current()
         metadata: dict[str, object] = {"now": now.isoformat()}
         allowed = frozenset({table.key}) if config.allow_destructive else frozenset()
         with database.session(log=context.log.info) as session, session.schema_lock():
@@ -170,7 +170,7 @@ def build_refresh_schedules(
             continue
         schedules.append(
             dg.ScheduleDefinition(
-                name=rollups.refresh_schedule_name(aggregate),
+                name=translator.names(rollups.refresh_schedule_name(aggregate)),
                 job=job,
                 cron_schedule=rollups.cron_for(policy.declared(RefreshPolicy).schedule_interval),
                 execution_timezone="UTC",
@@ -183,15 +183,17 @@ def build_refresh_schedules(
 def _refresh_job(
     graph: SchemaGraph, aggregate: SchemaObject, translator: SchemaTranslator
 ) -> dg.JobDefinition:
-    name = rollups.refresh_job_name(aggregate)
+    names = translator.names
+    name = names(rollups.refresh_job_name(aggregate))
 
     @dg.op(
         name=f"{name}_op",
         description=f"Refresh {aggregate.qualified_name} now: CONCURRENTLY on plain PostgreSQL, "
         "its own refresh policy job on TimescaleDB.",
+        required_resource_keys={names.database},
     )
-    def refresh(context: dg.OpExecutionContext, database: SchemaDatabase) -> dg.Output:
-        with database.session(log=context.log.info) as session:
+    def refresh(context: dg.OpExecutionContext) -> dg.Output:
+        with names.database_of(context).session(log=context.log.info) as session:
             try:
                 metadata = Runner(session, graph).engine.refresh(aggregate, session)
             except SchemaError as error:

@@ -18,7 +18,6 @@ import dagster as dg
 import psycopg
 
 from platform_assets.dagster.maintenance import build_refresh_schedules
-from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.health import SENSOR_CHECKS, Finding, observe
 from platform_assets.model.graph import SchemaGraph
@@ -32,7 +31,7 @@ def build_health_fix_job(
     """The asset job the sensors launch to materialize a fixing asset (a subset per run)."""
     translator = translator or SchemaTranslator()
     return dg.define_asset_job(
-        HEALTH_FIX_JOB,
+        translator.names(HEALTH_FIX_JOB),
         selection=dg.AssetSelection.assets(*(translator.get_asset_key(obj) for obj in graph)),
         description="Materialize the schema asset a health sensor found broken; each run "
         "selects only the asset it fixes.",
@@ -53,7 +52,7 @@ def build_health_sensors(
         refresh_jobs, _ = build_refresh_schedules(graph, translator)
     jobs = [fix_job, *refresh_jobs]
     return [
-        _health_sensor(name, set(checks), graph, translator, jobs)
+        _health_sensor(translator.names(name), set(checks), graph, translator, jobs)
         for name, checks in SENSOR_CHECKS.items()
     ]
 
@@ -65,17 +64,21 @@ def _health_sensor(
     translator: SchemaTranslator,
     jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition],
 ) -> dg.SensorDefinition:
+    names = translator.names
+
     @dg.sensor(
         name=name,
         minimum_interval_seconds=300,
         jobs=jobs,
         description=f"Reports {', '.join(sorted(checks))} on the assets they concern; "
         "requests the run that fixes what is mechanical.",
+        required_resource_keys={names.database},
     )
-    def health_sensor(context: dg.SensorEvaluationContext, database: SchemaDatabase):
+    def health_sensor(context: dg.SensorEvaluationContext, **_resources: object):
+        # (Invoked directly, Dagster also passes the required resources as keywords.)
         now = datetime.now(UTC)
         try:
-            with database.session() as session:
+            with names.database_of(context).session() as session:
                 findings = observe(session, graph, checks, now)
         except psycopg.Error as error:
             message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
@@ -93,7 +96,7 @@ def _health_sensor(
         run_requests = [
             dg.RunRequest(
                 run_key=f"{name}:{'/'.join(fix)}:{hour}",
-                job_name=HEALTH_FIX_JOB,
+                job_name=names(HEALTH_FIX_JOB),
                 asset_selection=[translator.get_asset_key(graph[fix])],
                 tags={"platform/fix": "/".join(fix), "platform/sensor": name},
             )
@@ -101,7 +104,7 @@ def _health_sensor(
         ] + [
             dg.RunRequest(
                 run_key=f"{name}:{job}:{hour}",
-                job_name=job,
+                job_name=names(job),
                 tags={"platform/fix": job, "platform/sensor": name},
             )
             for job in job_fixes

@@ -9,6 +9,7 @@ import dagster as dg
 
 from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import check_specs
+from platform_assets.dagster.naming import InstanceNames
 from platform_assets.lint.rules import LintFinding
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.naming import asset_key_part
@@ -21,11 +22,18 @@ PLATFORM_GROUP = "platform"
 
 class SchemaTranslator:
     """`key_prefix` goes before every asset key and `group_prefix` before every group name,
-    so a project can hold the schema beside its other assets."""
+    so a project can hold the schema beside its other assets; `names` names the instance's
+    jobs, schedules, sensors and resources (one place, asked by every builder)."""
 
-    def __init__(self, key_prefix: Sequence[str] = (), group_prefix: str = ""):
+    def __init__(
+        self,
+        key_prefix: Sequence[str] = (),
+        group_prefix: str = "",
+        names: InstanceNames | None = None,
+    ):
         self.key_prefix = list(key_prefix)
         self.group_prefix = group_prefix
+        self.names = names or InstanceNames()
 
     def get_asset_key(self, obj: SchemaObject) -> dg.AssetKey:
         # Asked several times per object while the definitions load; built once each.

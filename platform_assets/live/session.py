@@ -132,7 +132,9 @@ class Session:
         if not self.value("SELECT pg_try_advisory_lock(%s)", (SCHEMA_LOCK_KEY,)):
             unsigned = SCHEMA_LOCK_KEY & 0xFFFFFFFFFFFFFFFF
             holder = self.value(
+                # Advisory locks are per database: another database's holder is not ours.
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND classid = %s::oid AND objid = %s::oid",
                 (unsigned >> 32, unsigned & 0xFFFFFFFF),
             )

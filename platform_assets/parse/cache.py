@@ -8,7 +8,9 @@ compiled from has changed.
 
 The key is a digest of every file below `sql/` and `seeds/` (path and bytes), of the
 project's location, of the platform's own source and of the Python and sqlglot versions,
-so any edit, an upgrade or a change to the compiler makes a new key. An entry that cannot
+so any edit, an upgrade or a change to the compiler makes a new key. A project with
+several schemas (one component instance each, with its own `sql_dir` and `seeds_dir`)
+keeps one entry per pair of directories, so loading one never evicts another's. An entry that cannot
 be read (truncated, corrupt, another format) is ignored and replaced; a directory that
 cannot be written means no cache, never a failure. A compile that fails is not cached,
 so its errors are reported on every load.
@@ -45,19 +47,23 @@ PACKAGE = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
 
-def compile_project(root: Path) -> SchemaGraph:
-    """`compile_directory(root / "sql", root)`, from the cache when its inputs are unchanged."""
-    key = project_key(root)
-    path = root / CACHE_DIR / f"graph-{key}.pickle"
+def compile_project(
+    root: Path, sql_dir: Path | None = None, seeds_dir: Path | None = None
+) -> SchemaGraph:
+    """`compile_directory(sql_dir, root, seeds_dir)` (default `root/sql`, `root/seeds`),
+    from the cache when its inputs are unchanged."""
+    sql_dir, seeds_dir = sql_dir or root / "sql", seeds_dir or root / "seeds"
+    key = project_key(root, sql_dir, seeds_dir)
+    path = _entry_dir(root, sql_dir, seeds_dir) / f"graph-{key}.pickle"
     graph = _read(path, key)
     if graph is not None:
         return graph
-    graph = compile_directory(root / "sql", root)
+    graph = compile_directory(sql_dir, root, seeds_dir)
     _write(path, key, graph)
     return graph
 
 
-def project_key(root: Path) -> str:
+def project_key(root: Path, sql_dir: Path | None = None, seeds_dir: Path | None = None) -> str:
     """The digest of everything the compiled graph is made from."""
     digest = hashlib.sha256()
     # The root too: the graph holds it, so a moved project is compiled again.
@@ -65,10 +71,24 @@ def project_key(root: Path) -> str:
     digest.update(header.encode())
     for path in _files(PACKAGE, "*.py"):
         _add_file(digest, path, PACKAGE)
-    for folder in ("sql", "seeds"):
-        for path in _files(root / folder, "*"):
-            _add_file(digest, path, root)
+    for folder in (sql_dir or root / "sql", seeds_dir or root / "seeds"):
+        digest.update(f"{folder.resolve()}\0".encode())
+        for path in _files(folder, "*"):
+            _add_file(digest, path, folder)
     return digest.hexdigest()[:32]
+
+
+def _entry_dir(root: Path, sql_dir: Path, seeds_dir: Path) -> Path:
+    """`.platform/cache/` for the project's own `sql/` and `seeds/`; a folder of its own
+    for any other pair, since writing an entry removes the stale ones beside it."""
+    cache = root / CACHE_DIR
+    if (sql_dir.resolve(), seeds_dir.resolve()) == (
+        (root / "sql").resolve(),
+        (root / "seeds").resolve(),
+    ):
+        return cache
+    pair = f"{sql_dir.resolve()}\0{seeds_dir.resolve()}".encode()
+    return cache / hashlib.sha256(pair).hexdigest()[:16]
 
 
 def _files(folder: Path, pattern: str) -> list[Path]:

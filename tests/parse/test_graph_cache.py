@@ -84,3 +84,22 @@ def test_an_unwritable_cache_directory_means_no_cache(project):
     project.write("sql/shop.sql", SCHEMA)
     (project.root / ".platform").write_text("not a directory")
     assert compile_project(project.root) == project.graph()
+
+
+def test_two_schemas_of_one_project_keep_their_own_entries(project):
+    """Two component instances of one project (sql/orders, sql/metrics): loading one never
+    evicts the other's entry, and each is its own graph."""
+    project.write("sql/orders/shop.sql", SCHEMA)
+    project.write("sql/metrics/stats.sql", "CREATE SCHEMA stats;\n")
+    dirs = {
+        name: (project.root / "sql" / name, project.root / "seeds" / name)
+        for name in ("orders", "metrics")
+    }
+    graphs = {name: compile_project(project.root, *pair) for name, pair in dirs.items()}
+    stored = sorted((project.root / CACHE_DIR).rglob("graph-*.pickle"))
+    assert len(stored) == 2
+    for name, pair in dirs.items():
+        assert compile_project(project.root, *pair) == graphs[name]
+    assert sorted((project.root / CACHE_DIR).rglob("graph-*.pickle")) == stored
+    assert "shop/orders" in keys(graphs["orders"])
+    assert keys(graphs["metrics"]) == {"stats/schema"}
