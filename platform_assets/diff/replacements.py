@@ -120,7 +120,7 @@ def view_change(view: SchemaObject, session: Session) -> ViewChange | None:
         return None
     relation = session.snapshot.relation(view.schema, view.name)
     live_definition = relation.view_definition if relation else None
-    live_columns = [(c.name, c.type) for c in relation.columns] if relation else []
+    live_columns = [(c.name, c.type) for c in session.snapshot.columns(view.schema, view.name)]
     if _same_view_plan(session, view, declared, [column for column, _ in live_columns]):
         return None
     with session.conn.transaction(force_rollback=True):

@@ -68,20 +68,15 @@ class LiveIndex:
     valid: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class LiveRelation:
-    """A pg_class row with what is read per relation."""
+    """A pg_class row."""
 
     relkind: str
     comment: str | None
     populated: bool
     view_definition: str | None  # pg_get_viewdef of a view or materialized view
     partition_key: tuple[str, str] | None  # (column, type) of a single-column RANGE
-    columns: list[LiveColumn] = field(default_factory=list)
-    constraints: list[LiveConstraint] = field(default_factory=list)
-    triggers: dict[str, str] = field(default_factory=dict)  # name -> pg_get_triggerdef
-    # partition -> pg_get_partition_constraintdef, DEFAULT partitions left out
-    partitions: dict[str, str] = field(default_factory=dict)
 
 
 # Each query yields rows with "schema" and "name" (the key) and has a {where} over the
@@ -148,45 +143,112 @@ SELECT n.nspname::text AS schema, t.typname::text AS name, t.typtype::text AS ty
              ORDER BY e.enumsortorder) AS labels
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {where}
 """
-_KEYED = {  # query -> the column of the object's name its {where} filters on
-    _RELATIONS: "c.relname",
-    _COLUMNS: "c.relname",
-    _CONSTRAINTS: "c.relname",
-    _INDEXES: "i.relname",
-    _TRIGGERS: "c.relname",
-    _PARTITIONS: "p.relname",
-    _FUNCTIONS: "p.proname",
-    _TYPES: "t.typname",
+_CATALOGS = {  # catalog -> its query, and the column of the name its {where} filters on
+    "relations": (_RELATIONS, "c.relname"),
+    "columns": (_COLUMNS, "c.relname"),
+    "constraints": (_CONSTRAINTS, "c.relname"),
+    "indexes": (_INDEXES, "i.relname"),
+    "triggers": (_TRIGGERS, "c.relname"),
+    "partitions": (_PARTITIONS, "p.relname"),
+    "functions": (_FUNCTIONS, "p.proname"),
+    "types": (_TYPES, "t.typname"),
 }
+
+
+def _grouped(rows: list[dict]) -> dict[Key, list[dict]]:
+    by_key: dict[Key, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_key[(row["schema"], row["name"])].append(row)
+    return by_key
+
+
+def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
+    """One catalog's rows as its entries, by (schema, name)."""
+    grouped = _grouped(rows)
+    if catalog == "relations":
+        return {
+            key: LiveRelation(
+                r["relkind"],
+                r["comment"],
+                r["populated"],
+                r["view_definition"],
+                (r["partition_key"][0], r["partition_key"][1]) if r["partition_key"] else None,
+            )
+            for key, (r,) in grouped.items()
+        }
+    if catalog == "columns":
+        return {
+            key: [
+                LiveColumn(
+                    r["column"],
+                    r["type"],
+                    r["not_null"],
+                    r["default"],
+                    r["identity"],
+                    r["generated"],
+                )
+                for r in found
+            ]
+            for key, found in grouped.items()
+        }
+    if catalog == "constraints":
+        return {
+            key: [
+                LiveConstraint(
+                    r["conname"],
+                    r["contype"],
+                    r["definition"],
+                    r["expression"],
+                    tuple(r["columns"]),
+                    r["referenced"],
+                    r["validated"],
+                    r["local"],
+                )
+                for r in found
+            ]
+            for key, found in grouped.items()
+        }
+    if catalog == "indexes":
+        return {
+            key: LiveIndex(r["table"], r["definition"], r["valid"]) for key, (r,) in grouped.items()
+        }
+    if catalog == "triggers":
+        return {
+            key: {r["trigger"]: r["definition"] for r in found} for key, found in grouped.items()
+        }
+    if catalog == "partitions":
+        return {key: {r["partition"]: r["bound"] for r in found} for key, found in grouped.items()}
+    if catalog == "functions":
+        return {key: [r["source"] for r in found] for key, found in grouped.items()}
+    assert catalog == "types"
+    return {key: (r["typtype"], list(r["labels"])) for key, (r,) in grouped.items()}
+
+
 _EXTENSIONS = "SELECT extname::text AS name, extversion AS version FROM pg_extension"
 _SCHEMAS = "SELECT nspname::text AS name FROM pg_namespace"
 
 
 class CatalogSnapshot:
-    """The live catalog of a run's schemas, read once and kept current under its changes."""
+    """The live catalog of a run's schemas, read once and kept current under its changes.
+
+    Each catalog is read whole when first asked for (one query), then entry by entry
+    where a change made one stale."""
 
     def __init__(self, session: Session, schemas: list[str] | None, shared: _Shared):
         self.session = session
         self.schemas = schemas  # None: every schema but the system's
         self.shared = shared
-        self._reset()
-
-    def _reset(self) -> None:
-        self.relations: dict[Key, LiveRelation] = {}
-        self.indexes: dict[Key, LiveIndex] = {}
-        self.functions: dict[Key, list[str]] = {}
-        self.types: dict[Key, tuple[str, list[str]]] = {}
+        self._data: dict[str, dict[Key, Any]] = {catalog: {} for catalog in _CATALOGS}
         # Bumped by every change: a name found absent before it is asked again.
         self.epoch = 0
-        self._loaded_all: int | None = None  # the epoch the whole snapshot was read at
-        self._loaded: dict[Key, int] = {}  # the epoch each key was last read at alone
-        self._stale: set[Key] = set()
+        self._read_whole: dict[str, int] = {}  # catalog -> the epoch it was read at
+        self._read: dict[tuple[str, Key], int] = {}  # the epoch an entry was read at alone
+        self._stale: set[tuple[str, Key]] = set()
 
     # -- reading --------------------------------------------------------------------
 
     def relation(self, schema: str, name: str) -> LiveRelation | None:
-        self._ensure((schema, name))
-        return self.relations.get((schema, name))
+        return self._get("relations", (schema, name))
 
     def relkind(self, schema: str, name: str) -> str | None:
         """pg_class.relkind, or None when there is no such relation."""
@@ -195,12 +257,10 @@ class CatalogSnapshot:
 
     def columns(self, schema: str, name: str) -> list[LiveColumn]:
         """The columns of a relation in order, none when it does not exist."""
-        relation = self.relation(schema, name)
-        return relation.columns if relation else []
+        return list(self._get("columns", (schema, name)) or [])
 
     def constraints(self, schema: str, table: str) -> list[LiveConstraint]:
-        relation = self.relation(schema, table)
-        return relation.constraints if relation else []
+        return list(self._get("constraints", (schema, table)) or [])
 
     def constraint_names(self, schema: str, table: str) -> set[str]:
         return {constraint.name for constraint in self.constraints(schema, table)}
@@ -210,17 +270,14 @@ class CatalogSnapshot:
         return relation.comment if relation else None
 
     def index(self, schema: str, name: str) -> LiveIndex | None:
-        self._ensure((schema, name))
-        return self.indexes.get((schema, name))
+        return self._get("indexes", (schema, name))
 
     def trigger_definition(self, schema: str, table: str, name: str) -> str | None:
-        relation = self.relation(schema, table)
-        return relation.triggers.get(name) if relation else None
+        return (self._get("triggers", (schema, table)) or {}).get(name)
 
     def partitions(self, schema: str, table: str) -> dict[str, str]:
         """Partition -> its bound (pg_get_partition_constraintdef), DEFAULT left out."""
-        relation = self.relation(schema, table)
-        return dict(relation.partitions) if relation else {}
+        return dict(self._get("partitions", (schema, table)) or {})
 
     def partition_key(self, schema: str, table: str) -> tuple[str, str] | None:
         """(column, type) a table is range-partitioned by, or None when it is not."""
@@ -229,18 +286,15 @@ class CatalogSnapshot:
 
     def function_sources(self, schema: str, name: str) -> list[str]:
         """prosrc of every function of that name (one per overload)."""
-        self._ensure((schema, name))
-        return self.functions.get((schema, name), [])
+        return list(self._get("functions", (schema, name)) or [])
 
     def type_kind(self, schema: str, name: str) -> str | None:
         """pg_type.typtype ('e' enum, 'd' domain, ...) of a type, or None."""
-        self._ensure((schema, name))
-        found = self.types.get((schema, name))
+        found = self._get("types", (schema, name))
         return found[0] if found else None
 
     def enum_labels(self, schema: str, name: str) -> list[str]:
-        self._ensure((schema, name))
-        found = self.types.get((schema, name))
+        found = self._get("types", (schema, name))
         return list(found[1]) if found else []
 
     def extension_version(self, name: str) -> str | None:
@@ -258,127 +312,61 @@ class CatalogSnapshot:
         if not keys:
             return
         for schema, name in list(keys):
-            relation = self.relations.get((schema, name))
-            if relation is not None:
-                keys.update((schema, partition) for partition in relation.partitions)
+            partitions = self._data["partitions"].get((schema, name), {})
+            keys.update((schema, partition) for partition in partitions)
             keys.update(
                 key
-                for key, index in self.indexes.items()
+                for key, index in self._data["indexes"].items()
                 if key[0] == schema and index.table == name
             )
-        self._stale |= keys
+        self._stale |= {(catalog, key) for catalog in _CATALOGS for key in keys}
         self.epoch += 1
 
     # -- loading --------------------------------------------------------------------
 
-    def _trusted(self, key: Key) -> bool:
-        if key in self._stale:
-            return False
-        loaded = self._loaded.get(key)
-        if self._loaded_all is not None and (self.schemas is None or key[0] in self.schemas):
-            loaded = max(loaded if loaded is not None else -1, self._loaded_all)
-        if loaded is None:
-            return False
-        present = key in self.relations or key in self.functions or key in self.types
-        return present or key in self.indexes or loaded == self.epoch
+    def _get(self, catalog: str, key: Key) -> Any:
+        if catalog not in self._read_whole:
+            self._load(catalog, None)
+        if not self._trusted(catalog, key):
+            self._load(catalog, [key])
+        return self._data[catalog].get(key)
 
-    def _ensure(self, key: Key) -> None:
-        if self._loaded_all is None:
-            self._load(None)
-        if not self._trusted(key):
-            self._load([key])
+    def _trusted(self, catalog: str, key: Key) -> bool:
+        if (catalog, key) in self._stale:
+            return False
+        if key in self._data[catalog]:
+            return True  # only a statement on it (which makes it stale) changes it
+        read = self._read.get((catalog, key), -1)
+        if self.schemas is None or key[0] in self.schemas:
+            read = max(read, self._read_whole[catalog])
+        return read == self.epoch  # absent since the last change
 
-    def _load(self, keys: list[Key] | None) -> None:
-        """Read every catalog for `keys` (None: the whole snapshot) and replace their entries."""
+    def _load(self, catalog: str, keys: list[Key] | None) -> None:
+        """Read one catalog for `keys` (None: whole) and replace their entries."""
+        query, name_column = _CATALOGS[catalog]
         params: dict[str, Any] | None = {"schemas": self.schemas} if self.schemas else None
         if keys is not None:
             params = {"key_schemas": [k[0] for k in keys], "key_names": [k[1] for k in keys]}
-            for key in keys:
-                self.relations.pop(key, None)
-                self.indexes.pop(key, None)
-                self.functions.pop(key, None)
-                self.types.pop(key, None)
-        rows: dict[str, list[dict]] = {}
-        for query, name_column in _KEYED.items():
-            if keys is not None:
-                where = sql.SQL(
-                    "(n.nspname::text, {}::text) IN "
-                    "(SELECT * FROM unnest(%(key_schemas)s::text[], %(key_names)s::text[]))"
-                ).format(sql.SQL(name_column))
-            elif self.schemas is None:
-                where = sql.SQL(_SYSTEM)
-            else:
-                where = sql.SQL("n.nspname = ANY(%(schemas)s::text[])")
-            rows[query] = self._rows(sql.SQL(query).format(where=where), params)
-        self._store(rows)
+            where = sql.SQL(
+                "(n.nspname::text, {}::text) IN "
+                "(SELECT * FROM unnest(%(key_schemas)s::text[], %(key_names)s::text[]))"
+            ).format(sql.SQL(name_column))
+        elif self.schemas is None:
+            where = sql.SQL(_SYSTEM)
+        else:
+            where = sql.SQL("n.nspname = ANY(%(schemas)s::text[])")
+        entries = _entries(catalog, self._rows(sql.SQL(query).format(where=where), params))
+        data = self._data[catalog]
         if keys is None:
-            self._loaded_all = self.epoch
-            self._stale.clear()
+            data.clear()
+            self._read_whole[catalog] = self.epoch
+            self._stale = {(c, k) for c, k in self._stale if c != catalog}
         else:
             for key in keys:
-                self._loaded[key] = self.epoch
-                self._stale.discard(key)
-
-    def _store(self, rows: dict[str, list[dict]]) -> None:
-        for row in rows[_RELATIONS]:
-            key = (row["schema"], row["name"])
-            partition_key = row["partition_key"]
-            self.relations[key] = LiveRelation(
-                row["relkind"],
-                row["comment"],
-                row["populated"],
-                row["view_definition"],
-                (partition_key[0], partition_key[1]) if partition_key else None,
-            )
-        grouped: dict[str, dict[Key, list[dict]]] = {}
-        for query in (_COLUMNS, _CONSTRAINTS, _TRIGGERS, _PARTITIONS):
-            by_key: dict[Key, list[dict]] = defaultdict(list)
-            for row in rows[query]:
-                by_key[(row["schema"], row["name"])].append(row)
-            grouped[query] = by_key
-        for key, relation in self.relations.items():
-            if key in grouped[_COLUMNS]:
-                relation.columns = [
-                    LiveColumn(
-                        r["column"],
-                        r["type"],
-                        r["not_null"],
-                        r["default"],
-                        r["identity"],
-                        r["generated"],
-                    )
-                    for r in grouped[_COLUMNS][key]
-                ]
-            if key in grouped[_CONSTRAINTS]:
-                relation.constraints = [
-                    LiveConstraint(
-                        r["conname"],
-                        r["contype"],
-                        r["definition"],
-                        r["expression"],
-                        tuple(r["columns"]),
-                        r["referenced"],
-                        r["validated"],
-                        r["local"],
-                    )
-                    for r in grouped[_CONSTRAINTS][key]
-                ]
-            if key in grouped[_TRIGGERS]:
-                relation.triggers = {r["trigger"]: r["definition"] for r in grouped[_TRIGGERS][key]}
-            if key in grouped[_PARTITIONS]:
-                relation.partitions = {
-                    r["partition"]: r["bound"] for r in grouped[_PARTITIONS][key]
-                }
-        for row in rows[_INDEXES]:
-            self.indexes[(row["schema"], row["name"])] = LiveIndex(
-                row["table"], row["definition"], row["valid"]
-            )
-        functions: dict[Key, list[str]] = defaultdict(list)
-        for row in rows[_FUNCTIONS]:
-            functions[(row["schema"], row["name"])].append(row["source"])
-        self.functions.update(functions)
-        for row in rows[_TYPES]:
-            self.types[(row["schema"], row["name"])] = (row["typtype"], list(row["labels"]))
+                data.pop(key, None)
+                self._read[(catalog, key)] = self.epoch
+                self._stale.discard((catalog, key))
+        data.update(entries)
 
     def _global(self, answer: Callable[[], Any]) -> Any:
         """An answer from the extensions and schemas (the same under every search_path);
