@@ -5,21 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 from platform_assets.adopt.layout import project_files
 from platform_assets.adopt.partitions import upkept_tables
 from platform_assets.adopt.timescale import declarations
 from platform_assets.live.dump import dump_schemas, user_extensions, user_schemas
+from platform_assets.live.reprinted import reprint, reprinted_definitions
 from platform_assets.live.session import Session
 from platform_assets.live.table_rows import table_rows
 from platform_assets.live.timescale_declared import read_declarations
 from platform_assets.model.errors import SchemaError, SchemaErrors
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.parse.compiler import compile_files
+from platform_assets.parse.dialect import DIALECT
+from platform_assets.parse.identifiers import name_identifier, regclass_name
 
 HEADER = "-- Imported by `platform import` from the live database; now its declaration."
 DUMP_NAME = "pg_dump.sql"
@@ -32,10 +37,12 @@ def import_database(
     schemas: list[str] | None = None,
     privileges: bool = False,
     seeds: Sequence[str] = (),
+    note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write `into/sql/<schema>/NN_<what>.sql` declaring the database's schemas (all of
     the user's when none are named), and `into/seeds/<schema>/<table>.csv` with the rows
-    of each `seeds` table (`schema.table`); the files written, in order."""
+    of each `seeds` table (`schema.table`); the files written, in order. What the files
+    cannot say because the database does not hold it is told to `note`."""
     sql_dir = into / "sql"
     existing = sorted(sql_dir.rglob("*.sql")) if sql_dir.exists() else []
     if existing:
@@ -53,14 +60,18 @@ def import_database(
         upkept = upkept_tables(session, chosen, session.value("SELECT now()"))
         timescale = read_declarations(session, chosen) if "timescaledb" in extensions else None
         seed_files = {_seed_path(name): _seed_text(session, name, chosen) for name in seeds}
-    left_out = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
-    # A continuous aggregate's user view is TimescaleDB's: it is declared from the catalog.
-    left_out += [(a.schema, a.name) for a in timescale.aggregates] if timescale else []
-    dump = dump_schemas(url, chosen, extensions, privileges, left_out)
+        left_out = [(schema, name) for (schema, _), (_, names) in upkept.items() for name in names]
+        # A continuous aggregate's user view is TimescaleDB's: it is declared from the catalog.
+        left_out += [(a.schema, a.name) for a in timescale.aggregates] if timescale else []
+        # Written as the server prints them back, so a round trip gives the same files.
+        definitions = reprinted_definitions(session, chosen, left_out)
+    dump = reprint(dump_schemas(url, chosen, extensions, privileges, left_out), definitions)
     graph = compile_dump(dump, declarations(timescale) if timescale else [])
     if timescale:
         graph = _without(graph, timescale.own_triggers)
     annotations = {table: annotation for table, (annotation, _) in upkept.items()}
+    for schema, table in upkept:
+        (note or (lambda _: None))(retention_note(schema, table))
     files = project_files(graph, HEADER, annotations)
     _check_files_load(files)
     written: list[Path] = []
@@ -73,6 +84,20 @@ def import_database(
     return written
 
 
+def retention_note(schema: str, table: str) -> str:
+    """Upkeep's retention is a declaration only: no partition, bound or catalog row holds it."""
+    return (
+        f"{_shown(schema, table)}: upkept partitions, written as the "
+        "annotated parent without retention, which the database does not hold: if old "
+        'partitions are dropped, add retention="..." to its annotation'
+    )
+
+
+def _shown(schema: str, name: str) -> str:
+    """A relation's name as the files write it: quoted only where needed."""
+    return ".".join(name_identifier(part).sql(DIALECT) for part in (schema, name))
+
+
 def _check_files_load(files: dict[Path, str]) -> None:
     """Everything written must load as a project, in the order it is laid out."""
     with tempfile.TemporaryDirectory() as directory:
@@ -83,18 +108,34 @@ def _check_files_load(files: dict[Path, str]) -> None:
         compile_files(sorted((Path(directory) / "sql").rglob("*.sql")), Path(directory))
 
 
+def seed_table(name: str) -> tuple[str, str]:
+    """(schema, table) of a `--seed` name, read as PostgreSQL reads a qualified name: parts
+    folded to lower case unless quoted (`"my.schema"."Tbl.x"`), `public` when unqualified."""
+    try:
+        table = exp.to_table(name, dialect=DIALECT)
+    except (ParseError, TokenError):
+        table = None
+    if table is None or table.catalog or not table.name:
+        raise SchemaError(
+            f"--seed {name}: not a table name (SCHEMA.TABLE, each part quoted where needed)"
+        )
+    found = regclass_name(name)
+    return found.schema or "public", found.name
+
+
 def _seed_path(name: str) -> Path:
-    schema, _, table = name.rpartition(".")
-    return Path("seeds") / (schema or "public") / f"{table}.csv"
+    schema, table = seed_table(name)
+    return Path("seeds") / schema / f"{table}.csv"
 
 
 def _seed_text(session: Session, name: str, schemas: list[str]) -> str:
     """A table's rows as a seed CSV: a header of column names, an empty field for NULL."""
-    schema, _, table = name.rpartition(".")
-    schema = schema or "public"
+    schema, table = seed_table(name)
     found = table_rows(session, schema, table) if schema in schemas else None
     if found is None:
-        raise SchemaError(f"--seed {name}: no table {schema}.{table} in the imported schemas")
+        raise SchemaError(
+            f"--seed {name}: no table {_shown(schema, table)} in the imported schemas"
+        )
     columns, rows = found
     if any(value == "" for row in rows for value in row):
         raise SchemaError(

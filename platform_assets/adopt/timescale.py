@@ -37,6 +37,17 @@ INTERNAL_CONFIG = frozenset({"hypertable_id", "mat_hypertable_id"})
 REORDER_SCHEDULES = frozenset({"1 day", "24:00:00"})
 # Arguments given as text, never as intervals.
 TEXT_ARGUMENTS = frozenset({"index_name"})
+# The run limits (max_runtime, max_retries, retry_period) TimescaleDB gives each kind of
+# job it adds (2.x): other values are declared by wrapping the add call in alter_job. A
+# refresh policy retries after its own schedule interval (None here).
+DEFAULT_LIMITS: dict[str, tuple[str, int, str | None]] = {
+    "policy_compression": ("00:00:00", -1, "01:00:00"),
+    "policy_retention": ("00:05:00", -1, "00:05:00"),
+    "policy_reorder": ("00:00:00", -1, "00:05:00"),
+    "policy_refresh_continuous_aggregate": ("00:00:00", -1, None),
+}
+USER_JOB_LIMITS = ("00:00:00", -1, "00:05:00")
+LIMITS = ("max_runtime", "max_retries", "retry_period")
 
 
 def literal(value: object) -> str:
@@ -104,7 +115,21 @@ def dimension(each: LiveDimension) -> str:
 
 def job_statement(job: dict[str, Any]) -> str:
     """The add_* call of a policy, or add_job for a user-defined action, with the live
-    schedule (and, for add_job, its config)."""
+    schedule (and, for add_job, its config), wrapped in alter_job(...) for the run limits
+    that are not the defaults."""
+    call = add_call(job)
+    policy = job["proc_schema"] == TIMESCALE_FUNCTIONS
+    defaults = DEFAULT_LIMITS[job["proc_name"]] if policy else USER_JOB_LIMITS
+    limits = [
+        f"{name} => {job[name] if name == 'max_retries' else interval(job[name])}"
+        for name, default in zip(LIMITS, defaults, strict=True)
+        if job[name] != (job["schedule_interval"] if default is None else default)
+    ]
+    return f"SELECT alter_job({call}, {', '.join(limits)})" if limits else f"SELECT {call}"
+
+
+def add_call(job: dict[str, Any]) -> str:
+    """The call that adds the job (the id it returns is the job's)."""
     if not job["scheduled"]:
         raise SchemaError(
             f"job {job['job_id']} ({job['procedure']}) is paused (scheduled = false), "
@@ -120,7 +145,7 @@ def job_statement(job: dict[str, Any]) -> str:
             arguments.append(f"config => {literal(json.dumps(config, sort_keys=True))}")
         if job["initial_start"] is not None:
             arguments.append(f"initial_start => {literal(job['initial_start'].isoformat())}")
-        return f"SELECT add_job({', '.join(arguments)})"
+        return f"add_job({', '.join(arguments)})"
     if job["proc_name"] not in POLICIES:
         raise SchemaError(
             f"job {job['job_id']} ({job['procedure']}) on {job['relation']} has no declaration"
@@ -146,4 +171,4 @@ def job_statement(job: dict[str, Any]) -> str:
             f"reorder policy job {job['job_id']} on {job['relation']}: add_reorder_policy "
             f"takes no schedule, and this one runs every {job['schedule_interval']}"
         )
-    return f"SELECT {function}({', '.join(arguments)})"
+    return f"{function}({', '.join(arguments)})"

@@ -133,9 +133,12 @@ def _engines() -> int:
 
 def _import(into: Path, schemas: list[str] | None, privileges: bool, seeds: list[str]) -> int:
     url = configured_database().resolved_url()
-    written = import_database(url, into, schemas, privileges, seeds)
+    notes: list[str] = []
+    written = import_database(url, into, schemas, privileges, seeds, notes.append)
     for path in written:
         print(path)
+    for text in notes:
+        print(f"note: {text}")
     print(f"{len(written)} file(s) written under {into}")
     return 0
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from psycopg import sql
 
 from platform_assets.execute.partition_rules import partition_settings
-from platform_assets.execute.partitions import range_bounds
+from platform_assets.execute.partitions import integer_bounds, range_bounds
 from platform_assets.health.findings import CHUNK_HEALTH, EXAMPLES, Finding, of_kind
 from platform_assets.live.session import Session
 from platform_assets.model.graph import SchemaGraph
@@ -38,16 +38,26 @@ def partition_findings(session: Session, graph: SchemaGraph, now: datetime) -> l
         if (obj.schema, obj.name) not in partitions:
             continue
         rows = [r for r in partitions[(obj.schema, obj.name)] if r["partition"]]
-        bounds = {r["partition"]: range_bounds(r["bound"]) for r in rows if not r["is_default"]}
+        settings = partition_settings(obj, graph)
+        integer = bool(settings.get("integer_time"))
+        bound_of = integer_bounds if integer else range_bounds
+        bounds = {r["partition"]: bound_of(r["bound"]) for r in rows if not r["is_default"]}
         default = next((r["partition"] for r in rows if r["is_default"]), None)
-        horizon, cutoff = _horizon_and_cutoff(session, now, partition_settings(obj, graph))
+        if integer:
+            horizon, cutoff = _integer_horizon_and_cutoff(session, settings)
+        else:
+            horizon, cutoff = _horizon_and_cutoff(session, now, settings)
         uppers = [upper for _, upper in bounds.values() if upper is not None]
         covered_until = max(uppers, default=None)
         problems: list[str] = []
-        if covered_until is None or covered_until <= horizon:
+        if horizon is not None and (covered_until is None or covered_until <= horizon):
             problems.append(
-                f"no partition for {horizon:%Y-%m-%d %H:%M} (premake horizon); partitions end "
-                + (f"at {covered_until:%Y-%m-%d %H:%M}" if covered_until else "nowhere: none exist")
+                f"no partition for {_point(horizon)} (premake horizon); partitions end "
+                + (
+                    f"at {_point(covered_until)}"
+                    if covered_until is not None
+                    else "nowhere: none exist"
+                )
             )
         expired = sorted(
             name for name, (_, upper) in bounds.items() if cutoff and upper and upper <= cutoff
@@ -56,8 +66,8 @@ def partition_findings(session: Session, graph: SchemaGraph, now: datetime) -> l
             problems.append(f"{len(expired)} partition(s) wholly past retention are still present")
         metadata: dict[str, object] = {
             "partitions": len(bounds),
-            "covered_until": covered_until.isoformat() if covered_until else "",
-            "premake_horizon": horizon.isoformat(),
+            "covered_until": _iso(covered_until),
+            "premake_horizon": _iso(horizon),
         }
         if expired:
             metadata["expired_partitions"] = expired[:EXAMPLES]
@@ -76,6 +86,29 @@ def partition_findings(session: Session, graph: SchemaGraph, now: datetime) -> l
             Finding(target, CHUNK_HEALTH, problems, metadata, fix=target if problems else None)
         )
     return findings
+
+
+def _point(value: datetime | int) -> str:
+    """A bound as the finding prints it: an instant to the minute, integer time as it is."""
+    return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else str(value)
+
+
+def _iso(value: datetime | int | None) -> str:
+    return value.isoformat() if isinstance(value, datetime) else "" if value is None else str(value)
+
+
+def _integer_horizon_and_cutoff(
+    session: Session, settings: dict[str, str]
+) -> tuple[int | None, int | None]:
+    """For integer time, from "now" of the declared now function (as upkeep reads it):
+    now + premake widths and now - retention; no horizon without a now function."""
+    now_func = settings.get("integer_now_func")
+    if not now_func:
+        return None, None
+    now = int(session.value(sql.SQL("SELECT {}()").format(sql.Identifier(*now_func.split(".")))))
+    horizon = now + int(settings["partition_interval"]) * int(settings.get("premake", 0))
+    retention = settings.get("retention")
+    return horizon, now - int(retention) if retention else None
 
 
 def _horizon_and_cutoff(

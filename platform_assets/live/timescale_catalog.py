@@ -93,11 +93,15 @@ def refresh_policy_job(session: Session, schema: str, view: str) -> int | None:
     return session.value(_REFRESH_POLICY_JOB, (procedure, schema, view))
 
 
+# A job's run limits (alter_job's max_runtime, max_retries, retry_period), as text.
+_LIMITS = "max_runtime::text AS max_runtime, max_retries, retry_period::text AS retry_period"
+
+
 def jobs(session: Session, proc_name: str, schema: str, relation: str) -> list[dict[str, Any]]:
     """The policy jobs of one relation (a hypertable or, for aggregates, the view)."""
     return session.rows(
-        "SELECT job_id, config, schedule_interval::text AS schedule_interval, scheduled "
-        "FROM timescaledb_information.jobs "
+        "SELECT job_id, config, schedule_interval::text AS schedule_interval, scheduled, "
+        f"{_LIMITS} FROM timescaledb_information.jobs "
         "WHERE proc_name = %s AND hypertable_schema = %s AND hypertable_name = %s "
         "ORDER BY job_id",
         (proc_name, schema, relation),
@@ -294,9 +298,13 @@ def integer_now_func(session: Session, schema: str, name: str) -> str | None:
 
 def procedure_jobs(session: Session, schema: str, procedure: str) -> list[int]:
     """Ids of the jobs that run a procedure (add_job's user-defined actions)."""
-    rows = session.rows(
-        "SELECT job_id FROM timescaledb_information.jobs "
+    return [row["job_id"] for row in procedure_job_rows(session, schema, procedure)]
+
+
+def procedure_job_rows(session: Session, schema: str, procedure: str) -> list[dict[str, Any]]:
+    """The jobs that run a procedure: their ids and run limits."""
+    return session.rows(
+        f"SELECT job_id, {_LIMITS} FROM timescaledb_information.jobs "
         "WHERE proc_schema = %s AND proc_name = %s ORDER BY job_id",
         (schema, procedure),
     )
-    return [row["job_id"] for row in rows]

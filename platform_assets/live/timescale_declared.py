@@ -112,7 +112,8 @@ def read_declarations(session: Session, schemas: list[str]) -> TimescaleDeclarat
         "CASE WHEN j.hypertable_name IS NOT NULL "
         "  THEN format('%%I.%%I', j.hypertable_schema, j.hypertable_name) END AS relation, "
         "j.schedule_interval::text AS schedule_interval, j.config, j.scheduled, "
-        "j.fixed_schedule, j.initial_start "
+        "j.fixed_schedule, j.initial_start, j.max_runtime::text AS max_runtime, "
+        "j.max_retries, j.retry_period::text AS retry_period "
         "FROM timescaledb_information.jobs j "
         "WHERE j.hypertable_schema = ANY(%s) "
         "   OR (j.proc_schema = ANY(%s) AND j.hypertable_name IS NULL) ORDER BY j.job_id",

@@ -91,6 +91,26 @@ class ColumnstoreSettings:
 # -- policies ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class JobLimits:
+    """A job's run limits, declared by wrapping the call that adds it:
+    `SELECT alter_job(add_retention_policy(...), max_runtime => ..., max_retries => ...,
+    retry_period => ...)`. None: not declared, whatever the job has is kept."""
+
+    max_runtime: Interval | None = None
+    max_retries: int | None = None
+    retry_period: Interval | None = None
+
+    def declared(self) -> dict[str, Interval]:
+        """The limits declared, by alter_job's parameter name."""
+        values = {
+            "max_runtime": self.max_runtime,
+            "max_retries": self.max_retries,
+            "retry_period": self.retry_period,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Policy:
     """What every policy call takes besides its own settings."""
@@ -100,6 +120,7 @@ class Policy:
     schedule_interval: Interval | None = None
     initial_start: str | None = None
     timezone: str | None = None
+    limits: JobLimits = JobLimits()
 
     @property
     def job_config(self) -> dict[str, object]:
@@ -266,6 +287,13 @@ class CatalogObject:
     user and server, default privileges' role, schema and object kind)."""
 
     identity: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserJob(CatalogObject):
+    """`add_job('schema.procedure', ...)`: identified by its procedure, with its limits."""
+
+    limits: JobLimits = JobLimits()
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,11 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
         "proc", "schedule_interval", "config", "initial_start", "scheduled", "check_config",
         "fixed_schedule", "timezone", "job_name",
     ),
+    "alter_job": (
+        "job_id", "schedule_interval", "max_runtime", "max_retries", "retry_period",
+        "scheduled", "config", "next_start", "if_exists", "check_config", "fixed_schedule",
+        "initial_start", "timezone", "job_name",
+    ),
     "time_bucket": ("bucket_width", "ts", "offset"),
 }  # fmt: skip
 _LEGACY = {"create_hypertable", "add_dimension"}

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from platform_assets.model.declarations import CatalogObject, Declaration, Dimension
+from platform_assets.model.declarations import CatalogObject, Declaration, Dimension, UserJob
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import CATALOG_KINDS, ObjectKind, SourceLocation, Statement
-from platform_assets.parse.calls import call_arguments
+from platform_assets.parse.calls import bound_arguments, call_arguments
 from platform_assets.parse.commands import (
     KIND_WORDS,
     LOOKUP_NAMESPACE,
@@ -24,6 +24,7 @@ from platform_assets.parse.declare import (
     columnstore_settings,
     continuous_aggregate,
     hypertable_conversion,
+    job_limits,
     policy,
     relation_argument,
 )
@@ -41,6 +42,17 @@ TIMESCALE_CALLS: dict[str, ObjectKind] = {
     "add_continuous_aggregate_policy": ObjectKind.REFRESH_POLICY,
     "set_integer_now_func": ObjectKind.HYPERTABLE,
 }
+
+# The calls that add a job and return its id (add_columnstore_policy is a procedure).
+LIMITED_CALLS = frozenset(
+    {
+        "add_job",
+        "add_compression_policy",
+        "add_retention_policy",
+        "add_reorder_policy",
+        "add_continuous_aggregate_policy",
+    }
+)
 
 
 @dataclass
@@ -320,12 +332,7 @@ def _classify_timescale_call(call: exp.Anonymous, statement: Statement) -> Creat
     if function == "add_job":
         return _classify_job(call, statement)
     if function == "alter_job":
-        raise SchemaError(
-            "alter_job takes a job id, which differs from one database to the next: declare "
-            "the settings in the add_job or add_*_policy call itself (the platform changes an "
-            "existing job with alter_job when they differ)",
-            statement.location,
-        )
+        return _classify_limited_job(call, statement)
     if function not in TIMESCALE_CALLS:
         raise _unsupported(statement)
     relation_literal = relation_argument(call)
@@ -368,9 +375,33 @@ def _classify_job(call: exp.Anonymous, statement: Statement) -> Creation:
     return Creation(
         ObjectKind.JOB,
         name,
-        declaration=CatalogObject((procedure,)),
+        declaration=UserJob((procedure,)),
         references=[("function", name)],
     )
+
+
+def _classify_limited_job(call: exp.Anonymous, statement: Statement) -> Creation:
+    """`alter_job(add_*(...), max_runtime => ..., ...)`: the job the inner call adds, with
+    its run limits. A job id differs from one database to the next, so only a job added
+    in the same statement can be altered."""
+    job = bound_arguments(call).get("job_id")
+    if not (isinstance(job, exp.Anonymous) and job.name.lower() in LIMITED_CALLS):
+        raise SchemaError(
+            "alter_job takes a job id, which differs from one database to the next: declare "
+            "the settings in the add_job or add_*_policy call itself, and its run limits by "
+            "wrapping that call, e.g. SELECT alter_job(add_retention_policy(...), "
+            "max_retries => 3) (the platform changes an existing job with alter_job when "
+            "they differ)",
+            statement.location,
+        )
+    try:
+        limits = job_limits(call)
+    except SchemaError as error:
+        raise SchemaError(error.message, statement.location) from None
+    found = _classify_timescale_call(job, statement)
+    assert isinstance(found, Creation)  # each of LIMITED_CALLS creates a job
+    found.declaration = replace(found.declaration, limits=limits)
+    return found
 
 
 def _classify_command(statement: Statement) -> Creation | Amendment:

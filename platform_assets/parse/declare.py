@@ -14,6 +14,7 @@ from platform_assets.model.declarations import (
     Dimension,
     DimensionKind,
     HypertableConversion,
+    JobLimits,
     Policy,
     RefreshPolicy,
     ReorderPolicy,
@@ -26,6 +27,7 @@ from platform_assets.parse.dialect import DIALECT
 
 _POLICY_SETTINGS = {"if_not_exists", "schedule_interval", "initial_start", "timezone"}
 _FIRST_ARGUMENTS = {"relation", "hypertable", "continuous_aggregate"}
+_LIMITS = ("max_runtime", "max_retries", "retry_period")
 
 
 def hypertable_conversion(call: exp.Anonymous) -> HypertableConversion:
@@ -148,6 +150,26 @@ def policy(call: exp.Anonymous) -> Policy:
         start_offset=_interval(args.get("start_offset")),
         end_offset=_interval(args.get("end_offset")),
         options=tuple((k, v) for k, v in args.items() if k not in read),
+    )
+
+
+def job_limits(alter_job: exp.Anonymous) -> JobLimits:
+    """The run limits of `alter_job(add_*(...), max_runtime => ..., max_retries => ...,
+    retry_period => ...)`; any other setting belongs in the add call and is refused."""
+    args = call_arguments(alter_job)
+    others = sorted(set(args) - {"job_id", *_LIMITS})
+    if others:
+        raise SchemaError(
+            f"alter_job around an add call declares only {', '.join(_LIMITS)}: "
+            f"{', '.join(others)} belong in the add call (or cannot be declared)"
+        )
+    retries = args.get("max_retries")
+    if retries is not None and not isinstance(retries, int):
+        raise SchemaError(f"alter_job: max_retries must be an integer, not {retries}")
+    return JobLimits(
+        max_runtime=_interval(args.get("max_runtime")),
+        max_retries=retries,
+        retry_period=_interval(args.get("retry_period")),
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from tests.support.cli import plan, statements
 from tests.support.databases import Server
 from tests.support.project import Project
@@ -32,15 +30,3 @@ def assert_adopts(project: Project, database: Server) -> dict[str, dict]:
         (c.asset_key.to_user_string(), c.check_name, c.description) for c in checks if not c.passed
     ]
     return recorded
-
-
-def changed_lines(first: Project, second: Project) -> list[str]:
-    """The lines the second project's files have differently (both have the same files)."""
-    before, after = files_of(first), files_of(second)
-    assert set(before) == set(after)
-    return [
-        line
-        for name in before
-        for line in difflib.unified_diff(before[name].splitlines(), after[name].splitlines(), n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]

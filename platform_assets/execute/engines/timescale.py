@@ -25,8 +25,10 @@ from platform_assets.model.declarations import (
     ColumnstoreSettings,
     ContinuousAggregate,
     HypertableConversion,
+    JobLimits,
     Policy,
     RetentionPolicy,
+    UserJob,
 )
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.hazards import Hazard, LockLevel, PlannedStatement, planned
@@ -195,7 +197,8 @@ class TimescaleEngine(PostgresEngine):
                 if schedule and not tc.same_interval(session, schedule, job["schedule_interval"])
                 else None
             )
-            if changed or new_schedule:
+            limits = changed_limits(session, policy.limits, job)
+            if changed or new_schedule or limits:
                 # Stored as TimescaleDB itself stores them ('14 days', not '14 DAYS').
                 config = {
                     **job["config"],
@@ -211,10 +214,11 @@ class TimescaleEngine(PostgresEngine):
                 )
                 session.execute(
                     planned(
-                        sql.SQL("SELECT job_id FROM alter_job({}, config => {}{})").format(
+                        sql.SQL("SELECT job_id FROM alter_job({}, config => {}{}{})").format(
                             sql.Literal(job["job_id"]),
                             sql.Literal(Jsonb(config)),
                             schedule_argument,
+                            limit_arguments(limits),
                         ),
                         LockLevel.NONE,
                         *loses,
@@ -223,6 +227,8 @@ class TimescaleEngine(PostgresEngine):
                 outcome.details["previous_config"] = job["config"]
                 if new_schedule:
                     outcome.details["previous_schedule_interval"] = job["schedule_interval"]
+                if limits:
+                    outcome.details["previous_limits"] = {name: job[name] for name in limits}
                 action = Action.UPDATED
             found = tc.jobs(session, proc, obj.schema, obj.relation)
         job = found[0]
@@ -256,11 +262,25 @@ class TimescaleEngine(PostgresEngine):
     apply_refresh_policy = _apply_policy
 
     def apply_job(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        """A user-defined action: added when no job runs its procedure."""
-        jobs = tc.procedure_jobs(session, obj.schema, obj.name)
+        """A user-defined action: added when no job runs its procedure; its declared run
+        limits set with alter_job when they differ."""
+        jobs = tc.procedure_job_rows(session, obj.schema, obj.name)
         if jobs:
-            outcome.details["job_id"] = jobs[0]
-            return Action.UNCHANGED
+            job = jobs[0]
+            outcome.details["job_id"] = job["job_id"]
+            limits = changed_limits(session, obj.declared(UserJob).limits, job)
+            if not limits:
+                return Action.UNCHANGED
+            session.execute(
+                planned(
+                    sql.SQL("SELECT job_id FROM alter_job({}{})").format(
+                        sql.Literal(job["job_id"]), limit_arguments(limits)
+                    ),
+                    LockLevel.NONE,
+                )
+            )
+            outcome.details["previous_limits"] = {name: job[name] for name in limits}
+            return Action.UPDATED
         action = self.create(obj, session)
         outcome.details["job_id"] = tc.procedure_jobs(session, obj.schema, obj.name)[0]
         return action
@@ -395,6 +415,28 @@ def no_data_sql(create: exp.Expr) -> str:
     kept = [p.copy() for p in current if not isinstance(p, exp.WithDataProperty)]
     tree.set("properties", exp.Properties(expressions=[*kept, exp.WithDataProperty(no=True)]))
     return tree.sql(DIALECT)
+
+
+def changed_limits(session: Session, limits: JobLimits, job: dict[str, Any]) -> dict[str, Any]:
+    """The declared run limits the live job (a row with them) has otherwise."""
+    return {
+        name: value
+        for name, value in limits.declared().items()
+        if not _same_setting(session, name, job[name], value)
+    }
+
+
+def limit_arguments(limits: dict[str, Any]) -> sql.Composable:
+    """`, max_runtime => ...` and the rest, for alter_job (names from JobLimits.declared)."""
+    return sql.SQL("").join(
+        sql.SQL(", {} => {}").format(
+            sql.SQL(name),
+            sql.Literal(value)
+            if name == "max_retries"
+            else sql.SQL("{}::interval").format(sql.Literal(str(value))),
+        )
+        for name, value in limits.items()
+    )
 
 
 def _same_setting(session: Session, key: str, live: Any, declared: Any) -> bool:
