@@ -62,7 +62,9 @@ class LiveConstraint:
 
 
 @dataclass(frozen=True)
-class LiveIndex:
+class IndexDefinition:
+    """An index as pg_index has it: its table, pg_get_indexdef and validity."""
+
     table: str
     definition: str
     valid: bool
@@ -138,9 +140,7 @@ SELECT n.nspname::text AS schema, p.proname::text AS name, p.prosrc AS source
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {where}
 """
 _TYPES = """
-SELECT n.nspname::text AS schema, t.typname::text AS name, t.typtype::text AS typtype,
-       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid
-             ORDER BY e.enumsortorder) AS labels
+SELECT n.nspname::text AS schema, t.typname::text AS name, t.typtype::text AS typtype
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {where}
 """
 _CATALOGS = {  # catalog -> its query, and the column of the name its {where} filters on
@@ -210,7 +210,8 @@ def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
         }
     if catalog == "indexes":
         return {
-            key: LiveIndex(r["table"], r["definition"], r["valid"]) for key, (r,) in grouped.items()
+            key: IndexDefinition(r["table"], r["definition"], r["valid"])
+            for key, (r,) in grouped.items()
         }
     if catalog == "triggers":
         return {
@@ -221,7 +222,7 @@ def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
     if catalog == "functions":
         return {key: [r["source"] for r in found] for key, found in grouped.items()}
     assert catalog == "types"
-    return {key: (r["typtype"], list(r["labels"])) for key, (r,) in grouped.items()}
+    return {key: r["typtype"] for key, (r,) in grouped.items()}
 
 
 _EXTENSIONS = "SELECT extname::text AS name, extversion AS version FROM pg_extension"
@@ -269,7 +270,7 @@ class CatalogSnapshot:
         relation = self.relation(schema, name)
         return relation.comment if relation else None
 
-    def index(self, schema: str, name: str) -> LiveIndex | None:
+    def index(self, schema: str, name: str) -> IndexDefinition | None:
         return self._get("indexes", (schema, name))
 
     def trigger_definition(self, schema: str, table: str, name: str) -> str | None:
@@ -290,12 +291,7 @@ class CatalogSnapshot:
 
     def type_kind(self, schema: str, name: str) -> str | None:
         """pg_type.typtype ('e' enum, 'd' domain, ...) of a type, or None."""
-        found = self._get("types", (schema, name))
-        return found[0] if found else None
-
-    def enum_labels(self, schema: str, name: str) -> list[str]:
-        found = self._get("types", (schema, name))
-        return list(found[1]) if found else []
+        return self._get("types", (schema, name))
 
     def extension_version(self, name: str) -> str | None:
         return self._global(lambda: self.shared.extensions.get(name))
