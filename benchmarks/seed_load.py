@@ -126,16 +126,16 @@ def main() -> None:
                 conn.execute("VACUUM ANALYZE bench.items")
                 session = Session(conn)
                 start = time.perf_counter()
-                result = load_seed(session, seed, graph, {})
+                result = load_seed(session, seed, graph)
                 loads.append(time.perf_counter() - start)
                 assert result.inserted == args.rows, result
                 start = time.perf_counter()
-                result = load_seed(session, seed, graph, {})
+                result = load_seed(session, seed, graph)
                 reruns.append(time.perf_counter() - start)
                 assert result.inserted == result.updated == 0, result
                 write_csv(csv_path, args.rows, edit_every=10)
                 start = time.perf_counter()
-                result = load_seed(session, seed, graph, {})
+                result = load_seed(session, seed, graph)
                 edits.append(time.perf_counter() - start)
                 assert result.updated == (args.rows + 9) // 10, result
                 write_csv(csv_path, args.rows)

@@ -1,5 +1,6 @@
 """The schema graph as one subsettable multi-asset: one process, connection and lock a run."""
 
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
@@ -239,14 +240,17 @@ def materialize_seeds(
             continue
         if key in selected:
             try:
-                values, generated = secret_values(seed, generate=database.is_embedded())
-                result = load_seed(runner.session, seed, graph, values)
+                # Hashed (bcrypt, slow on purpose) only when rows are written.
+                hashed = functools.cache(
+                    functools.partial(secret_values, seed, generate=database.is_embedded())
+                )
+                result = load_seed(runner.session, seed, graph, lambda h=hashed: h()[0])
             except SchemaError as error:
                 context.log.error(str(error))
                 runner.fail(key, error)
                 continue
-            if result.inserted:
-                for variable, password in generated.items():
+            if result.inserted and hashed.cache_info().currsize:
+                for variable, password in hashed()[1].items():
                     # Shown once, here: only its hash is stored.
                     context.log.warning(
                         f"{seed.describe()}: {variable} is not set; generated the password "
@@ -324,7 +328,7 @@ def table_metadata(
     """The live columns and row count; `comments` (the declared column comments) keep each
     column's description on the materialization, as on the definition."""
     comments = comments or {}
-    columns = catalog.columns(session, schema, table)
+    columns = session.snapshot.columns(schema, table)
     if not columns:
         return {}
     column_schema = dg.TableSchema(

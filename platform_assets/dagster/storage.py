@@ -144,6 +144,14 @@ class PooledPostgresRunStorage(_PooledEngine, PostgresRunStorage):
 class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
     """dagster-postgres's event-log storage over a pooled engine."""
 
+    def has_table(self, table_name: str) -> bool:
+        # Asked for every asset check event (a connection and an inspection each); a
+        # table, once there, stays while the process runs, so a found one is remembered.
+        found: set[str] = self.__dict__.setdefault("_tables_found", set())
+        if table_name not in found and super().has_table(table_name):
+            found.add(table_name)
+        return table_name in found
+
 
 class PooledPostgresScheduleStorage(_PooledEngine, PostgresScheduleStorage):
     """dagster-postgres's schedule storage over a pooled engine."""

@@ -45,10 +45,8 @@ def live_query(session: Session, aggregate: SchemaObject, timescale: bool) -> st
             "WHERE view_schema = %s AND view_name = %s",
             (aggregate.schema, aggregate.name),
         )
-    return session.value(
-        "SELECT pg_get_viewdef(to_regclass(%s))",
-        (sql.Identifier(aggregate.schema, aggregate.name).as_string(session.conn),),
-    )
+    relation = session.snapshot.relation(aggregate.schema, aggregate.name)
+    return relation.view_definition if relation else None
 
 
 def query_changed(session: Session, live: str, declared: exp.Query) -> bool:

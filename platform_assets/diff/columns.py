@@ -8,6 +8,7 @@ so spellings sqlglot cannot equate (casts the server adds) are not reported.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -18,6 +19,7 @@ from sqlglot.errors import ParseError
 
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
+from platform_assets.live.snapshot import LiveColumn
 from platform_assets.model.declarations import Column, TableDefinition
 from platform_assets.model.objects import SchemaObject
 from platform_assets.parse.dialect import DIALECT
@@ -166,6 +168,7 @@ def _same_shapes(
     return True
 
 
+@functools.cache  # pure, and asked again for every column of every run's tables
 def _is_constant(default: str | None) -> bool:
     """A literal, possibly cast: safe to evaluate (no function is called)."""
     if default is None:
@@ -176,6 +179,7 @@ def _is_constant(default: str | None) -> bool:
     )
 
 
+@functools.cache  # pure, and asked again for every column of every run's tables
 def _type_spelling(type_text: str) -> str:
     try:
         data_type = sqlglot.parse_one(f"CAST(NULL AS {type_text})", read=DIALECT).to
@@ -185,6 +189,7 @@ def _type_spelling(type_text: str) -> str:
     return data_type.sql(DIALECT).rsplit(".", 1)[-1]
 
 
+@functools.cache  # pure, and asked again for every column of every run's tables
 def _default_spelling(default: str | None) -> str | None:
     if default is None:
         return None
@@ -213,11 +218,12 @@ def _server_shapes(
         session.conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({})").format(sql.Identifier(SHADOW_TABLE), sql.SQL(body))
         )
-        return _column_shapes(session, None, SHADOW_TABLE)
+        return _shapes(catalog.temporary_columns(session, SHADOW_TABLE))
 
 
-def _column_shapes(session: Session, schema: str | None, table: str) -> dict[str, ColumnShape]:
-    return {
-        c.name: ColumnShape(c.name, c.type, c.not_null, c.default, c.identity)
-        for c in catalog.columns(session, schema, table)
-    }
+def _column_shapes(session: Session, schema: str, table: str) -> dict[str, ColumnShape]:
+    return _shapes(session.snapshot.columns(schema, table))
+
+
+def _shapes(columns: list[LiveColumn]) -> dict[str, ColumnShape]:
+    return {c.name: ColumnShape(c.name, c.type, c.not_null, c.default, c.identity) for c in columns}

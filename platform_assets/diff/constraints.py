@@ -20,6 +20,7 @@ from platform_assets.diff.table_columns import NOT_NULL_PROOF_SUFFIX
 from platform_assets.live import catalog
 from platform_assets.live import timescale_catalog as tc
 from platform_assets.live.session import Session
+from platform_assets.live.snapshot import LiveConstraint
 from platform_assets.model.declarations import KeyKind, TableDefinition
 from platform_assets.model.hazards import (
     Hazard,
@@ -78,32 +79,20 @@ def declared_constraints(table: SchemaObject) -> list[DeclaredConstraint]:
     ]
 
 
-def _live_constraints(session: Session, table: SchemaObject) -> list[dict]:
-    return session.rows(
-        "SELECT con.conname, con.contype::text AS contype, "
-        "pg_get_constraintdef(con.oid) AS definition, "
-        "pg_get_expr(con.conbin, con.conrelid) AS expression, "
-        "ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a "
-        "ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1) AS columns, "
-        "(SELECT r.relname::text FROM pg_class r WHERE r.oid = con.confrelid) AS referenced, "
-        "con.convalidated AS validated "
-        "FROM pg_constraint con WHERE con.conrelid = to_regclass(%s) "
-        "AND con.contype IN ('c', 'f', 'p', 'u') AND con.conislocal",
-        (sql.Identifier(table.schema, table.name).as_string(session.conn),),
-    )
+def _live_constraints(session: Session, table: SchemaObject) -> list[LiveConstraint]:
+    """The table's own CHECK, FOREIGN KEY, PRIMARY KEY and UNIQUE constraints."""
+    return [
+        constraint
+        for constraint in session.snapshot.constraints(table.schema, table.name)
+        if constraint.contype in ("c", "f", "p", "u") and constraint.local
+    ]
 
 
 def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
     """Constraints added to, changed in or removed from the declaration (the table's
     columns already match it). Removing a constraint loses no data: not destructive."""
     relation = sql.Identifier(table.schema, table.name)
-    partitioned = (
-        session.value(
-            "SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s)",
-            (relation.as_string(session.conn),),
-        )
-        == "p"
-    )
+    partitioned = session.snapshot.relkind(table.schema, table.name) == "p"
 
     @cache
     def validate_later() -> bool:
@@ -126,13 +115,12 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
             return _add_key_online(session, relation, table, constraint)
         return _add_constraint(relation, constraint, partitioned, validate_later())
 
-    def completed(constraint: DeclaredConstraint, row: dict) -> None:
+    def completed(constraint: DeclaredConstraint, row: LiveConstraint) -> None:
         # Added NOT VALID by a run interrupted before its VALIDATE: validated now, not re-added.
-        if not row["validated"] and not constraint.not_valid and validate_later():
-            name = sql.Identifier(row["conname"])
-            adds.append(Change([_validate(relation, name)]))
+        if not row.validated and not constraint.not_valid and validate_later():
+            adds.append(Change([_validate(relation, sql.Identifier(row.name))]))
 
-    live = {row["conname"]: row for row in _live_constraints(session, table)}
+    live = {row.name: row for row in _live_constraints(session, table)}
     declared = declared_constraints(table)
     matched: set[str] = set()
     drops: list[Change] = []
@@ -165,17 +153,17 @@ def constraint_changes(table: SchemaObject, session: Session) -> list[Change]:
                 r
                 for name, r in live.items()
                 if name not in matched
-                and (r["contype"], tuple(r["columns"]), r["referenced"]) == constraint.signature
+                and (r.contype, r.columns, r.referenced) == constraint.signature
             ),
             None,
         )
         if row is None:
             adds.append(add(constraint))
         else:
-            matched.add(row["conname"])
+            matched.add(row.name)
             completed(constraint, row)
     for name in live.keys() - matched:
-        if name.endswith(NOT_NULL_PROOF_SUFFIX) and not live[name]["validated"]:
+        if name.endswith(NOT_NULL_PROOF_SUFFIX) and not live[name].validated:
             continue  # a NOT NULL being proven (table_columns); dropped once it is
         drops.append(_drop_constraint(relation, name))
     return drops + adds
@@ -257,7 +245,7 @@ def _add_key_online(
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in constraint.key_columns)
     kind = sql.SQL("PRIMARY KEY" if constraint.contype == "p" else "UNIQUE")
     statements = []
-    if catalog.relkind(session, table.schema, constraint.name) is not None:
+    if session.snapshot.relkind(table.schema, constraint.name) is not None:
         statements.append(drop_index_concurrently(table.schema, constraint.name))
     statements += [
         planned(
@@ -324,21 +312,21 @@ def _validate(relation: sql.Identifier, name: sql.Identifier) -> PlannedStatemen
 
 
 def _same_constraint(
-    session: Session, table: SchemaObject, constraint: DeclaredConstraint, row: dict
+    session: Session, table: SchemaObject, constraint: DeclaredConstraint, row: LiveConstraint
 ) -> bool:
     """Compare by sqlglot's normalized tree; a CHECK that differs there is compared
     as the server deparses both expressions (no DDL); a FOREIGN KEY by the server's
     rendering of the declaration, added NOT VALID (no scan) and rolled back."""
-    live: str = row["definition"]
+    live = row.definition
     live_tree = _constraint_tree(live)
     if live_tree is not None and live_tree == normalized(constraint.node):
         return True
-    if constraint.contype != row["contype"] or constraint.contype not in ("c", "f"):
+    if constraint.contype != row.contype or constraint.contype not in ("c", "f"):
         return False
     relation = sql.Identifier(table.schema, table.name)
     if constraint.contype == "c":
         rendered = server_expressions(
-            session, relation, [row["expression"], constraint.node.this.sql(DIALECT)]
+            session, relation, [row.expression, constraint.node.this.sql(DIALECT)]
         )
         return rendered is not None and rendered[0] == rendered[1]
     with session.conn.transaction(force_rollback=True):
@@ -355,6 +343,7 @@ def _same_constraint(
     return rendered.removesuffix(" NOT VALID") == live.removesuffix(" NOT VALID")
 
 
+@cache  # pure (the tree is only compared), asked for every live constraint
 def _constraint_tree(definition: str) -> exp.Expr | None:
     try:
         tree = sqlglot.parse_one(f"ALTER TABLE x ADD CONSTRAINT n {definition}", read=DIALECT)

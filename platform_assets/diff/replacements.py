@@ -32,10 +32,9 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
     declared index is built on an empty copy of the table (rolled back) so the server
     renders both sides."""
     assert index.relation is not None
-    name = sql.Identifier(index.schema, index.name).as_string(session.conn)
     table = sql.Identifier(index.schema, index.relation)
-    live_definition = session.value("SELECT pg_get_indexdef(to_regclass(%s))", (name,))
-    live = _index_tree(live_definition, session, table)
+    found = session.snapshot.index(index.schema, index.name)
+    live = _index_tree(found.definition if found else None, session, table)
     declared = index.definition.tree
     if live is None or not isinstance(declared, exp.Create):
         return False
@@ -119,9 +118,9 @@ def view_change(view: SchemaObject, session: Session) -> ViewChange | None:
     declared = view.definition.tree
     if not isinstance(declared, exp.Create):
         return None
-    name = sql.Identifier(view.schema, view.name).as_string(session.conn)
-    live_definition = session.value("SELECT pg_get_viewdef(to_regclass(%s))", (name,))
-    live_columns = _relation_columns(session, view.schema, view.name)
+    relation = session.snapshot.relation(view.schema, view.name)
+    live_definition = relation.view_definition if relation else None
+    live_columns = [(c.name, c.type) for c in session.snapshot.columns(view.schema, view.name)]
     if _same_view_plan(session, view, declared, [column for column, _ in live_columns]):
         return None
     with session.conn.transaction(force_rollback=True):
@@ -141,7 +140,7 @@ def view_change(view: SchemaObject, session: Session) -> ViewChange | None:
         declared_definition = session.value(
             "SELECT pg_get_viewdef(to_regclass(%s))", (shadow_name,)
         )
-        declared_columns = _relation_columns(session, None, SHADOW)
+        declared_columns = [(c.name, c.type) for c in catalog.temporary_columns(session, SHADOW)]
     if declared_definition == live_definition and declared_columns == live_columns:
         return None
     # CREATE OR REPLACE VIEW keeps existing columns (same names, types, order) and
@@ -180,11 +179,6 @@ def _same_view_plan(
     return live == declared_plan
 
 
-def _relation_columns(session: Session, schema: str | None, name: str) -> list[tuple[str, str]]:
-    """(name, type) of a view's columns, in order; `schema` None for a temporary view."""
-    return [(c.name, c.type) for c in catalog.columns(session, schema, name)]
-
-
 # -- triggers -----------------------------------------------------------------------
 
 
@@ -196,14 +190,7 @@ def trigger_changed(trigger: SchemaObject, session: Session) -> bool:
     declared = trigger.definition.tree
     if not isinstance(declared, exp.Create):
         return False
-    live = session.value(
-        "SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t "
-        "WHERE t.tgrelid = to_regclass(%s) AND t.tgname = %s AND NOT t.tgisinternal",
-        (
-            sql.Identifier(trigger.schema, trigger.relation).as_string(session.conn),
-            trigger.name,
-        ),
-    )
+    live = session.snapshot.trigger_definition(trigger.schema, trigger.relation, trigger.name)
     if _trigger_tree(live) == _trigger_tree(declared.sql(DIALECT)):
         return False
     with session.conn.transaction(force_rollback=True):

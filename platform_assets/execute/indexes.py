@@ -35,12 +35,6 @@ from platform_assets.parse.dialect import DIALECT
 TEMPORARY_SUFFIX = "_platform_new"
 MAX_IDENTIFIER = 63
 
-_STATE = """
-SELECT to_regclass(%(name)s) IS NOT NULL AS exists,
-       coalesce((SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%(name)s)),
-                false) AS invalid,
-       to_regclass(%(temporary)s) IS NOT NULL AS temporary_exists
-"""
 _PARTITIONS = """
 SELECT c.relname::text FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
 WHERE h.inhparent = to_regclass(%s) ORDER BY c.relname
@@ -60,13 +54,13 @@ class LiveIndex:
 
 
 def live_index(session: Session, index: SchemaObject) -> LiveIndex:
-    """The index's state, in one catalog query."""
-
-    def qualified(name: str) -> str:
-        return sql.Identifier(index.schema, name).as_string(session.conn)
-
-    names = {"name": qualified(index.name), "temporary": qualified(temporary_name(index))}
-    return LiveIndex(**session.rows(_STATE, names)[0])
+    """The index's state, from the run's catalog snapshot."""
+    found = session.snapshot.index(index.schema, index.name)
+    return LiveIndex(
+        exists=session.snapshot.relkind(index.schema, index.name) is not None,
+        invalid=found is not None and not found.valid,
+        temporary_exists=session.snapshot.relkind(index.schema, temporary_name(index)) is not None,
+    )
 
 
 def rendered(

@@ -70,15 +70,7 @@ class PartitionPlan:
 
 def partition_key(session: Session, schema: str, table: str) -> tuple[str, str] | None:
     """The column and type a table is range-partitioned by, or None when it is not."""
-    rows = session.rows(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type "
-        "FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] "
-        "WHERE n.nspname = %s AND c.relname = %s AND p.partstrat = 'r' AND p.partnatts = 1",
-        (schema, table),
-    )
-    return (rows[0]["attname"], rows[0]["type"]) if rows else None
+    return session.snapshot.partition_key(schema, table)
 
 
 def partitioned_create(table: SchemaObject, column: str) -> str:
@@ -107,14 +99,10 @@ def existing_partitions(
     session: Session, schema: str, table: str, integer: bool = False
 ) -> dict[str, tuple]:
     """Partition -> (lower, upper): instants, or integers for integer time."""
-    rows = session.rows(
-        "SELECT c.relname AS name, pg_get_partition_constraintdef(c.oid) AS bound "
-        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
-        (sql.Identifier(schema, table).as_string(session.conn),),
-    )
     bounds = integer_bounds if integer else range_bounds
-    return {r["name"]: bounds(r["bound"]) for r in rows}
+    return {
+        name: bounds(bound) for name, bound in session.snapshot.partitions(schema, table).items()
+    }
 
 
 def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime) -> PartitionPlan:

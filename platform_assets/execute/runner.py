@@ -56,6 +56,10 @@ class Runner:
         self.allow_destructive = allow_destructive
         self.policy = policy or LockPolicy()
         session.timeouts = self.policy.timeouts
+        # One catalog snapshot of the graph's schemas serves the whole walk.
+        session.snapshots.limit_to(
+            {obj.schema for obj in graph} | {seed.schema for seed in graph.seeds.values()}
+        )
         self.engine = select_engine(session, graph, allow_destructive)
         # Object (or seed) key -> why it failed or was not run.
         self.failures: dict[ObjectKey, str] = {}
@@ -145,7 +149,10 @@ class Runner:
         engine = self.engine
         self.session.dry_run = True
         try:
-            with self.session.conn.transaction(force_rollback=True):
+            with (
+                self.session.snapshots.discarded(),
+                self.session.conn.transaction(force_rollback=True),
+            ):
                 if lock_timeout:
                     self.session.conn.execute(
                         sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from platform_assets.live.snapshot import CatalogSnapshot, Key, Snapshots
 from platform_assets.model.hazards import PlannedStatement
 
 # Every schema-changing run takes this database-wide advisory lock.
@@ -36,6 +37,12 @@ class Session:
         self.dry_run = False
         # (lock_timeout, statement_timeout) for a statement, set before it runs.
         self.timeouts: Callable[[PlannedStatement], tuple[str, str]] | None = None
+        # The live catalog, read once per search_path; a runner narrows it to its
+        # graph's schemas.
+        self.snapshots = Snapshots(self)
+        self._search_paths: list[tuple[str, ...]] = []  # of the open transactions
+        # The objects the statements being run change (None: any object).
+        self._changing: frozenset[Key] | None = None
 
     def rows(self, query: Query, params: Sequence[Any] | dict | None = None) -> list[dict]:
         """Rows of a catalog query, as dicts."""
@@ -61,7 +68,10 @@ class Session:
                 "set_config('statement_timeout', %s, false)",
                 self.timeouts(statement),
             )
-        self.conn.execute(statement.sql, params)
+        try:
+            self.conn.execute(statement.sql, params)
+        finally:  # even a failed statement may have changed what its transaction sees
+            self.snapshots.forget(self._changing)
         self.executed.append(replace(statement, sql=statement.text(self.conn)))
 
     def execute_after_commit(self, statement: PlannedStatement) -> None:
@@ -71,6 +81,20 @@ class Session:
             self.executed.append(replace(statement, sql=statement.text(self.conn)))
         else:
             self.execute(statement)
+
+    @contextmanager
+    def changing(self, keys: Iterable[Key] | None) -> Iterator[None]:
+        """Statements run inside change these objects (schema, name) only, so only their
+        catalog entries are read again (None: any object, the whole catalog is)."""
+        outer = self._changing
+        self._changing = frozenset(keys) if keys is not None else None
+        try:
+            yield
+        except BaseException:  # rolled back: what was read inside may be gone
+            self.snapshots.forget(self._changing)
+            raise
+        finally:
+            self._changing = outer
 
     @contextmanager
     def transaction(
@@ -84,7 +108,19 @@ class Session:
                 self.conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(path))
             for name, value in settings:
                 self.conn.execute("SELECT set_config(%s, %s, true)", (name, value))
-            yield
+            self._search_paths.append(tuple(search_path) or self._search_path())
+            try:
+                yield
+            finally:
+                self._search_paths.pop()
+
+    def _search_path(self) -> tuple[str, ...]:
+        return self._search_paths[-1] if self._search_paths else ()
+
+    @property
+    def snapshot(self) -> CatalogSnapshot:
+        """The catalog as the statements being run see it (their search_path's rendering)."""
+        return self.snapshots.under(self._search_path())
 
     def take_executed(self) -> list[PlannedStatement]:
         executed, self.executed = self.executed, []

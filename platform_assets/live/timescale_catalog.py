@@ -9,7 +9,6 @@ from typing import Any
 import sqlglot
 from psycopg import sql
 
-from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.objects import ObjectKind
 from platform_assets.parse.dialect import DIALECT
@@ -131,7 +130,7 @@ def stored_interval(session: Session, value: object) -> str:
 
 def installed(session: Session) -> bool:
     """Whether the TimescaleDB extension is installed in this database."""
-    return catalog.extension_version(session, "timescaledb") is not None
+    return session.snapshot.extension_version("timescaledb") is not None
 
 
 @dataclass

@@ -29,9 +29,8 @@ from psycopg import sql
 from platform_assets import settings
 from platform_assets.execute import partitions
 from platform_assets.execute.partition_rules import partition_settings
-from platform_assets.live import catalog
-from platform_assets.live.catalog import LiveColumn
 from platform_assets.live.session import Session
+from platform_assets.live.snapshot import LiveColumn
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.seeding.declaration import Seed
 
@@ -94,7 +93,7 @@ def record_line(seed: Seed, record: int) -> int:
 
 
 def live_columns(session: Session, seed: Seed) -> dict[str, LiveColumn]:
-    return {c.name: c for c in catalog.columns(session, seed.schema, seed.table)}
+    return {c.name: c for c in session.snapshot.columns(seed.schema, seed.table)}
 
 
 def check_header(seed: Seed, live: dict[str, LiveColumn]) -> None:
@@ -513,11 +512,19 @@ def advance_sequences(session: Session, seed: Seed, columns: list[str]) -> None:
 
 
 def load_seed(
-    session: Session, seed: Seed, graph: SchemaGraph, secret_values: dict[str, str]
+    session: Session,
+    seed: Seed,
+    graph: SchemaGraph,
+    secret_values: Callable[[], dict[str, str]] = dict,
 ) -> SeedResult:
-    """Upsert one seed in one transaction; any bad row fails it with nothing changed."""
+    """Upsert one seed in one transaction; any bad row fails it with nothing changed.
+    `secret_values` (each secret column's hash) is asked only when rows are written."""
     rows = functools.cache(lambda: read_frame(seed))  # read only where rows are needed
-    with session.transaction():
+    # Under its table's search_path: the types read for it are rendered, and cast to,
+    # as that table's own statements name them.
+    table = graph.relation(seed.schema, seed.table)
+    search_path = table.definition.search_path if table is not None else ()
+    with session.changing([(seed.schema, seed.table)]), session.transaction(search_path):
         live = live_columns(session, seed)
         if not live:
             raise seed.error(f"table {seed.qualified_table} does not exist")
@@ -534,11 +541,12 @@ def load_seed(
                 result.not_in_file = comparison.not_in_file
                 return result
         direct = not populated and not seed.secrets and not _partitioned(session, seed)
+        hashes = secret_values()
         try:
             with session.conn.transaction():
-                result = _load(session, seed, graph, secret_values, rows, direct)
+                result = _load(session, seed, graph, hashes, rows, direct)
         except psycopg.Error as error:
-            _raise_located(session, seed, live, error, secret_values)
+            _raise_located(session, seed, live, error, hashes)
         if result.inserted:
             advance_sequences(session, seed, seed.header)
     return result

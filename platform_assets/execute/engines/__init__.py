@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from platform_assets.execute.engines.base import Action, Outcome
 from platform_assets.execute.engines.postgres import PostgresEngine
-from platform_assets.live import catalog
 from platform_assets.live.session import Session
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKey
@@ -18,7 +17,7 @@ def select_engine(
     """The engine for this server: TimescaleDB when it is installed or can be.
 
     `allow_destructive`: the objects whose changes may lose data (run config)."""
-    version = catalog.extension_version(session, "timescaledb")
+    version = session.snapshot.extension_version("timescaledb")
     if version:
         from platform_assets.execute.engines.timescale import TimescaleEngine
 

@@ -27,6 +27,7 @@ from platform_assets.execute.fallback import postgres_equivalent
 from platform_assets.execute.partition_rules import is_range_partitioned
 from platform_assets.live import catalog
 from platform_assets.live.session import Session
+from platform_assets.live.snapshot import Key
 from platform_assets.model.declarations import (
     ExistingSchema,
     HypertableConversion,
@@ -91,14 +92,15 @@ class PostgresEngine:
         outcome = Outcome(Action.UNCHANGED)
         session.take_executed()
         try:
-            with session.transaction(obj.definition.search_path, obj.definition.settings):
-                outcome.action = handler(obj, session, outcome)
-            for statement in outcome.after_commit:
-                session.execute_after_commit(statement)
-            if outcome.after_commit_transaction:
-                with session.transaction(obj.definition.search_path):
-                    for statement in outcome.after_commit_transaction:
-                        session.execute_after_commit(statement)
+            with session.changing(changed_keys(obj)):
+                with session.transaction(obj.definition.search_path, obj.definition.settings):
+                    outcome.action = handler(obj, session, outcome)
+                for statement in outcome.after_commit:
+                    session.execute_after_commit(statement)
+                if outcome.after_commit_transaction:
+                    with session.transaction(obj.definition.search_path):
+                        for statement in outcome.after_commit_transaction:
+                            session.execute_after_commit(statement)
         except (SchemaError, LockNotAvailable):  # the runner retries a lock timeout
             raise
         except Exception as error:  # the server's own message, located in the user's file
@@ -194,7 +196,10 @@ class PostgresEngine:
             outcome.reason = "not partitioned on the server: materialize it first"
             return outcome
         session.take_executed()
-        with session.transaction(table.definition.search_path):
+        with (
+            session.changing(changed_keys(table)),
+            session.transaction(table.definition.search_path),
+        ):
             if self.upkeep(table, table, session, outcome, allow_hint=allow_hint):
                 outcome.action = Action.UPDATED
         for statement in outcome.after_commit:  # concurrent detaches, then their drops
@@ -205,13 +210,14 @@ class PostgresEngine:
     def refresh(self, obj: SchemaObject, session: Session, window: Window | None = None) -> dict:
         """Refresh a continuous aggregate now (its refresh job, the backfill): here its
         materialized view, whole and CONCURRENTLY (a view has no windows)."""
-        if catalog.relkind(session, obj.schema, obj.name) != "m":
+        if session.snapshot.relkind(obj.schema, obj.name) != "m":
             raise SchemaError(
                 f"{obj.qualified_name} is not materialized yet",
                 obj.location,
                 obj.describe(),
             )
-        session.execute(planned(rollups.refresh_sql(obj), LockLevel.NONE, Hazard.FULL_SCAN))
+        with session.changing(changed_keys(obj)):
+            session.execute(planned(rollups.refresh_sql(obj), LockLevel.NONE, Hazard.FULL_SCAN))
         if window is None:
             return {"refreshed": "concurrently"}
         return {"refreshed": "whole view, concurrently (plain PostgreSQL has no windows)"}
@@ -219,7 +225,7 @@ class PostgresEngine:
     # -- one method per object kind ------------------------------------------------
 
     def apply_extension(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        version = catalog.extension_version(session, obj.name)
+        version = session.snapshot.extension_version(obj.name)
         if version:
             outcome.details["version"] = version
             return Action.UNCHANGED
@@ -232,13 +238,13 @@ class PostgresEngine:
                 )
             raise SchemaError(f"extension {obj.name} is not available on this server", obj.location)
         action = self.create(obj, session)
-        outcome.details["version"] = catalog.extension_version(session, obj.name)
+        outcome.details["version"] = session.snapshot.extension_version(obj.name)
         return action
 
     def apply_schema(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         if isinstance(obj.declaration, ExistingSchema):  # public: completed, never created
             return self.apply_amendments(obj, session)
-        if not catalog.schema_exists(session, obj.name):
+        if not session.snapshot.schema_exists(obj.name):
             return self.create(obj, session)
         if self.graph is not None:  # reported, never dropped
             found = orphans.orphans(session, self.graph, {obj.name})
@@ -252,19 +258,19 @@ class PostgresEngine:
         return self.apply_amendments(obj, session)
 
     def apply_type(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.type_kind(session, obj.schema, obj.name) is None:
+        if session.snapshot.type_kind(obj.schema, obj.name) is None:
             return self.create(obj, session)
         return self.apply_amendments(obj, session)
 
     apply_domain = apply_type
 
     def apply_sequence(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.relkind(session, obj.schema, obj.name) is None:
+        if session.snapshot.relkind(obj.schema, obj.name) is None:
             return self.create(obj, session)
         return self.apply_amendments(obj, session)
 
     def apply_function(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        live = catalog.function_sources(session, obj.schema, obj.name)
+        live = session.snapshot.function_sources(obj.schema, obj.name)
         if not live:
             return self.create(obj, session)
         if function_body(obj.definition) in live:
@@ -274,7 +280,7 @@ class PostgresEngine:
 
     def apply_table(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         column = self.native_partition_column(obj)
-        if catalog.relkind(session, obj.schema, obj.name) is None:
+        if session.snapshot.relkind(obj.schema, obj.name) is None:
             if column is None:
                 action = self.create(obj, session)
             else:  # the hypertable's native form; its partitions come with the hypertable
@@ -400,7 +406,7 @@ class PostgresEngine:
         """(in the transaction, after it) to build `obj` as `name` on a table in use:
         CONCURRENTLY; on a partitioned table ON ONLY, then each partition and ATTACH."""
         assert obj.relation is not None
-        if catalog.relkind(session, obj.schema, obj.relation) == "p":
+        if session.snapshot.relkind(obj.schema, obj.relation) == "p":
             parent, after = indexes.partitioned_build(session, obj, name)
             return [parent], after
         return [], [indexes.concurrent_build(obj, name)]
@@ -409,7 +415,7 @@ class PostgresEngine:
         """Drop an index after the transaction: concurrently, except a partitioned
         table's (the server cannot), which takes ACCESS EXCLUSIVE briefly."""
         assert obj.relation is not None
-        if catalog.relkind(session, obj.schema, obj.relation) != "p":
+        if session.snapshot.relkind(obj.schema, obj.relation) != "p":
             return drop_index_concurrently(obj.schema, name)
         return planned(
             sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(obj.schema, name)),
@@ -419,7 +425,7 @@ class PostgresEngine:
         )
 
     def apply_view(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
-        if catalog.relkind(session, obj.schema, obj.name) is None:
+        if session.snapshot.relkind(obj.schema, obj.name) is None:
             return self.create(obj, session)
         change = replacements.view_change(obj, session)
         if change is None:
@@ -439,13 +445,13 @@ class PostgresEngine:
     def apply_materialized_view(
         self, obj: SchemaObject, session: Session, outcome: Outcome
     ) -> Action:
-        if catalog.relkind(session, obj.schema, obj.name) is None:
+        if session.snapshot.relkind(obj.schema, obj.name) is None:
             return self.create(obj, session)
         return self.apply_amendments(obj, session)
 
     def apply_trigger(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
-        if not catalog.trigger_exists(session, obj.schema, obj.relation, obj.name):
+        if session.snapshot.trigger_definition(obj.schema, obj.relation, obj.name) is None:
             return self.create(obj, session)
         if replacements.trigger_changed(obj, session):  # replaced in one transaction
             session.execute(
@@ -521,7 +527,7 @@ class PostgresEngine:
     ) -> Action:
         assert self.graph is not None
         outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
-        kind = catalog.relkind(session, obj.schema, obj.name)
+        kind = session.snapshot.relkind(obj.schema, obj.name)
         if kind is None:
             session.execute(planned(rollups.materialized_view_sql(obj, self.graph)))
             session.execute(index_build(rollups.unique_index_sql(obj)))
@@ -538,7 +544,7 @@ class PostgresEngine:
         if live is not None and aggregates.query_changed(session, live, declared):
             self.rebuild_view(obj, session, outcome)
             return Action.UPDATED
-        if catalog.relkind(session, obj.schema, rollups.group_index_name(obj)) is None:
+        if session.snapshot.relkind(obj.schema, rollups.group_index_name(obj)) is None:
             session.execute(index_build(rollups.unique_index_sql(obj)))
             return Action.UPDATED
         return Action.UNCHANGED
@@ -604,6 +610,19 @@ class PostgresEngine:
     apply_reorder_policy = _no_equivalent
 
 
+def changed_keys(obj: SchemaObject) -> list[Key] | None:
+    """The catalog entries applying `obj` may change: its own and its relation's (an
+    index's table); None for an extension, whose objects are anywhere."""
+    if obj.kind == ObjectKind.EXTENSION:
+        return None
+    keys = [(obj.schema, obj.name)]
+    if obj.kind == ObjectKind.SCHEMA:  # the snapshot keys a schema by its name twice
+        keys.append((obj.name, obj.name))
+    if obj.relation is not None:
+        keys.append((obj.schema, obj.relation))
+    return keys
+
+
 def as_planned(statement: Statement) -> PlannedStatement:
     """A statement of `sql/` as written, with the lock and hazards its parsed form says."""
     return declared(statement.text, statement.tree)
@@ -633,7 +652,7 @@ def amendment_missing(obj: SchemaObject, statement: Statement, session: Session)
     if isinstance(tree, exp.Alter):
         added = [a for a in tree.args.get("actions") or [] if isinstance(a, exp.AddConstraint)]
         if added and obj.kind == ObjectKind.TABLE:
-            live = catalog.constraint_names(session, obj.schema, obj.name)
+            live = session.snapshot.constraint_names(obj.schema, obj.name)
             return any(name not in live for name in added_constraint_names(obj, statement))
     return False
 

@@ -51,7 +51,7 @@ class TimescaleEngine(PostgresEngine):
     def apply_hypertable(self, obj: SchemaObject, session: Session, outcome: Outcome) -> Action:
         assert obj.relation is not None
         live = tc.hypertable(session, obj.schema, obj.relation)
-        if live is None and catalog.relkind(session, obj.schema, obj.relation) == "p":
+        if live is None and session.snapshot.relkind(obj.schema, obj.relation) == "p":
             name = f"{obj.schema}.{obj.relation}"
             raise SchemaError(
                 f"{name} is natively partitioned (as a run without TimescaleDB makes a "
@@ -310,7 +310,7 @@ class TimescaleEngine(PostgresEngine):
     def apply_continuous_aggregate(
         self, obj: SchemaObject, session: Session, outcome: Outcome
     ) -> Action:
-        if catalog.relkind(session, obj.schema, obj.name) is None:
+        if session.snapshot.relkind(obj.schema, obj.name) is None:
             # WITH DATA cannot run in a transaction: create empty, refresh after commit.
             session.execute(planned(with_no_data(obj)))
             for statement in obj.statements[1:]:
