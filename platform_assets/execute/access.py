@@ -3,12 +3,15 @@
 pg_dump completes every object with `ALTER ... OWNER TO`, GRANT / REVOKE and
 COMMENT statements. On an object that already exists they run only where they
 change its owner, privileges or comments (live/access.py): the owner is compared
-with the role named; grants and comments are tried in a savepoint that is rolled
-back (a GRANT or COMMENT takes no lock that blocks reads or writes; `OWNER TO`
-takes an ACCESS EXCLUSIVE lock, so it is never tried, only run when it differs).
+with the role named, a comment with its text; grants (and comments whose text
+sqlglot does not read) are tried in a savepoint that is rolled back (a GRANT or
+COMMENT takes no lock that blocks reads or writes; `OWNER TO` takes an ACCESS
+EXCLUSIVE lock, so it is never tried, only run when it differs).
 """
 
 from __future__ import annotations
+
+from sqlglot import exp
 
 from platform_assets.live.access import access_state
 from platform_assets.live.session import Session
@@ -38,13 +41,35 @@ def access_statements_due(obj: SchemaObject, session: Session) -> list[Statement
     if before is None:  # a kind whose access is not read: applied with its creation only
         return []
     due = [s for s in owners if _owner_differs(s, before, session)]
-    if not others:
-        return due
-    with session.conn.transaction(force_rollback=True):
-        for statement in due + others:
-            session.conn.execute(statement.text)
-        after = access_state(session, obj)
-    return due + others if after != before else due
+    # A comment whose text the statement spells out is compared; the rest are tried.
+    compared = {id(s): _comment_differs(s, before) for s in others}
+    tried = [s for s in others if compared[id(s)] is None]
+    if tried:
+        with session.conn.transaction(force_rollback=True):
+            for statement in due + tried:
+                session.conn.execute(statement.text)
+            after = access_state(session, obj, now=True)
+        changed = after != before
+    else:
+        changed = False
+    return due + [s for s in others if compared[id(s)] or (compared[id(s)] is None and changed)]
+
+
+def _comment_differs(statement: Statement, state: dict) -> bool | None:
+    """Whether a COMMENT ON a relation, one of its columns, a type or a schema sets another
+    text than the object has; None when that cannot be told without running it (a grant,
+    a function's comment, a text sqlglot does not read as a plain string)."""
+    tree = statement.tree
+    if not isinstance(tree, exp.Comment):
+        return None
+    kind = (tree.args.get("kind") or "").upper()
+    text = tree.expression
+    if kind == "FUNCTION" or not (isinstance(text, exp.Literal) and text.is_string):
+        return None
+    if kind == "COLUMN":
+        column = (state.get("columns") or {}).get(tree.this.name)
+        return column is None or column[1] != text.this
+    return state.get("comment") != text.this
 
 
 def _owner_differs(statement: Statement, state: dict, session: Session) -> bool:

@@ -143,6 +143,37 @@ _TYPES = """
 SELECT n.nspname::text AS schema, t.typname::text AS name, t.typtype::text AS typtype
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {where}
 """
+# Who owns an object, who may use it and its comments (live/access.py), per kind.
+_RELATION_ACCESS = """
+SELECT n.nspname::text AS schema, c.relname::text AS name,
+       pg_get_userbyid(c.relowner) AS owner, c.relacl::text AS acl,
+       obj_description(c.oid, 'pg_class') AS comment,
+       (SELECT jsonb_object_agg(a.attname, jsonb_build_array(a.attacl::text,
+                                                             col_description(c.oid, a.attnum)))
+        FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+       AS columns
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {where}
+"""
+_ROUTINE_ACCESS = """
+SELECT n.nspname::text AS schema, p.proname::text AS name,
+       p.oid::regprocedure::text AS signature, pg_get_userbyid(p.proowner) AS owner,
+       p.proacl::text AS acl, obj_description(p.oid, 'pg_proc') AS comment
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {where}
+"""
+_TYPE_ACCESS = """
+SELECT n.nspname::text AS schema, t.typname::text AS name,
+       pg_get_userbyid(t.typowner) AS owner, t.typacl::text AS acl,
+       obj_description(t.oid, 'pg_type') AS comment
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {where}
+"""
+_SCHEMA_ACCESS = """
+SELECT n.nspname::text AS schema, n.nspname::text AS name,
+       pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text AS acl,
+       obj_description(n.oid, 'pg_namespace') AS comment
+FROM pg_namespace n WHERE {where}
+"""
+ACCESS_CATALOGS = ("relation_access", "routine_access", "type_access", "schema_access")
+
 _CATALOGS = {  # catalog -> its query, and the column of the name its {where} filters on
     "relations": (_RELATIONS, "c.relname"),
     "columns": (_COLUMNS, "c.relname"),
@@ -152,6 +183,10 @@ _CATALOGS = {  # catalog -> its query, and the column of the name its {where} fi
     "partitions": (_PARTITIONS, "p.relname"),
     "functions": (_FUNCTIONS, "p.proname"),
     "types": (_TYPES, "t.typname"),
+    "relation_access": (_RELATION_ACCESS, "c.relname"),
+    "routine_access": (_ROUTINE_ACCESS, "p.proname"),
+    "type_access": (_TYPE_ACCESS, "t.typname"),
+    "schema_access": (_SCHEMA_ACCESS, "n.nspname"),
 }
 
 
@@ -221,6 +256,21 @@ def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
         return {key: {r["partition"]: r["bound"] for r in found} for key, found in grouped.items()}
     if catalog == "functions":
         return {key: [r["source"] for r in found] for key, found in grouped.items()}
+    if catalog == "routine_access":  # a function's overloads are one object
+        return {
+            key: {
+                "owner": min(r["owner"] for r in found),
+                "routines": sorted(
+                    (r["signature"], r["owner"], r["acl"], r["comment"]) for r in found
+                ),
+            }
+            for key, found in grouped.items()
+        }
+    if catalog in ACCESS_CATALOGS:
+        return {
+            key: {column: value for column, value in r.items() if column not in ("schema", "name")}
+            for key, (r,) in grouped.items()
+        }
     assert catalog == "types"
     return {key: r["typtype"] for key, (r,) in grouped.items()}
 
@@ -292,6 +342,20 @@ class CatalogSnapshot:
     def type_kind(self, schema: str, name: str) -> str | None:
         """pg_type.typtype ('e' enum, 'd' domain, ...) of a type, or None."""
         return self._get("types", (schema, name))
+
+    def access(self, catalog: str, key: Key) -> dict | None:
+        """An object's owner, privileges and comments (`catalog`: one of ACCESS_CATALOGS)."""
+        return self._get(catalog, key)
+
+    def access_now(self, catalog: str, key: Key) -> dict | None:
+        """The same, read from the server now and not kept: inside a block that is rolled
+        back, what it reads must not outlive it."""
+        query, name_column = _CATALOGS[catalog]
+        where = sql.SQL("n.nspname = %(schema)s AND {}::text = %(name)s").format(
+            sql.SQL(name_column)
+        )
+        rows = self._rows(sql.SQL(query).format(where=where), {"schema": key[0], "name": key[1]})
+        return _entries(catalog, rows).get(key)
 
     def extension_version(self, name: str) -> str | None:
         return self._global(lambda: self.shared.extensions.get(name))
