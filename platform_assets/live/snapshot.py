@@ -1,11 +1,11 @@
 """One catalog snapshot per run: the live state of every object, read in a few queries.
 
 A run reads pg_catalog once, for its schemas, in one query per catalog (relations,
-columns, constraints, indexes, triggers, partitions, functions, types, extensions,
-schemas) and answers every "what is there" from memory. A statement the run
-executes makes the object being applied (and the relation it belongs to) stale:
-its entries are read again, alone, before anything reads them, so dependents
-see the new state. Whatever the snapshot did not see since the last change
+columns, constraints, indexes, triggers, partitions, functions, types, owners,
+grants and comments, extensions, schemas) and answers every "what is there" from
+memory. A statement the run executes makes the object being applied (and the
+relation it belongs to) stale: its entries are read again, alone, before anything
+reads them, so dependents see the new state. Whatever the snapshot did not see since the last change
 (a name that was absent) is asked again, so an object a statement made as a side
 effect (a constraint's index, a serial's sequence) is never reported missing.
 """
@@ -75,17 +75,16 @@ class LiveRelation:
     """A pg_class row."""
 
     relkind: str
-    comment: str | None
     populated: bool
     view_definition: str | None  # pg_get_viewdef of a view or materialized view
     partition_key: tuple[str, str] | None  # (column, type) of a single-column RANGE
 
 
 # Each query yields rows with "schema" and "name" (the key) and has a {where} over the
-# (schema, name) columns it names in `_KEY_COLUMNS`.
+# (schema, name) columns; `_CATALOGS` names the column of the name.
 _RELATIONS = """
 SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
-       obj_description(c.oid, 'pg_class') AS comment, c.relispopulated AS populated,
+       c.relispopulated AS populated,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition,
        (SELECT ARRAY[a.attname::text, format_type(a.atttypid, a.atttypmod)]
         FROM pg_partitioned_table p
@@ -204,7 +203,6 @@ def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
         return {
             key: LiveRelation(
                 r["relkind"],
-                r["comment"],
                 r["populated"],
                 r["view_definition"],
                 (r["partition_key"][0], r["partition_key"][1]) if r["partition_key"] else None,
@@ -315,10 +313,6 @@ class CatalogSnapshot:
 
     def constraint_names(self, schema: str, table: str) -> set[str]:
         return {constraint.name for constraint in self.constraints(schema, table)}
-
-    def comment(self, schema: str, name: str) -> str | None:
-        relation = self.relation(schema, name)
-        return relation.comment if relation else None
 
     def index(self, schema: str, name: str) -> IndexDefinition | None:
         return self._get("indexes", (schema, name))
