@@ -12,6 +12,7 @@ never adds it again.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -57,7 +58,8 @@ def gate_closed(url: str, while_validating: Callable[[psycopg.Connection, int], 
     def watch(holder: psycopg.Connection) -> None:
         try:
             with psycopg.connect(url, autocommit=True) as conn:
-                for _ in range(600):  # each round waits for a pg_stat_activity change
+                deadline = time.monotonic() + 120  # a bound for a run that never gets there
+                while time.monotonic() < deadline:  # each round reads a fresh pg_stat_activity
                     row = conn.execute(_VALIDATING).fetchone()
                     if row:
                         seen["pid"] = row[0]

@@ -12,6 +12,7 @@ locks on the parent in an open transaction never stop the run.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -76,7 +77,8 @@ def watch_detach(
     def watch() -> None:
         try:
             with psycopg.connect(url, autocommit=True) as conn:
-                for _ in range(600):  # each round reads a fresh pg_stat_activity
+                deadline = time.monotonic() + 120  # a bound for a run that never gets there
+                while time.monotonic() < deadline:  # each round reads a fresh pg_stat_activity
                     row = conn.execute(_DETACHING).fetchone()
                     if row:
                         seen["pid"] = row[0]
