@@ -33,14 +33,14 @@ def access_statements_due(obj: SchemaObject, session: Session) -> list[Statement
         obj.statements if isinstance(obj.declaration, ExistingSchema) else (obj.statements[1:])
     )
     changes = [(s, statement_access(s)) for s in completing]
-    owners = [s for s, change in changes if change is not None and change.what == "owner"]
+    owners = [(s, change) for s, change in changes if change is not None and change.what == "owner"]
     others = [s for s, change in changes if change is not None and change.what != "owner"]
     if not owners and not others:
         return []
     before = access_state(session, obj)
     if before is None:  # a kind whose access is not read: applied with its creation only
         return []
-    due = [s for s in owners if _owner_differs(s, before, session)]
+    due = [s for s, change in owners if _owner_differs(change, before, session)]
     # A comment whose text the statement spells out is compared; the rest are tried.
     compared = {id(s): _comment_differs(s, before) for s in others}
     tried = [s for s in others if compared[id(s)] is None]
@@ -55,6 +55,10 @@ def access_statements_due(obj: SchemaObject, session: Session) -> list[Statement
     return due + [s for s in others if compared[id(s)] or (compared[id(s)] is None and changed)]
 
 
+# COMMENT ON kinds whose state (live/access.py) holds the comment itself, or the column's.
+_COMPARED_KINDS = frozenset({"TABLE", "VIEW", "SEQUENCE", "INDEX", "TYPE", "SCHEMA", "COLUMN"})
+
+
 def _comment_differs(statement: Statement, state: dict) -> bool | None:
     """Whether a COMMENT ON a relation, one of its columns, a type or a schema sets another
     text than the object has; None when that cannot be told without running it (a grant,
@@ -64,7 +68,7 @@ def _comment_differs(statement: Statement, state: dict) -> bool | None:
         return None
     kind = (tree.args.get("kind") or "").upper()
     text = tree.expression
-    if kind == "FUNCTION" or not (isinstance(text, exp.Literal) and text.is_string):
+    if kind not in _COMPARED_KINDS or not (isinstance(text, exp.Literal) and text.is_string):
         return None
     if kind == "COLUMN":
         column = (state.get("columns") or {}).get(tree.this.name)
@@ -72,9 +76,8 @@ def _comment_differs(statement: Statement, state: dict) -> bool | None:
     return state.get("comment") != text.this
 
 
-def _owner_differs(statement: Statement, state: dict, session: Session) -> bool:
-    change = statement_access(statement)
-    assert change is not None and change.role is not None
+def _owner_differs(change: AccessChange, state: dict, session: Session) -> bool:
+    assert change.role is not None
     role = change.role
     if role in ROLE_KEYWORDS:
         role = session.value(f"SELECT {role.lower()}")  # a keyword from ROLE_KEYWORDS
