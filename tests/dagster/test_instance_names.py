@@ -22,13 +22,7 @@ CREATE TABLE logs.events (id bigint NOT NULL, at timestamptz NOT NULL) PARTITION
 
 
 def partitions(database) -> list[str]:
-    return [
-        row[0]
-        for row in database.rows(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'logs.events'::regclass ORDER BY 1"
-        )
-    ]
+    return database.partition_names("logs.events")
 
 
 def instance_defs(graph, name: str, url: str) -> dg.Definitions:

@@ -32,13 +32,7 @@ def today() -> datetime:
 
 
 def partition_names(database) -> list[str]:
-    return [
-        r[0]
-        for r in database.rows(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'logs.events'::regclass ORDER BY 1"
-        )
-    ]
+    return database.partition_names("logs.events")
 
 
 def test_partitions_made_ahead_rows_routed_and_rerun_does_nothing(project, database):

@@ -50,6 +50,17 @@ class Server:
         rows = self.rows(text, params)
         return rows[0][0] if rows else None
 
+    def partition_names(self, parent: str) -> list[str]:
+        """The partitions attached to `parent` (a regclass text), by name."""
+        return [
+            name
+            for (name,) in self.rows(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = %s::regclass ORDER BY 1",
+                (parent,),
+            )
+        ]
+
 
 @dataclass
 class TestDatabase(Server):
