@@ -197,14 +197,22 @@ def materialize_objects(
         if health:
             names = {name for _, name in health}
             for finding in observe(session, graph, names, datetime.now(UTC)):
-                if (finding.key, finding.check) in health and finding.key not in runner.failures:
-                    yield dg.AssetCheckResult(
-                        asset_key=translator.get_asset_key(graph[finding.key]),
-                        check_name=finding.check,
-                        passed=finding.passed,
-                        description=finding.description,
-                        metadata=finding.dagster_metadata,
-                    )
+                if (finding.key, finding.check) not in health or finding.key in runner.failures:
+                    continue
+                asset_key = translator.get_asset_key(graph[finding.key])
+                if (
+                    selected
+                    and finding.passed
+                    and dg.AssetCheckKey(asset_key, finding.check) in passed
+                ):
+                    continue  # healthy and last seen so: its last result stands
+                yield dg.AssetCheckResult(
+                    asset_key=asset_key,
+                    check_name=finding.check,
+                    passed=finding.passed,
+                    description=finding.description,
+                    metadata=finding.dagster_metadata,
+                )
     if runner.failures:
         failures = runner.failures
         lines = [f"- {'/'.join(key)}: {message}" for key, message in failures.items()]

@@ -9,19 +9,34 @@ dagster-postgres pools connections itself, `dagster.yaml` goes back to `storage:
 The three storages of one instance share one engine, so a process holds at most
 `pool_size + max_overflow` storage connections, whatever it runs. The webserver still
 calls `optimize_for_webserver`, which installs dagster-postgres's own webserver engines.
+
+A run plans an event for every selected asset and check before it starts. Dagster hands
+them to the storage as one batch only when `DAGSTER_EVENT_BATCH_SIZE` is set in the
+process, and dagster-postgres then still writes them one by one (five statements each);
+so the storage sets that variable (`event_batch_size`, unless the environment has one) and
+writes a batch of planned events in three statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 import dagster._check as check
 from dagster import Field, IntSource
 from dagster._config.config_schema import UserConfigSchema
+from dagster._core.event_api import EventLogEntry
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.config import pg_config
-from dagster._serdes import ConfigurableClassData
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    AssetKeyTable,
+    SqlEventLogStorageTable,
+)
+from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster_postgres import (
     DagsterPostgresStorage,
     PostgresEventLogStorage,
@@ -33,7 +48,8 @@ from dagster_postgres.utils import (
     get_token_provider_from_config,
     pg_url_from_config,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, QueuePool
 
 if TYPE_CHECKING:
@@ -42,6 +58,13 @@ if TYPE_CHECKING:
 # Connections kept open, and how many more may be opened (and closed again) at a busy moment.
 DEFAULT_POOL_SIZE = 2
 DEFAULT_MAX_OVERFLOW = 2
+# Planned events written per batch (a run of N assets and checks plans N events).
+DEFAULT_EVENT_BATCH_SIZE = 1000
+EVENT_BATCH_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
+PLANNED_EVENTS = {
+    DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+    DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
+}
 
 
 def pooled_config() -> UserConfigSchema:
@@ -50,6 +73,9 @@ def pooled_config() -> UserConfigSchema:
         **pg_config(),
         "pool_size": Field(IntSource, is_required=False, default_value=DEFAULT_POOL_SIZE),
         "max_overflow": Field(IntSource, is_required=False, default_value=DEFAULT_MAX_OVERFLOW),
+        "event_batch_size": Field(
+            IntSource, is_required=False, default_value=DEFAULT_EVENT_BATCH_SIZE
+        ),
     }
 
 
@@ -142,15 +168,104 @@ class PooledPostgresRunStorage(_PooledEngine, PostgresRunStorage):
 
 
 class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
-    """dagster-postgres's event-log storage over a pooled engine."""
+    """dagster-postgres's event-log storage over a pooled engine, writing a run's planned
+    events in batches."""
 
-    def has_table(self, table_name: str) -> bool:
-        # Asked for every asset check event (a connection and an inspection each); a
-        # table, once there, stays while the process runs, so a found one is remembered.
-        found: set[str] = self.__dict__.setdefault("_tables_found", set())
-        if table_name not in found and super().has_table(table_name):
-            found.add(table_name)
-        return table_name in found
+    def __init__(
+        self,
+        *args: Any,
+        event_batch_size: int = DEFAULT_EVENT_BATCH_SIZE,
+        **kwargs: Any,
+    ):
+        # Dagster's instance reads the variable at each event; 0 turns batching off.
+        os.environ.setdefault(EVENT_BATCH_VARIABLE, str(event_batch_size))
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> Self:
+        return cls(
+            inst_data=inst_data,
+            event_batch_size=config_value.get("event_batch_size", DEFAULT_EVENT_BATCH_SIZE),
+            **_storage_arguments(config_value),
+        )
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """A batch of planned events in three statements: the events, their assets' rows
+        (upstream's `_store_asset_event`, as one upsert) and their checks' planned
+        executions (upstream's `_store_asset_check_evaluation_planned`, as one insert).
+        Any other batch is upstream's."""
+        if not events or any(event.dagster_event_type not in PLANNED_EVENTS for event in events):
+            super().store_event_batch(events)
+            return
+        with self._connect() as conn:
+            inserted = conn.execute(
+                self.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id)
+            )
+            event_ids = [int(row[0]) for row in inserted.fetchall()]
+        stored = list(zip(events, event_ids, strict=True))
+        assets = [
+            (event, event_id)
+            for event, event_id in stored
+            if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        ]
+        checks = [
+            (event, event_id)
+            for event, event_id in stored
+            if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+        ]
+        if assets:
+            with self.index_transaction() as conn:
+                self._store_planned_assets(conn, assets)
+        if checks:
+            check.invariant(
+                self.supports_asset_checks,
+                "Asset checks require a database schema migration. Run `dagster instance migrate`.",
+            )
+            with self.index_connection() as conn:
+                conn.execute(
+                    AssetCheckExecutionsTable.insert().values(self._planned_checks(checks))
+                )
+
+    def _store_planned_assets(
+        self, conn: Connection, assets: list[tuple[EventLogEntry, int]]
+    ) -> None:
+        self._store_asset_event_tags(conn, [event for event, _ in assets], [i for _, i in assets])
+        index_columns = self._has_asset_key_index_cols_on_connection(conn)
+        rows: dict[str, dict[str, Any]] = {}  # one per asset: a statement updates a row once
+        for event, event_id in assets:
+            asset_key = check.not_none(event.get_dagster_event().asset_key).to_string()
+            values = self._get_asset_entry_values(event, event_id, index_columns)
+            rows[asset_key] = {"asset_key": asset_key, **values}
+        upsert = insert(AssetKeyTable).values(list(rows.values()))
+        columns = {column for row in rows.values() for column in row} - {"asset_key"}
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[AssetKeyTable.c.asset_key],
+                set_={column: upsert.excluded[column] for column in columns},
+            )
+        )
+
+    def _planned_checks(self, checks: list[tuple[EventLogEntry, int]]) -> list[dict[str, Any]]:
+        rows = []
+        for event, event_id in checks:
+            planned = event.get_dagster_event().asset_check_planned_data
+            subset = planned.partitions_subset
+            for partition in subset.get_partition_keys() if subset else [None]:
+                rows.append(
+                    {
+                        "asset_key": planned.asset_key.to_string(),
+                        "check_name": planned.check_name,
+                        "partition": partition,
+                        "run_id": event.run_id,
+                        "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                        "evaluation_event": serialize_value(event),
+                        "evaluation_event_timestamp": self._event_insert_timestamp(event),
+                        "evaluation_event_storage_id": event_id,
+                    }
+                )
+        return rows
 
 
 class PooledPostgresScheduleStorage(_PooledEngine, PostgresScheduleStorage):
@@ -169,6 +284,7 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         token_provider: PgTokenProvider | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
         max_overflow: int = DEFAULT_MAX_OVERFLOW,
+        event_batch_size: int = DEFAULT_EVENT_BATCH_SIZE,
     ):
         # Not DagsterPostgresStorage.__init__: it would build the unpooled storages.
         self.postgres_url = postgres_url
@@ -182,7 +298,7 @@ class PooledPostgresStorage(DagsterPostgresStorage):
             postgres_url, should_autocreate_tables, **arguments
         )
         self._event_log_storage = PooledPostgresEventLogStorage(
-            postgres_url, should_autocreate_tables, **arguments
+            postgres_url, should_autocreate_tables, event_batch_size=event_batch_size, **arguments
         )
         self._schedule_storage = PooledPostgresScheduleStorage(
             postgres_url, should_autocreate_tables, **arguments
@@ -197,7 +313,11 @@ class PooledPostgresStorage(DagsterPostgresStorage):
     def from_config_value(  # ty: ignore[invalid-method-override]
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> PooledPostgresStorage:
-        return cls(inst_data=inst_data, **_storage_arguments(config_value))
+        return cls(
+            inst_data=inst_data,
+            event_batch_size=config_value.get("event_batch_size", DEFAULT_EVENT_BATCH_SIZE),
+            **_storage_arguments(config_value),
+        )
 
     def _part(self, class_name: str) -> ConfigurableClassData | None:
         if not self.inst_data:

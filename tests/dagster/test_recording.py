@@ -6,6 +6,8 @@ from __future__ import annotations
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from platform_assets.health import CHUNK_HEALTH
+from tests.health.test_health import PARTITIONED
 from tests.support.runs import in_sync, materializations, materialize, verify
 
 SCHEMA = """CREATE SCHEMA shop;
@@ -15,6 +17,7 @@ CREATE INDEX idx_orders_customer ON shop.orders (customer);
 """
 SEED = "id,name\n1,Ada\n2,Grace\n"
 ORDERS = dg.AssetCheckKey(dg.AssetKey(["shop", "orders"]), "in_sync")
+EVENTS_HEALTH = dg.AssetCheckKey(dg.AssetKey(["logs", "events"]), CHUNK_HEALTH)
 
 
 def check_evaluations(result: dg.ExecuteInProcessResult) -> set[tuple[str, str]]:
@@ -103,3 +106,39 @@ def test_verification_records_every_check_whatever_changed(project, database):
     evaluations = verify(graph, database.url, instance=instance)
     assert set(evaluations) == {"/".join(obj.key) for obj in graph}
     assert all(e.passed for e in evaluations.values())
+
+
+def test_a_health_check_is_recorded_when_it_changes_and_by_verification(project, database):
+    project.write("sql/logs.sql", PARTITIONED)
+    graph = project.graph()
+    instance = dg.DagsterInstance.ephemeral()
+    first = materialize(graph, database.url, instance=instance)
+    assert ("logs/events", CHUNK_HEALTH) in check_evaluations(first)
+
+    # Healthy and last seen so: the next run records nothing, the pass stands.
+    again = materialize(graph, database.url, instance=instance)
+    assert check_evaluations(again) == set()
+    assert (
+        last_completed(instance, EVENTS_HEALTH).status == AssetCheckExecutionRecordStatus.SUCCEEDED
+    )
+
+    # A row in a default partition: the next run records the failure.
+    with database.connect() as conn:
+        conn.execute("CREATE TABLE logs.events_default PARTITION OF logs.events DEFAULT")
+        conn.execute("INSERT INTO logs.events VALUES (1, now() + interval '30 days', 'lost')")
+    unhealthy = materialize(graph, database.url, instance=instance, raise_on_error=False)
+    assert ("logs/events", CHUNK_HEALTH) in check_evaluations(unhealthy)
+    assert last_completed(instance, EVENTS_HEALTH).status == AssetCheckExecutionRecordStatus.FAILED
+
+    # Moved back by hand: the pass is recorded (the last result was a failure) ...
+    with database.connect() as conn:
+        conn.execute("DELETE FROM logs.events_default")
+        conn.execute("DROP TABLE logs.events_default")
+    fixed = materialize(graph, database.url, instance=instance)
+    assert ("logs/events", CHUNK_HEALTH) in check_evaluations(fixed)
+    assert (
+        last_completed(instance, EVENTS_HEALTH).status == AssetCheckExecutionRecordStatus.SUCCEEDED
+    )
+    # ... and verification records it whatever changed.
+    verify(graph, database.url, instance=instance)
+    assert last_completed(instance, EVENTS_HEALTH).run_id != fixed.run_id

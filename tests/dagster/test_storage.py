@@ -13,10 +13,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import yaml
 
-from platform_assets.dagster.storage import PooledPostgresStorage
+from platform_assets.dagster.storage import (
+    DEFAULT_EVENT_BATCH_SIZE,
+    EVENT_BATCH_VARIABLE,
+    PooledPostgresStorage,
+)
 from platform_assets.live.embedded import free_port
 from tests.support.cli import dagster_cli
 from tests.support.project import REPO
@@ -108,3 +113,68 @@ def webserver_runs(env: dict[str, str], home: Path) -> list[dict]:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+@dg.asset
+def plain_asset() -> None:
+    return None
+
+
+@dg.asset_check(asset=plain_asset)
+def plain_check() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+@dg.asset(partitions_def=dg.DailyPartitionsDefinition(start_date="2026-01-01"))
+def daily_asset() -> None:
+    return None
+
+
+@dg.asset_check(asset=daily_asset)
+def daily_check() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def stored_rows(url: str) -> dict[str, list[tuple]]:
+    """What a storage holds of its runs, less ids and times."""
+    queries = {
+        "events": "SELECT dagster_event_type, asset_key, partition FROM event_logs",
+        "assets": "SELECT asset_key, last_run_id IS NOT NULL,"
+        " last_materialization_timestamp IS NOT NULL FROM asset_keys",
+        "checks": "SELECT asset_key, check_name, partition, execution_status,"
+        " evaluation_event_storage_id IS NOT NULL FROM asset_check_executions",
+    }
+    with psycopg.connect(url) as conn:
+        return {
+            name: sorted(conn.execute(query).fetchall(), key=repr)
+            for name, query in queries.items()
+        }
+
+
+def test_planned_events_in_a_batch_are_stored_as_upstream_stores_them(
+    database, tmp_path, monkeypatch
+):
+    """Each run plans an asset and its check (partitioned in the second run): the pooled
+    storage writes them as one batch, dagster-postgres one by one; both store the same."""
+    monkeypatch.delenv(EVENT_BATCH_VARIABLE, raising=False)  # the storage sets it
+    stored = {}
+    for name, storage in [
+        ("upstream", {"postgres": {"postgres_url": "{url}"}}),
+        ("pooled", {"custom": {"module": "platform_assets.dagster.storage",
+                               "class": PooledPostgresStorage.__name__,
+                               "config": {"postgres_url": "{url}"}}}),
+    ]:  # fmt: skip
+        url = database.cluster.url(f"{database.name}_{name}")
+        database.cluster.create_database(f"{database.name}_{name}")
+        home = tmp_path / name
+        home.mkdir()
+        text = yaml.safe_dump({"storage": storage}).replace("{url}", url)
+        (home / "dagster.yaml").write_text(text)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert dg.materialize([plain_asset, plain_check], instance=instance).success
+            assert dg.materialize(
+                [daily_asset, daily_check], instance=instance, partition_key="2026-01-02"
+            ).success
+        stored[name] = stored_rows(url)
+    assert os.environ[EVENT_BATCH_VARIABLE] == str(DEFAULT_EVENT_BATCH_SIZE)
+    assert stored["pooled"] == stored["upstream"]
