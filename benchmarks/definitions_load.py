@@ -119,6 +119,20 @@ def measure(root: Path, runs: int) -> dict[str, float]:
     return figures
 
 
+def report(figures: dict[str, float], what: str, runs: int) -> None:
+    """The figures of `measure`, each next to its floor."""
+    floor, bare = figures["floor"], figures["import dagster"]
+    print(f"definitions load ({what}), median of {runs}:")
+    print(f"  floor: import dagster                    {bare:6.2f} s")
+    print(f"  floor: trivial multi_asset, same graph   {floor:6.2f} s")
+    for name, title in (("compiled", "compiling sql/"), ("cached", "from the cache")):
+        seconds = figures[name]
+        print(
+            f"  import platform_assets.definitions, {title:<15} {seconds:6.2f} s  "
+            f"{seconds / floor:.2f}x floor (+{seconds - bare:.2f} s over import dagster)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=0)
@@ -131,16 +145,7 @@ def main() -> None:
         if args.objects:
             shutil.rmtree(root, ignore_errors=True)
     label = f"generated sql/ of {args.objects} objects" if args.objects else "the shipped sql/"
-    floor, bare = figures["floor"], figures["import dagster"]
-    print(f"definitions load ({label}), median of {args.runs}:")
-    print(f"  floor: import dagster                    {bare:6.2f} s")
-    print(f"  floor: trivial multi_asset, same graph   {floor:6.2f} s")
-    for name, title in (("compiled", "compiling sql/"), ("cached", "from the cache")):
-        seconds = figures[name]
-        print(
-            f"  import platform_assets.definitions, {title:<15} {seconds:6.2f} s  "
-            f"{seconds / floor:.2f}x floor (+{seconds - bare:.2f} s over import dagster)"
-        )
+    report(figures, label, args.runs)
 
 
 if __name__ == "__main__":

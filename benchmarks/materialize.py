@@ -8,6 +8,7 @@ With the shipped `dagster.yaml` (Dagster's storage in PostgreSQL, pooled), in on
 - no-op: the same command again (must execute 0 DDL statements), against
   `python -c "import platform_assets.definitions"` (the load every run pays) and
   `platform plan` of the same database;
+- Dagster's own cost of a run: the same command for one trivial asset;
 - floor: the SQL the cold run executed (its DDL, less the seeds' staging tables),
   applied with `psql -f` to another empty database, plus a trivial Dagster run of
   as many assets and asset checks on the same instance configuration (one
@@ -70,6 +71,8 @@ def trivial(context: dg.AssetExecutionContext):
 
 defs = dg.Definitions(assets=[trivial], executor=dg.in_process_executor)
 """
+# What `dagster asset materialize` costs before any asset does anything.
+ONE_ASSET_DEFINITIONS = TRIVIAL_DEFINITIONS.format(count=1, checks=0)
 
 
 def timed(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> float:
@@ -104,8 +107,9 @@ def stages_seed(statement: str) -> bool:
     return any(table.name == STAGE for table in tree.find_all(exp.Table))
 
 
-def measure(root: Path, runs: int) -> dict[str, object]:
-    """Every figure of one project (median seconds), on a throwaway cluster."""
+def measure(root: Path, runs: int, roles: tuple[str, ...] = ()) -> dict[str, object]:
+    """Every figure of one project (median seconds), on a throwaway cluster with `roles`
+    (those the project's grants name)."""
     graph = compile_directory(root / "sql", root)
     assets = len(graph) + len(graph.seeds)
     checks = len(build_schema_assets(graph).check_specs)
@@ -113,15 +117,20 @@ def measure(root: Path, runs: int) -> dict[str, object]:
     work.chmod(0o755)
     cluster = EmbeddedCluster(work / "cluster")
     cluster.up(databases=())
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        for role in roles:
+            conn.execute(psycopg.sql.SQL("CREATE ROLE {}").format(psycopg.sql.Identifier(role)))
     home = work / "home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     trivial = work / "trivial_defs.py"
     trivial.write_text(TRIVIAL_DEFINITIONS.format(count=assets, checks=checks))
+    one_asset = work / "one_asset_defs.py"
+    one_asset.write_text(ONE_ASSET_DEFINITIONS)
     base_env = {**os.environ, "DAGSTER_HOME": str(home), "PLATFORM_PROJECT_DIR": str(root)}
     materialize = [DAGSTER, "asset", "materialize", "-m", "platform_assets.definitions"]
     figures: dict[str, list[float]] = {
-        name: [] for name in ("cold", "noop", "psql", "trivial", "load", "plan")
+        name: [] for name in ("cold", "noop", "psql", "trivial", "load", "plan", "one_asset")
     }
     ddl_noop: list[int] = []
     statements: list[str] = []
@@ -159,6 +168,9 @@ def measure(root: Path, runs: int) -> dict[str, object]:
             figures["trivial"].append(
                 timed([DAGSTER, "asset", "materialize", "-f", str(trivial), "--select", "*"], env)
             )
+            figures["one_asset"].append(
+                timed([DAGSTER, "asset", "materialize", "-f", str(one_asset), "--select", "*"], env)
+            )
     finally:
         cluster.down()
         shutil.rmtree(work, ignore_errors=True)
@@ -167,17 +179,8 @@ def measure(root: Path, runs: int) -> dict[str, object]:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--objects", type=int, default=0, help="a generated sql/ of N objects")
-    args = parser.parse_args()
-    root = generated_project(args.objects) if args.objects else REPO
-    try:
-        f = measure(root, args.runs)
-    finally:
-        if args.objects:
-            shutil.rmtree(root, ignore_errors=True)
+def report(f: dict[str, object], what: str, runs: int) -> None:
+    """The figures of `measure`, each next to its floor."""
     floor = f["psql"] + f["trivial"]
     rows = [
         ("floor: psql -f of the same SQL", f["psql"], ""),
@@ -185,6 +188,12 @@ def main() -> None:
         ("floor total", floor, ""),
         ("cold materialize", f["cold"], f"{f['cold'] / floor:.2f}x floor total"),
         ("definitions load", f["load"], "python -c 'import platform_assets.definitions'"),
+        (
+            "Dagster run of one asset",
+            f["one_asset"],
+            f"{f['one_asset'] / f['load']:.2f}x definitions load (the same command, one "
+            "trivial asset: Dagster's own cost of a run)",
+        ),
         (
             "no-op re-materialize",
             f["noop"],
@@ -196,17 +205,31 @@ def main() -> None:
             f"{f['plan'] / f['load']:.2f}x definitions load",
         ),
     ]
-    what = f"generated sql/ of {args.objects} objects" if args.objects else "the five systems"
     print(
         f"full graph of {what}: {f['assets']} assets with {f['checks']} checks (run with "
         f"them), {f['ddl']} DDL statements"
     )
     print(
-        f"median of {args.runs} run(s) each, wall time, plain PostgreSQL (embedded cluster), "
+        f"median of {runs} run(s) each, wall time, plain PostgreSQL (embedded cluster), "
         "the shipped dagster.yaml (storage in PostgreSQL):"
     )
     for label, seconds, note in rows:
         print(f"  {label:<32} {seconds:6.2f} s  {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--objects", type=int, default=0, help="a generated sql/ of N objects")
+    args = parser.parse_args()
+    root = generated_project(args.objects) if args.objects else REPO
+    try:
+        figures = measure(root, args.runs)
+    finally:
+        if args.objects:
+            shutil.rmtree(root, ignore_errors=True)
+    what = f"generated sql/ of {args.objects} objects" if args.objects else "the five systems"
+    report(figures, what, args.runs)
 
 
 if __name__ == "__main__":

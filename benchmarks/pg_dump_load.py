@@ -4,37 +4,36 @@
 
 A throwaway cluster gets a schema of tables (serial key, foreign key, index,
 comment, grant) and views; its `pg_dump --schema-only` is the project's sql/,
-unchanged. Printed: definitions load (fresh interpreters, median) against
-`import dagster`, then a cold materialize into an empty database and the no-op
-run after it (in-process, with every in_sync check), with the statements each
-executed.
+unchanged. Printed, for that project, what `definitions_load.py` and
+`materialize.py` print for the five systems: definitions load (compiling and
+cached) against Dagster's load of a trivial multi_asset of the same graph, and
+the CLI's cold and no-op `--select '*'` with the shipped `dagster.yaml` against
+their floors.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import dagster as dg
 import psycopg
 
-from platform_assets.dagster.assets import build_schema_assets
-from platform_assets.dagster.resources import SchemaDatabase
-from platform_assets.live.embedded import EmbeddedCluster
-from platform_assets.parse.compiler import compile_directory
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import definitions_load, materialize  # noqa: E402
+from platform_assets.live.embedded import EmbeddedCluster  # noqa: E402
+from platform_assets.parse.compiler import compile_directory  # noqa: E402
+
+READER = "bench_reader"  # the role the schema grants to
 
 
 def schema_sql(objects: int) -> str:
     """About `objects` graph objects: per table a table, its sequence, an index; a view
     every fifth table."""
-    lines = ["CREATE SCHEMA bench;", "CREATE ROLE bench_reader;"]
+    lines = ["CREATE SCHEMA bench;", f"CREATE ROLE {READER};"]
     tables = max(1, objects // 3)
     for i in range(tables):
         reference = f" REFERENCES bench.t{i - 1} (id)" if i else ""
@@ -43,27 +42,11 @@ def schema_sql(objects: int) -> str:
             f"created_at timestamptz NOT NULL DEFAULT now(), note text);",
             f"CREATE INDEX ON bench.t{i} (created_at DESC);",
             f"COMMENT ON TABLE bench.t{i} IS 'table {i}';",
-            f"GRANT SELECT ON bench.t{i} TO bench_reader;",
+            f"GRANT SELECT ON bench.t{i} TO {READER};",
         ]
         if i % 5 == 0:
             lines.append(f"CREATE VIEW bench.v{i} AS SELECT id, note FROM bench.t{i};")
     return "\n".join(lines) + "\n"
-
-
-def timed(code: str, env: dict[str, str], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def executed(result: dg.ExecuteInProcessResult) -> int:
-    return sum(
-        int(m.metadata["statements_executed"].value)
-        for m in result.asset_materializations_for_node("schema_objects")
-    )
 
 
 def main() -> None:
@@ -74,33 +57,24 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="platform-bench-dump-"))
     directory.chmod(0o755)
     cluster = EmbeddedCluster(directory / "cluster")
-    cluster.up(databases=("source", "target"))
+    cluster.up(databases=("source",))
     try:
         with psycopg.connect(cluster.url("source"), autocommit=True) as conn:
-            conn.execute("DROP ROLE IF EXISTS bench_reader")
+            conn.execute(f"DROP ROLE IF EXISTS {READER}")
             conn.execute(schema_sql(args.objects))
         project = directory / "project"
         (project / "sql").mkdir(parents=True)
         (project / "sql" / "dump.sql").write_text(cluster.dump_schema("source"))
-        graph = compile_directory(project / "sql", project)
-
-        env = {**os.environ, "PLATFORM_PROJECT_DIR": str(project)}
-        env["PLATFORM_DATABASE_URL"] = cluster.url("target")
-        floor = timed("import dagster", env, args.runs)
-        ours = timed("import platform_assets.definitions", env, args.runs)
-        print(f"pg_dump of {len(graph)} objects, definitions load (median of {args.runs}):")
-        print(f"  import dagster (floor):               {floor:.2f} s")
-        print(f"  import platform_assets.definitions:   {ours:.2f} s  (+{ours - floor:.2f} s)")
-
-        assets = build_schema_assets(graph)
-        resources = {"database": SchemaDatabase(url=cluster.url("target"))}
-        for label in ("cold", "no-op"):
-            start = time.perf_counter()
-            result = dg.materialize([assets], resources=resources)
-            seconds = time.perf_counter() - start
-            print(f"  {label} materialize: {seconds:.2f} s, {executed(result)} statement(s)")
     finally:
         cluster.down()
+    try:
+        graph = compile_directory(project / "sql", project)
+        what = f"a pg_dump of {len(graph)} objects"
+        load = definitions_load.measure(project, args.runs)
+        definitions_load.report(load, what, args.runs)
+        run = materialize.measure(project, args.runs, roles=(READER,))
+        materialize.report(run, what, args.runs)
+    finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 

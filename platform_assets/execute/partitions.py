@@ -26,6 +26,8 @@ executes nothing.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -437,6 +439,7 @@ def plain_detach_reason(session: Session, parent: sql.Identifier) -> str | None:
     return None
 
 
+@functools.cache  # pure; a partition's bounds are read by the plan and by its health
 def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | None]:
     """Lower and upper bound of a range partition, from its implicit constraint
     (`col >= '...'::type AND col < '...'::type`) read with sqlglot."""
@@ -448,6 +451,7 @@ def range_bounds(constraint: str | None) -> tuple[datetime | None, datetime | No
     return _instant(lower), _instant(upper)
 
 
+@functools.cache  # pure, as range_bounds
 def integer_bounds(constraint: str | None) -> tuple[int | None, int | None]:
     """Lower and upper bound of an integer-time range partition (`col >= 0 AND col < 100`)."""
     if not constraint:
