@@ -16,7 +16,7 @@ from platform_assets.dagster.recording import (
 )
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
-from platform_assets.execute.engines import Action, Outcome
+from platform_assets.execute.engines import Action, Outcome, PostgresEngine
 from platform_assets.execute.online import LockPolicy
 from platform_assets.execute.runner import Runner
 from platform_assets.health import observe
@@ -142,7 +142,8 @@ def materialize_objects(
     policy: LockPolicy | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Apply the selected objects in dependency order, then check each one checked
-    (`in_sync` right after the object; the health checks at the end, in one pass).
+    (`in_sync` once every object is applied, against the state the run left, read
+    again in one pass; then the health checks, in one pass).
 
     A failing object stops its dependents, not its siblings; the run fails at the
     end naming every object that failed, with its file and line. Checks alone
@@ -154,6 +155,9 @@ def materialize_objects(
     recorded = recorded_code_versions(context.instance, context.selected_asset_keys)
     passed = last_passed_checks(context.instance, context.selected_asset_check_keys)
     as_declared: list[str] = []
+    # Checked after the walk, each as the engine of its place in the run.
+    to_check: list[tuple[SchemaObject, PostgresEngine, dg.AssetKey]] = []
+    changed_any = False
     with database.session(log=context.log.info) as session, session.schema_lock():
         runner = Runner(session, graph, allow_destructive, policy)
         engine = runner.engine
@@ -170,6 +174,7 @@ def materialize_objects(
             if result.outcome is not None:
                 outcome = result.outcome
                 changed = bool(outcome.executed) or outcome.action in CHANGING_ACTIONS
+                changed_any = changed_any or changed
                 if records_materialization(
                     asset_key, changed, code_versions.get(asset_key), recorded
                 ):
@@ -182,7 +187,11 @@ def materialize_objects(
                     if dg.AssetCheckKey(asset_key, IN_SYNC) in passed:
                         continue  # as declared and last seen so: its last results stand
             if obj.key in in_sync:
-                yield evaluate_in_sync(obj, runner, asset_key)
+                to_check.append((obj, result.engine, asset_key))
+        if changed_any:  # one read of what the run left, not one per changed object
+            session.snapshots.forget(None)
+        for obj, object_engine, asset_key in to_check:
+            yield evaluate_in_sync(obj, runner, asset_key, object_engine)
         if as_declared:
             shown = ", ".join(as_declared[:50])
             more = f" and {len(as_declared) - 50} more" if len(as_declared) > 50 else ""

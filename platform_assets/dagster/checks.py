@@ -13,6 +13,7 @@ from __future__ import annotations
 import dagster as dg
 
 from platform_assets.diff.columns import column_differences
+from platform_assets.execute.engines import PostgresEngine
 from platform_assets.execute.runner import Runner
 from platform_assets.health import CHECK_DESCRIPTIONS, health_checks
 from platform_assets.model.errors import SchemaError
@@ -38,12 +39,13 @@ def check_specs(obj: SchemaObject, asset_key: dg.AssetKey) -> list[dg.AssetCheck
 
 
 def evaluate_in_sync(
-    obj: SchemaObject, runner: Runner, asset_key: dg.AssetKey
+    obj: SchemaObject, runner: Runner, asset_key: dg.AssetKey, engine: PostgresEngine
 ) -> dg.AssetCheckResult:
-    """`in_sync` of one object: the runner's dry run of it, and for tables the columns."""
+    """`in_sync` of one object: the runner's dry run of it (as `engine`, the one of its
+    place in the run), and for tables the columns."""
     pending: list[str] = []
     differences: list[str] = []
-    with runner.rolled_back():
+    with runner.rolled_back(engine=engine):
         if obj.kind == ObjectKind.TABLE:
             differences = column_differences(obj, runner.session)
         try:

@@ -27,7 +27,6 @@ executes nothing.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 

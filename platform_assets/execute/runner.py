@@ -142,11 +142,15 @@ class Runner:
         return [sql.Identifier(obj.schema, name).as_string(self.session.conn) for name in names]
 
     @contextmanager
-    def rolled_back(self, lock_timeout: str | None = None) -> Iterator[None]:
+    def rolled_back(
+        self, lock_timeout: str | None = None, engine: PostgresEngine | None = None
+    ) -> Iterator[None]:
         """Everything inside runs in one transaction that is rolled back, and what must
         run after a commit is recorded, not run: a plan, or a check's dry run.
-        `lock_timeout` bounds each wait for a lock (planning never queues for long)."""
-        engine = self.engine
+        `lock_timeout` bounds each wait for a lock (planning never queues for long);
+        `engine` is the one of the point of the run being checked."""
+        current = self.engine
+        self.engine = engine or current
         self.session.dry_run = True
         try:
             with (
@@ -160,4 +164,4 @@ class Runner:
                 yield
         finally:
             self.session.dry_run = False
-            self.engine = engine  # an extension created inside was rolled back too
+            self.engine = current  # an extension created inside was rolled back too
