@@ -11,7 +11,8 @@ from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync, failed_in_sync
 from platform_assets.dagster.recording import (
     last_passed_checks,
-    recorded_code_versions,
+    recorded_code_version,
+    recorded_materializations,
     records_materialization,
 )
 from platform_assets.dagster.resources import SchemaDatabase
@@ -27,7 +28,7 @@ from platform_assets.model.errors import SchemaError
 from platform_assets.model.graph import SchemaGraph
 from platform_assets.model.objects import ObjectKey, ObjectKind, SchemaObject
 from platform_assets.seeding.checks import evaluate_seed_checks
-from platform_assets.seeding.load import SeedResult, load_seed, secret_values
+from platform_assets.seeding.load import LastLoad, SeedResult, load_seed, secret_values
 
 # What an outcome records as a change even when it executed nothing itself.
 CHANGING_ACTIONS = frozenset({Action.CREATED, Action.UPDATED})
@@ -152,7 +153,7 @@ def materialize_objects(
     """
     in_sync = {key for key, name in checked if name == IN_SYNC}
     code_versions = context.assets_def.code_versions_by_key
-    recorded = recorded_code_versions(context.instance, context.selected_asset_keys)
+    recorded = recorded_materializations(context.instance, context.selected_asset_keys)
     passed = last_passed_checks(context.instance, context.selected_asset_check_keys)
     as_declared: list[str] = []
     # Checked after the walk, each as the engine of its place in the run.
@@ -240,7 +241,7 @@ def materialize_seeds(
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
     runner: Runner,
-    recorded: Mapping[dg.AssetKey, str | None],
+    recorded: Mapping[dg.AssetKey, dg.AssetMaterialization],
     passed: set[dg.AssetCheckKey],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Load the selected seeds after every object (seeds depend on tables, never the
@@ -261,7 +262,8 @@ def materialize_seeds(
                 hashed = functools.cache(
                     functools.partial(secret_values, seed, generate=database.is_embedded())
                 )
-                result = load_seed(runner.session, seed, graph, lambda h=hashed: h()[0])
+                last = last_load(recorded.get(asset_key), code_versions.get(asset_key))
+                result = load_seed(runner.session, seed, graph, lambda h=hashed: h()[0], last)
             except SchemaError as error:
                 context.log.error(str(error))
                 runner.fail(key, error)
@@ -290,6 +292,20 @@ def materialize_seeds(
                 )
 
 
+def last_load(
+    materialization: dg.AssetMaterialization | None, code_version: str | None
+) -> LastLoad | None:
+    """What the seed's last materialization recorded of the table, if it loaded this
+    same file (its code version: the file's content and the seed's settings)."""
+    if materialization is None or recorded_code_version(materialization) != code_version:
+        return None
+    digest = materialization.metadata.get("table_digest")
+    rows = materialization.metadata.get("file_rows")
+    if digest is None or rows is None:  # recorded before digests were
+        return None
+    return LastLoad(file_rows=int(rows.value), table_digest=str(digest.value))
+
+
 def seed_metadata(result: SeedResult) -> dict[str, object]:
     metadata: dict[str, object] = {
         "action": "updated" if result.changed else "unchanged",
@@ -303,6 +319,8 @@ def seed_metadata(result: SeedResult) -> dict[str, object]:
     }
     if result.partitions_created:
         metadata["partitions_created"] = result.partitions_created
+    if result.table_digest is not None:
+        metadata["table_digest"] = result.table_digest
     return metadata
 
 

@@ -18,32 +18,37 @@ import dagster as dg
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
 
 
-def recorded_code_versions(
+def recorded_materializations(
     instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey]
-) -> dict[dg.AssetKey, str | None]:
-    """The code version of each asset's last materialization, in one storage query; an
-    asset never materialized is absent."""
-    versions: dict[dg.AssetKey, str | None] = {}
+) -> dict[dg.AssetKey, dg.AssetMaterialization]:
+    """Each asset's last materialization, in one storage query; an asset never
+    materialized is absent."""
+    recorded: dict[dg.AssetKey, dg.AssetMaterialization] = {}
     keys = list(asset_keys)
     if not keys:  # a check-only run; no keys would mean every asset to the storage
-        return versions
+        return recorded
     for record in instance.get_asset_records(keys):
         entry = record.asset_entry.last_materialization
         materialization = entry.asset_materialization if entry else None
         if materialization is not None:
-            versions[record.asset_entry.asset_key] = materialization.tags.get(CODE_VERSION_TAG)
-    return versions
+            recorded[record.asset_entry.asset_key] = materialization
+    return recorded
+
+
+def recorded_code_version(materialization: dg.AssetMaterialization | None) -> str | None:
+    return materialization.tags.get(CODE_VERSION_TAG) if materialization else None
 
 
 def records_materialization(
     asset_key: dg.AssetKey,
     changed: bool,
     code_version: str | None,
-    recorded: Mapping[dg.AssetKey, str | None],
+    recorded: Mapping[dg.AssetKey, dg.AssetMaterialization],
 ) -> bool:
     """Whether a materialization is recorded: the object changed, or the asset has none
     yet, or its last one was of other SQL (so the UI's code version is not stale)."""
-    return changed or asset_key not in recorded or recorded[asset_key] != code_version
+    last = recorded.get(asset_key)
+    return changed or last is None or recorded_code_version(last) != code_version
 
 
 def last_passed_checks(

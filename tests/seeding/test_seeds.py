@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from platform_assets.model.errors import SchemaError
+from platform_assets.seeding import load
 from tests.support.runs import failure_message, materializations, materialize
 
 SHOP = """\
@@ -127,6 +128,41 @@ def test_edited_row_is_updated_and_removed_row_reported_then_deleted_when_owned(
     assert database.rows("SELECT id FROM shop.items") == [(1,)]
     rows_check = [e for e in result.get_asset_check_evaluations() if e.check_name == "seed_rows"]
     assert all(e.passed for e in rows_check)
+
+
+def unread(*_args) -> None:
+    raise AssertionError("the seed file was read")
+
+
+def test_a_table_as_its_last_load_left_it_is_in_place_and_a_hand_edit_is_undone(
+    shop, database, monkeypatch
+):
+    instance = dg.DagsterInstance.ephemeral()
+    first = materialize(shop.graph(), database.url, instance=instance)
+    digest = seed_meta(first, "shop/seed/items")["table_digest"]
+    assert digest.startswith("2:")  # its rows, and the sum of their hashes
+
+    # As the last load left it: found in place from the table's digest (the file is not
+    # read), nothing recorded.
+    with monkeypatch.context() as patched:
+        patched.setattr(load, "read_frame", unread)
+        again = materialize(shop.graph(), database.url, instance=instance)
+    assert materializations(again) == {}
+
+    # Edited by hand (a compared column, then a row added): the digest differs, the file
+    # is compared, the row is put back and the removed row reported, as without a digest.
+    with database.connect() as conn:
+        conn.execute("UPDATE shop.items SET price = 1 WHERE id = 2")
+    undone = seed_meta(
+        materialize(shop.graph(), database.url, instance=instance), "shop/seed/items"
+    )
+    assert (undone["updated"], undone["table_digest"]) == (1, digest)
+    assert database.value("SELECT price FROM shop.items WHERE id = 2") == Decimal("0.00")
+    with database.connect() as conn:
+        conn.execute("INSERT INTO shop.items (sku, tier, price) VALUES ('C-3', 'gold', 1)")
+    added = materialize(shop.graph(), database.url, instance=instance)
+    assert materializations(added) == {}  # every file row in place; the extra is allowed
+    assert added.get_asset_check_evaluations() == []  # and the checks' last passes stand
 
 
 BAD_FILES = {
