@@ -3,8 +3,10 @@
 pg_dump completes every object with `ALTER ... OWNER TO`, GRANT / REVOKE and
 COMMENT statements. On an object that already exists they run only where they
 change its owner, privileges or comments (live/access.py): the owner is compared
-with the role named, a comment with its text; grants (and comments whose text
-sqlglot does not read) are tried in a savepoint that is rolled back (a GRANT or
+with the role named, a comment with its text, a GRANT on a relation with the
+privileges it holds already (granted by its owner); other grants and revokes (and
+comments whose text sqlglot does not read) are tried in a savepoint that is rolled
+back (a GRANT or
 COMMENT takes no lock that blocks reads or writes; `OWNER TO` takes an ACCESS
 EXCLUSIVE lock, so it is never tried, only run when it differs).
 """
@@ -41,8 +43,14 @@ def access_statements_due(obj: SchemaObject, session: Session) -> list[Statement
     if before is None:  # a kind whose access is not read: applied with its creation only
         return []
     due = [s for s, change in owners if _owner_differs(change, before, session)]
-    # A comment whose text the statement spells out is compared; the rest are tried.
+    # A comment whose text the statement spells out is compared, so is a grant the
+    # object holds already; the rest are tried.
     compared = {id(s): _comment_differs(s, before) for s in others}
+    compared.update(
+        (id(s), False)
+        for s in others
+        if compared[id(s)] is None and _granted_already(s, obj, before, session)
+    )
     tried = [s for s in others if compared[id(s)] is None]
     if tried:
         with session.conn.transaction(force_rollback=True):
@@ -74,6 +82,56 @@ def _comment_differs(statement: Statement, state: dict) -> bool | None:
         column = (state.get("columns") or {}).get(tree.this.name)
         return column is None or column[1] != text.this
     return state.get("comment") != text.this
+
+
+# A relation's privileges as aclexplode names them.
+_RELATION_PRIVILEGES = frozenset(
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}
+    | {"USAGE"}  # of a sequence
+)
+
+
+def _granted_already(
+    statement: Statement, obj: SchemaObject, state: dict, session: Session
+) -> bool:
+    """Whether a GRANT of privileges on a relation (no column list, no ALL) to named
+    roles or PUBLIC is held already, as granted by the owner, as this session's GRANT
+    would record it (it runs as a superuser or as the owner). Anything else cannot be
+    told without running it."""
+    tree = statement.tree
+    privileges = state.get("privileges")
+    if not isinstance(tree, exp.Grant) or not privileges:
+        return False
+    role, superuser = session.current_role
+    owner = state.get("owner")
+    if not (superuser or role == owner) or any(
+        name in ("role", "session_authorization") for name, _ in obj.definition.settings
+    ):
+        return False
+    wanted = []
+    for privilege in tree.args.get("privileges") or []:
+        name = privilege.this.name.upper() if isinstance(privilege.this, exp.Var) else ""
+        if privilege.expressions or name not in _RELATION_PRIVILEGES:
+            return False
+        wanted.append(name)
+    grantees = []
+    for principal in tree.args.get("principals") or []:
+        identifier = principal.this
+        if not isinstance(identifier, exp.Identifier) or principal.args.get("kind"):
+            return False
+        name = identifier.this if identifier.quoted else identifier.this.lower()
+        if not identifier.quoted and name.upper() in ROLE_KEYWORDS:
+            return False
+        grantees.append(None if not identifier.quoted and name == "public" else name)
+    option = bool(tree.args.get("grant_option"))
+    held = {
+        (grantee, privilege)
+        for grantee, privilege, grantable, grantor in privileges
+        if grantor == owner and (grantable or not option)
+    }
+    return bool(wanted and grantees) and all(
+        (grantee, privilege) in held for grantee in grantees for privilege in wanted
+    )
 
 
 def _owner_differs(change: AccessChange, state: dict, session: Session) -> bool:

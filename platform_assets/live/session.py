@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,16 @@ class Session:
         self._search_paths: list[tuple[str, ...]] = []  # of the open transactions
         # The objects the statements being run change (None: any object).
         self._changing: frozenset[Key] | None = None
+
+    @functools.cached_property
+    def current_role(self) -> tuple[str, bool]:
+        """The role statements run as, and whether it is a superuser (read once: a run
+        does not change roles)."""
+        row = self.rows(
+            "SELECT current_user AS name, rolsuper AS superuser FROM pg_roles "
+            "WHERE rolname = current_user"
+        )[0]
+        return row["name"], bool(row["superuser"])
 
     def rows(self, query: Query, params: Sequence[Any] | dict | None = None) -> list[dict]:
         """Rows of a catalog query, as dicts."""
@@ -101,13 +112,24 @@ class Session:
         self, search_path: Sequence[str] = (), settings: Sequence[tuple[str, str]] = ()
     ) -> Iterator[None]:
         """One transaction; `search_path` and the file's session `settings` (name, value)
-        are set for it alone, as the file declared them."""
+        are set for it alone (as SET LOCAL does), as the file declared them, in one
+        statement: a pg_dump file declares about ten."""
         with self.conn.transaction():
+            assignments = list(settings)
             if search_path:
-                path = sql.SQL(", ").join(sql.Identifier(s) for s in search_path)
-                self.conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(path))
-            for name, value in settings:
-                self.conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+                path = ", ".join(sql.Identifier(s).as_string(self.conn) for s in search_path)
+                assignments.insert(0, ("search_path", path))
+            if assignments:
+                self.conn.execute(
+                    sql.SQL("SELECT {}").format(
+                        sql.SQL(", ").join(
+                            sql.SQL("set_config({}, {}, true)").format(
+                                sql.Literal(name), sql.Literal(value)
+                            )
+                            for name, value in assignments
+                        )
+                    )
+                )
             self._search_paths.append(tuple(search_path) or self._search_path())
             try:
                 yield

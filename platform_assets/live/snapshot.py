@@ -150,7 +150,12 @@ SELECT n.nspname::text AS schema, c.relname::text AS name,
        (SELECT jsonb_object_agg(a.attname, jsonb_build_array(a.attacl::text,
                                                              col_description(c.oid, a.attnum)))
         FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
-       AS columns
+       AS columns,
+       -- [grantee (null: PUBLIC), privilege, grantable, grantor] of each granted privilege
+       (SELECT jsonb_agg(jsonb_build_array(
+                   CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee) END,
+                   x.privilege_type, x.is_grantable, pg_get_userbyid(x.grantor)))
+        FROM aclexplode(c.relacl) x) AS privileges
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {where}
 """
 _ROUTINE_ACCESS = """

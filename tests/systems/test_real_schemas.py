@@ -281,6 +281,43 @@ def test_grant_ownership_and_comment_changes_apply_to_existing_objects_in_any_sc
     assert all(check.passed for check in verify(graph, database.url).values())
 
 
+HELD_GRANTS = f"""GRANT SELECT, INSERT ON TABLE "Sales Floor"."Till Rolls" TO {ROLE};
+GRANT SELECT ON TABLE "Sales Floor".notes TO {ROLE} WITH GRANT OPTION;
+GRANT SELECT ON TABLE "Sales Floor".notes TO PUBLIC;
+"""
+
+
+def test_a_grant_held_already_is_compared_without_running_it(
+    database: TestDatabase, project: Project
+):
+    create_role(database.url)
+    project.write("sql/floor.sql", ACCESS_OBJECTS + HELD_GRANTS)
+    graph = project.graph()
+    assert materialize(graph, database.url).success
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET log_statement = 'ddl'").format(
+            sql.Identifier(database.name)))  # fmt: skip
+    log = database.cluster.log_file
+    offset = log.stat().st_size
+
+    rerun = materialize(graph, database.url)
+    assert statements_run(rerun) == {}
+    run_ddl = [line for line in log.read_text()[offset:].splitlines() if "Sales Floor" in line]
+    assert not [line for line in run_ddl if "GRANT" in line], run_ddl  # not even tried
+
+    # Taken back by hand: the grants are run again, only those objects'.
+    with database.connect() as conn:
+        conn.execute(f'REVOKE INSERT ON "Sales Floor"."Till Rolls" FROM {ROLE}')
+        conn.execute(f'REVOKE GRANT OPTION FOR SELECT ON "Sales Floor".notes FROM {ROLE}')
+    fixed = materialize(graph, database.url)
+    schema = asset_key_part("Sales Floor")
+    assert set(statements_run(fixed)) == {f"{schema}/{asset_key_part('Till Rolls')}",
+                                          f"{schema}/notes"}  # fmt: skip
+    privilege = "SELECT has_table_privilege(%s, %s, %s)"
+    assert database.value(privilege, (ROLE, '"Sales Floor"."Till Rolls"', "INSERT"))
+    assert database.value(privilege, (ROLE, '"Sales Floor".notes', "SELECT WITH GRANT OPTION"))
+
+
 def test_an_unnamed_check_added_later_is_a_constraint_like_a_named_one(
     database: TestDatabase, project: Project
 ):
