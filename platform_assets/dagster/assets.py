@@ -275,7 +275,8 @@ def materialize_seeds(
                         f"{seed.describe()}: {variable} is not set; generated the password "
                         f"{password!r} for the embedded database (shown only now)"
                     )
-            if records_materialization(
+            # Recorded as well where the last materialization has no digest to compare with.
+            if last is None or records_materialization(
                 asset_key, result.changed, code_versions.get(asset_key), recorded
             ):
                 yield dg.MaterializeResult(asset_key=asset_key, metadata=seed_metadata(result))

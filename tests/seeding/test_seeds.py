@@ -9,6 +9,7 @@ from decimal import Decimal
 import bcrypt
 import dagster as dg
 import pytest
+from dagster._core.definitions.data_version import CODE_VERSION_TAG
 
 from platform_assets.model.errors import SchemaError
 from platform_assets.seeding import load
@@ -163,6 +164,19 @@ def test_a_table_as_its_last_load_left_it_is_in_place_and_a_hand_edit_is_undone(
     added = materialize(shop.graph(), database.url, instance=instance)
     assert materializations(added) == {}  # every file row in place; the extra is allowed
     assert added.get_asset_check_evaluations() == []  # and the checks' last passes stand
+
+    # A last materialization with no digest (recorded before digests were): the next run
+    # records one, once.
+    key = dg.AssetKey(["shop", "seed", "items"])
+    version = instance.get_latest_materialization_event(key).asset_materialization.tags[
+        CODE_VERSION_TAG
+    ]
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(key, tags={CODE_VERSION_TAG: version})
+    )
+    recorded = materialize(shop.graph(), database.url, instance=instance)
+    assert seed_meta(recorded, "shop/seed/items")["action"] == "unchanged"
+    assert materializations(materialize(shop.graph(), database.url, instance=instance)) == {}
 
 
 BAD_FILES = {
