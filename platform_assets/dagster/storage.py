@@ -228,6 +228,22 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
                     AssetCheckExecutionsTable.insert().values(self._planned_checks(checks))
                 )
 
+    def has_table(self, table_name: str) -> bool:
+        # Asked for every asset check event (a connection and an inspection each); a
+        # table, once there, stays while the process runs, so a found one is remembered.
+        found: set[str] = self.__dict__.setdefault("_tables_found", set())
+        if table_name not in found and super().has_table(table_name):
+            found.add(table_name)
+        return table_name in found
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        # Asked for every asset event, each time by reflecting the table's columns (a
+        # tenth of a 1,000-asset run); remembered once found, as tables are.
+        found: set[str] = self.__dict__.setdefault("_asset_key_columns_found", set())
+        if column_name not in found and super()._has_asset_key_col_on_connection(conn, column_name):
+            found.add(column_name)
+        return column_name in found
+
     def _store_planned_assets(
         self, conn: Connection, assets: list[tuple[EventLogEntry, int]]
     ) -> None:
