@@ -8,6 +8,7 @@ The state is the run's catalog snapshot (live/snapshot.py), read for all objects
 
 from __future__ import annotations
 
+from platform_assets.live.catalog import catalog_object_access
 from platform_assets.live.session import Session
 from platform_assets.model.objects import ObjectKind, SchemaObject
 
@@ -36,13 +37,13 @@ _LARGE_OBJECT = (
 
 def access_state(session: Session, obj: SchemaObject, *, now: bool = False) -> dict | None:
     """The object's owner, privileges and comments ({} when it is absent, None for kinds
-    not read here). `now`: read from the server, not the snapshot (inside a savepoint)."""
+    with none). `now`: read from the server, not the snapshot (inside a savepoint)."""
     if obj.kind == ObjectKind.LARGE_OBJECT:
         rows = session.rows(_LARGE_OBJECT, {"name": obj.name})
         return rows[0] if rows else {}
     catalog = STATE_CATALOGS.get(obj.kind)
-    if catalog is None:
-        return None
+    if catalog is None:  # a kind checked for existence only: few, read one by one
+        return catalog_object_access(session, obj)
     key = (obj.name, obj.name) if obj.kind == ObjectKind.SCHEMA else (obj.schema, obj.name)
     read = session.snapshot.access_now if now else session.snapshot.access
     return read(catalog, key) or {}

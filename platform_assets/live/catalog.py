@@ -43,19 +43,20 @@ def row_count(session: Session, schema: str, table: str) -> int:
     return session.value(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table)))
 
 
-# Objects the platform checks for existence only (model.objects.CATALOG_KINDS): one
-# query per kind, with %(schema)s, %(name)s, %(relation)s and %(identity)s (a list).
+# Objects the platform checks for existence only (model.objects.CATALOG_KINDS): the row
+# of each kind's catalog (`x`) an object is, with %(schema)s, %(name)s, %(relation)s and
+# %(identity)s (a list).
 _IN_SCHEMA = (
-    "SELECT 1 FROM {catalog} x JOIN pg_namespace n ON n.oid = x.{prefix}namespace "
+    "FROM {catalog} x JOIN pg_namespace n ON n.oid = x.{prefix}namespace "
     "WHERE n.nspname = %(schema)s AND x.{prefix}name = %(name)s"
 )
 _ON_RELATION = (
-    "SELECT 1 FROM {catalog} x JOIN pg_class c ON c.oid = x.{relation} "
+    "FROM {catalog} x JOIN pg_class c ON c.oid = x.{relation} "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = %(schema)s AND c.relname = %(relation)s AND x.{column} = %(name)s"
 )
-_GLOBAL = "SELECT 1 FROM {catalog} WHERE {column} = %(name)s"
-EXISTENCE_QUERIES: dict[ObjectKind, str] = {
+_GLOBAL = "FROM {catalog} x WHERE x.{column} = %(name)s"
+_CATALOG_ROWS: dict[ObjectKind, str] = {
     ObjectKind.AGGREGATE: _IN_SCHEMA.format(catalog="pg_proc", prefix="pro")
     + " AND x.prokind = 'a'",
     ObjectKind.OPERATOR: _IN_SCHEMA.format(catalog="pg_operator", prefix="opr"),
@@ -79,44 +80,103 @@ EXISTENCE_QUERIES: dict[ObjectKind, str] = {
     ObjectKind.EVENT_TRIGGER: _GLOBAL.format(catalog="pg_event_trigger", column="evtname"),
     ObjectKind.PUBLICATION: _GLOBAL.format(catalog="pg_publication", column="pubname"),
     ObjectKind.SUBSCRIPTION: _GLOBAL.format(catalog="pg_subscription", column="subname")
-    + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    + " AND x.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
     ObjectKind.FOREIGN_DATA_WRAPPER: _GLOBAL.format(
         catalog="pg_foreign_data_wrapper", column="fdwname"
     ),
     ObjectKind.SERVER: _GLOBAL.format(catalog="pg_foreign_server", column="srvname"),
     ObjectKind.LANGUAGE: _GLOBAL.format(catalog="pg_language", column="lanname"),
     ObjectKind.ACCESS_METHOD: _GLOBAL.format(catalog="pg_am", column="amname"),
-    ObjectKind.LARGE_OBJECT: "SELECT 1 FROM pg_largeobject_metadata WHERE oid = %(name)s::oid",
-    ObjectKind.CAST: "SELECT 1 FROM pg_cast "
-    "WHERE castsource = to_regtype((%(identity)s::text[])[1]) "
-    "AND casttarget = to_regtype((%(identity)s::text[])[2])",
-    ObjectKind.USER_MAPPING: "SELECT 1 FROM pg_user_mappings "
-    "WHERE usename = (%(identity)s::text[])[1] AND srvname = (%(identity)s::text[])[2]",
-    ObjectKind.TRANSFORM: "SELECT 1 FROM pg_transform "
-    "WHERE trftype = to_regtype((%(identity)s::text[])[1])"
-    " AND trflang = (SELECT oid FROM pg_language WHERE lanname = (%(identity)s::text[])[2])",
+    ObjectKind.LARGE_OBJECT: "FROM pg_largeobject_metadata x WHERE x.oid = %(name)s::oid",
+    ObjectKind.CAST: "FROM pg_cast x "
+    "WHERE x.castsource = to_regtype((%(identity)s::text[])[1]) "
+    "AND x.casttarget = to_regtype((%(identity)s::text[])[2])",
+    ObjectKind.USER_MAPPING: "FROM pg_user_mappings x "
+    "WHERE x.usename = (%(identity)s::text[])[1] AND x.srvname = (%(identity)s::text[])[2]",
+    ObjectKind.TRANSFORM: "FROM pg_transform x "
+    "WHERE x.trftype = to_regtype((%(identity)s::text[])[1])"
+    " AND x.trflang = (SELECT oid FROM pg_language WHERE lanname = (%(identity)s::text[])[2])",
     # identity: role ('' for the current one), schema ('' for all), object kind word.
-    ObjectKind.DEFAULT_PRIVILEGES: "SELECT 1 FROM pg_default_acl d "
-    "WHERE d.defaclrole = (SELECT oid FROM pg_roles "
+    ObjectKind.DEFAULT_PRIVILEGES: "FROM pg_default_acl x "
+    "WHERE x.defaclrole = (SELECT oid FROM pg_roles "
     "WHERE rolname = coalesce(nullif((%(identity)s::text[])[1], ''), current_user)) "
-    "AND d.defaclnamespace = coalesce((SELECT oid FROM pg_namespace "
+    "AND x.defaclnamespace = coalesce((SELECT oid FROM pg_namespace "
     "WHERE nspname = nullif((%(identity)s::text[])[2], '')), 0) "
-    "AND d.defaclobjtype = CASE lower((%(identity)s::text[])[3]) WHEN 'tables' THEN 'r' "
+    "AND x.defaclobjtype = CASE lower((%(identity)s::text[])[3]) WHEN 'tables' THEN 'r' "
     "WHEN 'sequences' THEN 'S' WHEN 'functions' THEN 'f' WHEN 'routines' THEN 'f' "
     "WHEN 'types' THEN 'T' WHEN 'schemas' THEN 'n' END",
 }
+EXISTENCE_QUERIES: dict[ObjectKind, str] = {
+    kind: f"SELECT 1 {rows}" for kind, rows in _CATALOG_ROWS.items()
+}
+# Of the kinds an OWNER TO, GRANT or COMMENT ON completes (those with a state of their
+# own elsewhere aside): (catalog, owner column, privileges column); None where it has none.
+_ACCESS_COLUMNS: dict[ObjectKind, tuple[str, str | None, str | None]] = {
+    ObjectKind.OPERATOR: ("pg_operator", "oprowner", None),
+    ObjectKind.OPERATOR_CLASS: ("pg_opclass", "opcowner", None),
+    ObjectKind.OPERATOR_FAMILY: ("pg_opfamily", "opfowner", None),
+    ObjectKind.COLLATION: ("pg_collation", "collowner", None),
+    ObjectKind.CONVERSION: ("pg_conversion", "conowner", None),
+    ObjectKind.TEXT_SEARCH_CONFIGURATION: ("pg_ts_config", "cfgowner", None),
+    ObjectKind.TEXT_SEARCH_DICTIONARY: ("pg_ts_dict", "dictowner", None),
+    ObjectKind.TEXT_SEARCH_PARSER: ("pg_ts_parser", None, None),
+    ObjectKind.TEXT_SEARCH_TEMPLATE: ("pg_ts_template", None, None),
+    ObjectKind.STATISTICS: ("pg_statistic_ext", "stxowner", None),
+    ObjectKind.RULE: ("pg_rewrite", None, None),
+    ObjectKind.POLICY: ("pg_policy", None, None),
+    ObjectKind.EVENT_TRIGGER: ("pg_event_trigger", "evtowner", None),
+    ObjectKind.PUBLICATION: ("pg_publication", "pubowner", None),
+    ObjectKind.SUBSCRIPTION: ("pg_subscription", "subowner", None),
+    ObjectKind.FOREIGN_DATA_WRAPPER: ("pg_foreign_data_wrapper", "fdwowner", "fdwacl"),
+    ObjectKind.SERVER: ("pg_foreign_server", "srvowner", "srvacl"),
+    ObjectKind.LANGUAGE: ("pg_language", "lanowner", "lanacl"),
+    ObjectKind.ACCESS_METHOD: ("pg_am", None, None),
+    ObjectKind.CAST: ("pg_cast", None, None),
+    ObjectKind.TRANSFORM: ("pg_transform", None, None),
+}
+# Catalogs shared by the cluster's databases keep their comments in pg_shdescription.
+_SHARED_CATALOGS = frozenset({"pg_subscription"})
+
+
+def _access_query(kind: ObjectKind) -> str | None:
+    if kind not in _ACCESS_COLUMNS:
+        return None
+    catalog, owner, privileges = _ACCESS_COLUMNS[kind]
+    describe = "shobj_description" if catalog in _SHARED_CATALOGS else "obj_description"
+    return (
+        f"SELECT {f'pg_get_userbyid(x.{owner})' if owner else 'NULL'} AS owner, "
+        f"{f'x.{privileges}::text' if privileges else 'NULL'} AS acl, "
+        f"{describe}(x.oid, '{catalog}') AS comment {_CATALOG_ROWS[kind]}"
+    )
+
+
+ACCESS_QUERIES: dict[ObjectKind, str] = {
+    kind: query for kind in _ACCESS_COLUMNS if (query := _access_query(kind)) is not None
+}
+
+
+def _catalog_parameters(obj: SchemaObject) -> dict[str, object]:
+    return {
+        "schema": obj.schema,
+        "name": obj.name,
+        "relation": obj.relation,
+        "identity": list(obj.declared(CatalogObject).identity),
+    }
 
 
 def catalog_object_exists(session: Session, obj: SchemaObject) -> bool:
     """Whether an object checked for existence only is in the catalog."""
-    identity = obj.declared(CatalogObject).identity
-    params = {
-        "schema": obj.schema,
-        "name": obj.name,
-        "relation": obj.relation,
-        "identity": list(identity),  # type: ignore[arg-type]
-    }
-    return bool(session.value(EXISTENCE_QUERIES[obj.kind], params))
+    return bool(session.value(EXISTENCE_QUERIES[obj.kind], _catalog_parameters(obj)))
+
+
+def catalog_object_access(session: Session, obj: SchemaObject) -> dict | None:
+    """The owner, privileges and comment of an object checked for existence only ({}
+    when it is absent; None for a kind with none of them), read from the server."""
+    query = ACCESS_QUERIES.get(obj.kind)
+    if query is None:
+        return None
+    rows = session.rows(query, _catalog_parameters(obj))
+    return rows[0] if rows else {}
 
 
 def holds_rows(session: Session, schema: str, table: str) -> bool:

@@ -281,6 +281,57 @@ def test_grant_ownership_and_comment_changes_apply_to_existing_objects_in_any_sc
     assert all(check.passed for check in verify(graph, database.url).values())
 
 
+CATALOG_OBJECTS = """CREATE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql
+    AS $$ BEGIN END $$;
+CREATE EVENT TRIGGER floor_ddl ON ddl_command_end EXECUTE FUNCTION public.on_ddl();
+CREATE PUBLICATION floor_pub;
+CREATE FOREIGN DATA WRAPPER floor_fdw;
+CREATE SERVER floor_server FOREIGN DATA WRAPPER floor_fdw;
+"""
+# pg_dump's completions of those objects, none in the first version.
+CATALOG_ACCESS = f"""COMMENT ON EVENT TRIGGER floor_ddl IS 'audit';
+ALTER PUBLICATION floor_pub OWNER TO {ROLE};
+COMMENT ON PUBLICATION floor_pub IS 'to the warehouse';
+GRANT USAGE ON FOREIGN DATA WRAPPER floor_fdw TO {ROLE};
+ALTER SERVER floor_server OWNER TO {ROLE};
+"""
+
+
+def test_access_changes_apply_to_existing_objects_checked_for_existence_only(
+    database: TestDatabase, project: Project
+):
+    create_role(database.url)
+    project.write("sql/catalog.sql", CATALOG_OBJECTS)
+    assert materialize(project.graph(), database.url).success
+
+    project.write("sql/catalog.sql", CATALOG_OBJECTS + CATALOG_ACCESS)
+    graph = project.graph()
+    drifted = {key for key, check in verify(graph, database.url).items() if not check.passed}
+    assert drifted == {
+        "platform/event_trigger/floor_ddl",
+        "platform/publication/floor_pub",
+        "platform/foreign_data_wrapper/floor_fdw",
+        "platform/server/floor_server",
+    }
+    applied = materialize(graph, database.url)
+    assert set(statements_run(applied)) == drifted
+    comment = "SELECT obj_description(oid, %s) FROM {} WHERE {} = %s"
+    assert (
+        database.value(
+            comment.format("pg_event_trigger", "evtname"), ("pg_event_trigger", "floor_ddl")
+        )
+        == "audit"
+    )
+    owner = "SELECT pg_get_userbyid(pubowner) FROM pg_publication WHERE pubname = 'floor_pub'"
+    assert database.value(owner) == ROLE
+    usage = "SELECT has_foreign_data_wrapper_privilege(%s, 'floor_fdw', 'USAGE')"
+    assert database.value(usage, (ROLE,))
+
+    rerun = materialize(graph, database.url)
+    assert statements_run(rerun) == {}
+    assert all(check.passed for check in verify(graph, database.url).values())
+
+
 HELD_GRANTS = f"""GRANT SELECT, INSERT ON TABLE "Sales Floor"."Till Rolls" TO {ROLE};
 GRANT SELECT ON TABLE "Sales Floor".notes TO {ROLE} WITH GRANT OPTION;
 GRANT SELECT ON TABLE "Sales Floor".notes TO PUBLIC;
