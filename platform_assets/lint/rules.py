@@ -38,7 +38,6 @@ from platform_assets.model.objects import (
     Statement,
 )
 from platform_assets.parse.calls import named_argument
-from platform_assets.parse.dialect import DIALECT
 from platform_assets.parse.tables import line_of
 
 
@@ -574,7 +573,7 @@ def _populated_columns(obj, table, live):
             continue
         if column.data_type is None:
             continue
-        declared = column.data_type.sql(DIALECT)
+        declared = column.type_sql
         if not retype_rewrites(live_type, declared):
             continue
         yield (

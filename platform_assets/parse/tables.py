@@ -14,7 +14,7 @@ from platform_assets.model.declarations import (
 )
 from platform_assets.model.objects import Statement
 from platform_assets.parse.commands import identity_added
-from platform_assets.parse.dialect import NotNullConstraint, WithoutOverlaps
+from platform_assets.parse.dialect import DIALECT, NotNullConstraint, WithoutOverlaps
 
 _KEY_KINDS: dict[type[exp.Expr], KeyKind] = {
     exp.PrimaryKey: KeyKind.PRIMARY,
@@ -156,9 +156,10 @@ def _column(definition: exp.ColumnDef, in_primary_key: bool, statement: int = 0)
         (c.kind for c in constraints if isinstance(c.kind, exp.ComputedColumnConstraint)), None
     )
     data_type = definition.args.get("kind")
+    typed = isinstance(data_type, exp.DataType)
     return Column(
         name=definition.name,
-        data_type=data_type if isinstance(data_type, exp.DataType) else None,
+        data_type=data_type if typed else None,
         not_null=not_null,
         default=default.this if default is not None else None,
         identity=("a" if identity.this else "d") if identity is not None else "",
@@ -167,6 +168,7 @@ def _column(definition: exp.ColumnDef, in_primary_key: bool, statement: int = 0)
         shape=exp.ColumnDef(this=definition.this, kind=data_type, constraints=kept),
         line=line_of(definition.this),
         statement=statement,
+        type_sql=data_type.sql(DIALECT) if typed else "",
     )
 
 
