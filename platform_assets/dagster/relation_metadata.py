@@ -14,7 +14,6 @@ from sqlglot import exp
 from platform_assets.model.declarations import TableDefinition
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import ObjectKind, SchemaObject, SourceLocation
-from platform_assets.parse.dialect import DIALECT
 
 # The assets that are a relation a query can read: they get a table name and columns.
 TABLE_KINDS = frozenset(
@@ -68,7 +67,7 @@ def declared_column_schema(table: SchemaObject) -> dg.TableSchema | None:
         columns=[
             dg.TableColumn(
                 name=column.name,
-                type=column.data_type.sql(DIALECT).lower() if column.data_type else "",
+                type=column.type_sql.lower(),
                 description=comments.get(column.name),
                 constraints=dg.TableColumnConstraints(
                     nullable=not column.not_null, unique=column.name in unique

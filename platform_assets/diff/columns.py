@@ -111,7 +111,7 @@ def _declared_spelling(columns: tuple[Column, ...]) -> list[ColumnShape]:
     return [
         ColumnShape(
             column.name,
-            column.data_type.sql(DIALECT) if column.data_type else "",
+            column.type_sql,
             column.not_null or bool(column.identity),
             column.default.sql(DIALECT) if column.default is not None else None,
             column.identity,

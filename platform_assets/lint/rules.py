@@ -38,7 +38,6 @@ from platform_assets.model.objects import (
     Statement,
 )
 from platform_assets.parse.calls import named_argument
-from platform_assets.parse.dialect import DIALECT
 from platform_assets.parse.tables import line_of
 
 
@@ -266,25 +265,34 @@ def partition_columns(hypertable: SchemaObject) -> list[str]:
 
 
 def unique_keys(
-    table: SchemaObject, graph: SchemaGraph
+    table: SchemaObject,
+    graph: SchemaGraph,
+    indexes: dict[tuple[str, str | None], list[SchemaObject]] | None = None,
 ) -> Iterator[tuple[Statement, list[str], int | None]]:
-    """Every PRIMARY KEY / UNIQUE of a table (inline, ALTER ADD, unique indexes)."""
+    """Every PRIMARY KEY / UNIQUE of a table (inline, ALTER ADD, unique indexes);
+    `indexes` is `indexes_by_table(graph)`, for a rule that asks of every table."""
     for key in table.declared(TableDefinition).primary_and_unique_keys:
         yield table.statements[key.statement], [c.lower() for c in key.columns], key.line
+    if indexes is None:
+        indexes = indexes_by_table(graph)
+    for obj in indexes.get((table.schema, table.name), []):
+        tree = obj.definition.tree
+        if isinstance(tree, exp.Create) and tree.args.get("unique"):
+            params = tree.this.args.get("params")
+            columns = [
+                _column_name(c.this if isinstance(c, exp.Ordered) else c)
+                for c in (params.args.get("columns") or [] if params else [])
+            ]
+            yield obj.definition, columns, None
+
+
+def indexes_by_table(graph: SchemaGraph) -> dict[tuple[str, str | None], list[SchemaObject]]:
+    """The indexes of each (schema, table), in graph order: one pass, not one per table."""
+    found: dict[tuple[str, str | None], list[SchemaObject]] = {}
     for obj in graph:
-        if (
-            obj.kind == ObjectKind.INDEX
-            and obj.relation == table.name
-            and obj.schema == table.schema
-        ):
-            tree = obj.definition.tree
-            if isinstance(tree, exp.Create) and tree.args.get("unique"):
-                params = tree.this.args.get("params")
-                columns = [
-                    _column_name(c.this if isinstance(c, exp.Ordered) else c)
-                    for c in (params.args.get("columns") or [] if params else [])
-                ]
-                yield obj.definition, columns, None
+        if obj.kind == ObjectKind.INDEX:
+            found.setdefault((obj.schema, obj.relation), []).append(obj)
+    return found
 
 
 def _column_name(node: exp.Expr) -> str:
@@ -302,9 +310,10 @@ def _hypertables(graph: SchemaGraph) -> Iterator[tuple[SchemaObject, SchemaObjec
 
 
 def check_unique_without_partition_columns(graph, live):
+    indexes = indexes_by_table(graph)
     for hypertable, table in _hypertables(graph):
         needed = partition_columns(hypertable)
-        for statement, columns, line in unique_keys(table, graph):
+        for statement, columns, line in unique_keys(table, graph, indexes):
             missing = [c for c in needed if c not in columns]
             if missing:
                 yield (
@@ -316,6 +325,7 @@ def check_unique_without_partition_columns(graph, live):
 
 
 def check_partitioned_unique_keys(graph, live):
+    indexes = indexes_by_table(graph)
     for obj in graph:
         if obj.kind != ObjectKind.TABLE:
             continue
@@ -323,7 +333,7 @@ def check_partitioned_unique_keys(graph, live):
         if partitioning is None:
             continue
         needed = [c.lower() for c in partitioning.columns]
-        for statement, columns, line in unique_keys(obj, graph):
+        for statement, columns, line in unique_keys(obj, graph, indexes):
             missing = [c for c in needed if c not in columns]
             if missing:
                 yield (
@@ -574,7 +584,7 @@ def _populated_columns(obj, table, live):
             continue
         if column.data_type is None:
             continue
-        declared = column.data_type.sql(DIALECT)
+        declared = column.type_sql
         if not retype_rewrites(live_type, declared):
             continue
         yield (

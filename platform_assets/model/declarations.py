@@ -236,6 +236,9 @@ class Column:
     shape: exp.ColumnDef
     line: int | None = None
     statement: int = 0  # 0: in the CREATE TABLE; else the ALTER TABLE ... ADD COLUMN's index
+    # `data_type` as sqlglot writes it (DIALECT), "" without one: written once at compile
+    # time, so a load from the graph cache does not generate SQL for every column.
+    type_sql: str = ""
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,8 @@ class _Compiler:
         self.objects: dict[ObjectKey, SchemaObject] = {}
         # (namespace, schema, name) -> key, for resolving references by name.
         self.names: dict[tuple[str, str, str], ObjectKey] = {}
+        # (namespace, schema) -> the names taken in it, for naming unnamed indexes.
+        self.taken: dict[tuple[str, str], set[str]] = {}
         self.errors: list[SchemaError] = []
         # INSERT ... VALUES rows, per table: seeds of their own.
         self.inserts: list[tuple[Statement, InsertedRows, ObjectKey]] = []
@@ -217,6 +219,7 @@ class _Compiler:
                     statement.location,
                 )
             self.names[name_key] = obj.key
+            self.taken.setdefault((namespace, obj.schema), set()).add(obj.name)
         self.objects[obj.key] = obj
 
     def _insert(self, statement: Statement, found: InsertedRows) -> None:
@@ -282,15 +285,7 @@ class _Compiler:
             _figure_column_name(ordered.this)
             for ordered in index.args["params"].args.get("columns") or []
         ]
-        taken = {
-            name
-            for namespace, owner, name in self.names
-            if (namespace, owner)
-            == (
-                "relation",
-                schema,
-            )
-        }
+        taken = self.taken.get(("relation", schema), set())
         return choose_name(table or "", column_part(columns), "idx", taken)
 
     def _amend(self, statement: Statement, found: Amendment) -> None:

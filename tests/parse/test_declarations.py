@@ -22,6 +22,7 @@ from platform_assets.model.declarations import (
     TableDefinition,
 )
 from platform_assets.model.errors import SchemaError
+from platform_assets.parse.dialect import DIALECT
 
 TABLE = """\
 CREATE SCHEMA s;
@@ -433,3 +434,23 @@ def test_amendments_add_columns_and_keys_with_their_statement(project):
         2,
         True,
     )
+
+
+def test_each_column_keeps_its_type_as_sqlglot_writes_it(project):
+    # Types without parameters are written once per kind: the same text as each column's own.
+    project.write(
+        "sql/a.sql",
+        """CREATE SCHEMA s;
+CREATE TABLE s.a (x bigint, y text, z timestamptz, w numeric(10, 2), v int[], u "MyType",
+    t varchar(20), r double precision, q timestamp(3) with time zone);
+CREATE TABLE s.b (x bigint, y text, z timestamptz, w numeric, v text[], u interval);
+ALTER TABLE s.b ADD COLUMN n varchar;
+""",
+    )
+    graph = project.graph()
+    definitions = [graph[("s", table)].declared(TableDefinition) for table in ("a", "b")]
+    columns = [c for d in definitions for c in (*(d.columns or ()), *d.added_columns)]
+    assert len(columns) == 16
+    for column in columns:
+        assert column.data_type is not None
+        assert column.type_sql == column.data_type.sql(DIALECT)
