@@ -36,7 +36,12 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [  # fmt: skip
         ["--objects", "20", "--runs", "1"],
     ),
     ("materialize.py", ["--runs", "3"], ["--runs", "1"]),
-    ("scaling.py", ["--sizes", "100,1000,10000"], ["--sizes", "10", "--plot", ""]),
+    ("pg_dump_load.py", ["--objects", "1000", "--runs", "1"], ["--objects", "20", "--runs", "1"]),
+    (
+        "scaling.py",
+        ["--sizes", "100,1000,10000", "--materialize-up-to", "1000"],
+        ["--sizes", "10", "--plot", ""],
+    ),
     ("ingest.py", ["--rows", "500000", "--batches", "10"], ["--rows", "2000", "--batches", "2"]),
     ("sensor_tick.py", ["--chunks", "10000", "--runs", "3"], ["--chunks", "50", "--runs", "1"]),
     ("seed_load.py", ["--rows", "1000000", "--runs", "3"], ["--rows", "2000", "--runs", "1"]),
