@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,17 +135,24 @@ def report(figures: dict[str, float], what: str, runs: int) -> None:
         )
 
 
+@contextmanager
+def project_of(objects: int) -> Iterator[Path]:
+    """A generated project of `objects` objects, removed after; 0: this repository."""
+    root = generated_project(objects) if objects else REPO
+    try:
+        yield root
+    finally:
+        if objects:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=0)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    root = generated_project(args.objects) if args.objects else REPO
-    try:
+    with project_of(args.objects) as root:
         figures = measure(root, args.runs)
-    finally:
-        if args.objects:
-            shutil.rmtree(root, ignore_errors=True)
     label = f"generated sql/ of {args.objects} objects" if args.objects else "the shipped sql/"
     report(figures, label, args.runs)
 

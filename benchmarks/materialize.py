@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 # any will do.
 os.environ.setdefault("WILDDUCK_ADMIN_PASSWORD", secrets.token_urlsafe(16))
 
-from benchmarks.definitions_load import generated_project  # noqa: E402
+from benchmarks.definitions_load import project_of  # noqa: E402
 from platform_assets.dagster.assets import build_schema_assets  # noqa: E402
 from platform_assets.live.embedded import EmbeddedCluster, find_bindir  # noqa: E402
 from platform_assets.parse.compiler import compile_directory  # noqa: E402
@@ -222,12 +222,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--objects", type=int, default=0, help="a generated sql/ of N objects")
     args = parser.parse_args()
-    root = generated_project(args.objects) if args.objects else REPO
-    try:
+    with project_of(args.objects) as root:
         figures = measure(root, args.runs)
-    finally:
-        if args.objects:
-            shutil.rmtree(root, ignore_errors=True)
     what = f"generated sql/ of {args.objects} objects" if args.objects else "the five systems"
     report(figures, what, args.runs)
 

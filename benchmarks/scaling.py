@@ -14,7 +14,6 @@ trivial Dagster run of as many assets and checks on the same instance configurat
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -38,12 +37,9 @@ SERIES = [
 def measure(objects: int, runs: bool = True) -> dict[str, float]:
     """One size's figures; without `runs`, the definitions load only (the materialize
     figures are NaN: not measured)."""
-    root = definitions_load.generated_project(objects)
-    try:
+    with definitions_load.project_of(objects) as root:
         load = definitions_load.measure(root, runs=1)
         run = materialize.measure(root, runs=1) if runs else None
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     nan = float("nan")
     return {
         "compiled": load["compiled"],
