@@ -6,9 +6,8 @@ change its owner, privileges or comments (live/access.py): the owner is compared
 with the role named, a comment with its text, a GRANT on a relation with the
 privileges it holds already (granted by its owner); other grants and revokes (and
 comments whose text sqlglot does not read) are tried in a savepoint that is rolled
-back (a GRANT or
-COMMENT takes no lock that blocks reads or writes; `OWNER TO` takes an ACCESS
-EXCLUSIVE lock, so it is never tried, only run when it differs).
+back (a GRANT or COMMENT takes no lock that blocks reads or writes; `OWNER TO` takes
+an ACCESS EXCLUSIVE lock, so it is never tried, only run when it differs).
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ def access_statements_due(obj: SchemaObject, session: Session) -> list[Statement
     if not owners and not others:
         return []
     before = access_state(session, obj)
-    if before is None:  # a kind whose access is not read: applied with its creation only
+    if before is None:  # a kind with no access state: applied with its creation only
         return []
     due = [s for s, change in owners if _owner_differs(change, before, session)]
     # A comment whose text the statement spells out is compared, so is a grant the
