@@ -138,9 +138,7 @@ _ACCESS_COLUMNS: dict[ObjectKind, tuple[str, str | None, str | None]] = {
 _SHARED_CATALOGS = frozenset({"pg_subscription"})
 
 
-def _access_query(kind: ObjectKind) -> str | None:
-    if kind not in _ACCESS_COLUMNS:
-        return None
+def _access_query(kind: ObjectKind) -> str:
     catalog, owner, privileges = _ACCESS_COLUMNS[kind]
     describe = "shobj_description" if catalog in _SHARED_CATALOGS else "obj_description"
     return (
@@ -150,9 +148,7 @@ def _access_query(kind: ObjectKind) -> str | None:
     )
 
 
-ACCESS_QUERIES: dict[ObjectKind, str] = {
-    kind: query for kind in _ACCESS_COLUMNS if (query := _access_query(kind)) is not None
-}
+ACCESS_QUERIES: dict[ObjectKind, str] = {kind: _access_query(kind) for kind in _ACCESS_COLUMNS}
 
 
 def _catalog_parameters(obj: SchemaObject) -> dict[str, object]:
