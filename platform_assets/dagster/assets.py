@@ -3,6 +3,7 @@
 import functools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -10,14 +11,15 @@ from platform_assets import settings
 from platform_assets.dagster import relation_metadata
 from platform_assets.dagster.checks import IN_SYNC, evaluate_in_sync, failed_in_sync
 from platform_assets.dagster.recording import (
+    RecordedMaterializations,
     last_passed_checks,
     recorded_code_version,
-    recorded_materializations,
     records_materialization,
 )
 from platform_assets.dagster.resources import SchemaDatabase
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.execute.engines import Action, Outcome, PostgresEngine
+from platform_assets.execute.fingerprints import Fingerprint
 from platform_assets.execute.online import LockPolicy
 from platform_assets.execute.runner import Runner
 from platform_assets.health import observe
@@ -153,19 +155,43 @@ def materialize_objects(
     """
     in_sync = {key for key, name in checked if name == IN_SYNC}
     code_versions = context.assets_def.code_versions_by_key
-    recorded = recorded_materializations(context.instance, context.selected_asset_keys)
-    passed = last_passed_checks(context.instance, context.selected_asset_check_keys)
+    passed = last_passed_checks(
+        context.instance,
+        {*context.selected_asset_check_keys}
+        | {
+            dg.AssetCheckKey(translator.get_asset_key(graph[key]), IN_SYNC)
+            for key in selected
+            if key in graph.objects  # not a seed
+        },
+    )
     as_declared: list[str] = []
-    # Checked after the walk, each as the engine of its place in the run.
-    to_check: list[tuple[SchemaObject, PostgresEngine, dg.AssetKey]] = []
+    in_place: list[str] = []
+    # Checked after the walk, each as the engine of its place in the run, and whether
+    # its asset's last materialization is of its current SQL.
+    to_check: list[tuple[SchemaObject, PostgresEngine, dg.AssetKey, bool]] = []
     changed_any = False
     with database.session(log=context.log.info) as session, session.schema_lock():
         runner = Runner(session, graph, allow_destructive, policy)
         engine = runner.engine
         context.log.info(f"engine: {engine.name} {engine.version or ''}".rstrip())
-        for result in runner.run(selected, in_sync):
+        fingerprints = last_fingerprints(graph, selected, translator, passed)
+        # Objects that will be found in place need no materialization record.
+        likely_in_place = {
+            translator.get_asset_key(graph[key])
+            for key, fingerprint in fingerprints.items()
+            if fingerprint.context == runner.fingerprints.context(graph[key], engine)
+        }
+        in_sync_assets = {check.asset_key for check in context.selected_asset_check_keys}
+        recorded = RecordedMaterializations(
+            context.instance,
+            ({*context.selected_asset_keys} | in_sync_assets) - likely_in_place,
+        )
+        for result in runner.run(selected, in_sync, fingerprints):
             obj = result.obj
             asset_key = translator.get_asset_key(obj)
+            if result.in_place:
+                in_place.append("/".join(obj.key))
+                continue  # as its last passing check found it: its last results stand
             if result.failed:
                 if result.error is not None:
                     context.log.error(str(result.error))
@@ -187,18 +213,18 @@ def materialize_objects(
                     as_declared.append("/".join(obj.key))
                     if dg.AssetCheckKey(asset_key, IN_SYNC) in passed:
                         continue  # as declared and last seen so: its last results stand
+                current = True  # materialized now, or last at the same code version
+            else:
+                last = recorded_code_version(recorded.get(asset_key))
+                current = last is not None and last == code_versions.get(asset_key)
             if obj.key in in_sync:
-                to_check.append((obj, result.engine, asset_key))
+                to_check.append((obj, result.engine, asset_key, current))
         if changed_any:  # one read of what the run left, not one per changed object
             session.snapshots.forget(None)
-        for obj, object_engine, asset_key in to_check:
-            yield evaluate_in_sync(obj, runner, asset_key, object_engine)
-        if as_declared:
-            shown = ", ".join(as_declared[:50])
-            more = f" and {len(as_declared) - 50} more" if len(as_declared) > 50 else ""
-            context.log.info(
-                f"{len(as_declared)} object(s) as declared, nothing recorded: {shown}{more}"
-            )
+        for obj, object_engine, asset_key, current in to_check:
+            yield evaluate_in_sync(obj, runner, asset_key, object_engine, fingerprint=current)
+        log_unrecorded(context, "as declared", as_declared)
+        log_unrecorded(context, "as their last check found them (not compared again)", in_place)
         yield from materialize_seeds(
             context, database, selected, checked, translator, runner, recorded, passed
         )
@@ -234,6 +260,30 @@ def materialize_objects(
         )
 
 
+def last_fingerprints(
+    graph: SchemaGraph,
+    selected: set[ObjectKey],
+    translator: SchemaTranslator,
+    passed: Mapping[dg.AssetCheckKey, Any],
+) -> dict[ObjectKey, Fingerprint]:
+    """The fingerprint of each selected object's last in_sync result, where it passed and
+    recorded one."""
+    fingerprints: dict[ObjectKey, Fingerprint] = {}
+    for key in selected & graph.objects.keys():
+        state = passed.get(dg.AssetCheckKey(translator.get_asset_key(graph[key]), IN_SYNC))
+        fingerprint = Fingerprint.from_json(state) if state is not None else None
+        if fingerprint is not None:
+            fingerprints[key] = fingerprint
+    return fingerprints
+
+
+def log_unrecorded(context: dg.AssetExecutionContext, found: str, keys: list[str]) -> None:
+    if keys:
+        shown = ", ".join(keys[:50])
+        more = f" and {len(keys) - 50} more" if len(keys) > 50 else ""
+        context.log.info(f"{len(keys)} object(s) {found}, nothing recorded: {shown}{more}")
+
+
 def materialize_seeds(
     context: dg.AssetExecutionContext,
     database: SchemaDatabase,
@@ -241,8 +291,8 @@ def materialize_seeds(
     checked: set[tuple[ObjectKey, str]],
     translator: SchemaTranslator,
     runner: Runner,
-    recorded: Mapping[dg.AssetKey, dg.AssetMaterialization],
-    passed: set[dg.AssetCheckKey],
+    recorded: RecordedMaterializations,
+    passed: Mapping[dg.AssetCheckKey, Any],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Load the selected seeds after every object (seeds depend on tables, never the
     reverse), each in its own transaction, then run their checks. A seed whose rows were

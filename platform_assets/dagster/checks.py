@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from platform_assets.dagster.recording import LIVE_STATE
 from platform_assets.diff.columns import column_differences
 from platform_assets.execute.engines import PostgresEngine
 from platform_assets.execute.runner import Runner
@@ -39,13 +40,19 @@ def check_specs(obj: SchemaObject, asset_key: dg.AssetKey) -> list[dg.AssetCheck
 
 
 def evaluate_in_sync(
-    obj: SchemaObject, runner: Runner, asset_key: dg.AssetKey, engine: PostgresEngine
+    obj: SchemaObject,
+    runner: Runner,
+    asset_key: dg.AssetKey,
+    engine: PostgresEngine,
+    fingerprint: bool = False,
 ) -> dg.AssetCheckResult:
     """`in_sync` of one object: the runner's dry run of it (as `engine`, the one of its
-    place in the run), and for tables the columns."""
+    place in the run), and for tables the columns. With `fingerprint` (the asset's last
+    materialization is of its current SQL), a pass records what it read as `live_state`
+    (execute/fingerprints.py), so that a later run finding the same takes it as in place."""
     pending: list[str] = []
     differences: list[str] = []
-    with runner.rolled_back(engine=engine):
+    with runner.fingerprints.taking(obj, engine) as taken, runner.rolled_back(engine=engine):
         if obj.kind == ObjectKind.TABLE:
             differences = column_differences(obj, runner.session)
         try:
@@ -66,6 +73,8 @@ def evaluate_in_sync(
     }
     if not_applicable:
         metadata["engine_note"] = not_applicable
+    if passed and fingerprint and taken.fingerprint is not None:
+        metadata[LIVE_STATE] = dg.MetadataValue.json(taken.fingerprint.as_json())
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=IN_SYNC,

@@ -12,10 +12,15 @@ health reads the last completed evaluation behind a skipped one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable
+from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
+
+# The metadata entry of a passing in_sync result that holds its fingerprint.
+LIVE_STATE = "live_state"
 
 
 def recorded_materializations(
@@ -35,6 +40,23 @@ def recorded_materializations(
     return recorded
 
 
+class RecordedMaterializations:
+    """Assets' last materializations: those of `asset_keys` read in one storage query,
+    any other asset's when first asked for (an asset found in place needs none)."""
+
+    def __init__(self, instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey]):
+        self.instance = instance
+        keys = set(asset_keys)
+        self._found = recorded_materializations(instance, keys)
+        self._read = keys
+
+    def get(self, asset_key: dg.AssetKey) -> dg.AssetMaterialization | None:
+        if asset_key not in self._read:
+            self._found.update(recorded_materializations(self.instance, [asset_key]))
+            self._read.add(asset_key)
+        return self._found.get(asset_key)
+
+
 def recorded_code_version(materialization: dg.AssetMaterialization | None) -> str | None:
     return materialization.tags.get(CODE_VERSION_TAG) if materialization else None
 
@@ -43,7 +65,7 @@ def records_materialization(
     asset_key: dg.AssetKey,
     changed: bool,
     code_version: str | None,
-    recorded: Mapping[dg.AssetKey, dg.AssetMaterialization],
+    recorded: RecordedMaterializations,
 ) -> bool:
     """Whether a materialization is recorded: the object changed, or the asset has none
     yet, or its last one was of other SQL (so the UI's code version is not stale)."""
@@ -53,8 +75,9 @@ def records_materialization(
 
 def last_passed_checks(
     instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]
-) -> set[dg.AssetCheckKey]:
-    """The checks whose last completed evaluation passed.
+) -> dict[dg.AssetCheckKey, Any]:
+    """The checks whose last completed evaluation passed, each with the value of that
+    evaluation's `live_state` metadata (None without one).
 
     One query on SQL storages (each run plans its checks before it starts, so the latest
     execution is this run's own and the completed one before it is what counts);
@@ -70,17 +93,19 @@ def last_passed_checks(
 
     keys = list(check_keys)
     if not keys:
-        return set()
+        return {}
     storage = instance.event_log_storage
     if not isinstance(storage, SqlEventLogStorage):
         summaries = storage.get_asset_check_summary_records(keys)
-        return {
-            key
-            for key, summary in summaries.items()
-            if summary.last_completed_check_execution_record is not None
-            and summary.last_completed_check_execution_record.status
-            == AssetCheckExecutionRecordStatus.SUCCEEDED
-        }
+        passed: dict[dg.AssetCheckKey, Any] = {}
+        for key, summary in summaries.items():
+            record = summary.last_completed_check_execution_record
+            if record is None or record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
+                continue
+            evaluation = record.event.asset_check_evaluation if record.event else None
+            state = evaluation.metadata.get(LIVE_STATE) if evaluation else None
+            passed[key] = state.value if state is not None else None
+        return passed
     table = AssetCheckExecutionsTable
     completed = [
         AssetCheckExecutionRecordStatus.SUCCEEDED.value,
@@ -96,7 +121,7 @@ def last_passed_checks(
         .group_by(table.c.asset_key, table.c.check_name)
         .subquery()
     )
-    query = db.select(table.c.asset_key, table.c.check_name).where(
+    query = db.select(table.c.asset_key, table.c.check_name, table.c.evaluation_event).where(
         table.c.id.in_(db.select(latest.c.id)),
         table.c.execution_status == AssetCheckExecutionRecordStatus.SUCCEEDED.value,
     )
@@ -104,6 +129,20 @@ def last_passed_checks(
     with storage.index_connection() as conn:
         rows = conn.execute(query).fetchall()
     passed = {
-        dg.AssetCheckKey(dg.AssetKey.from_db_string(asset_key), name) for asset_key, name in rows
+        dg.AssetCheckKey(dg.AssetKey.from_db_string(asset_key), name): _live_state(event)
+        for asset_key, name, event in rows
     }
-    return passed & wanted
+    return {key: state for key, state in passed.items() if key in wanted}
+
+
+def _live_state(evaluation_event: str | None) -> Any:
+    """The `live_state` metadata of a stored evaluation event, read as plain JSON (the
+    whole event through Dagster's deserializer would cost a no-op run a third of a
+    millisecond an asset); None when it has none or is stored otherwise."""
+    if not evaluation_event or LIVE_STATE not in evaluation_event:
+        return None
+    try:
+        metadata = json.loads(evaluation_event)["dagster_event"]["event_specific_data"]["metadata"]
+        return metadata[LIVE_STATE]["data"]
+    except (KeyError, TypeError, ValueError):
+        return None

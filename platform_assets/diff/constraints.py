@@ -326,7 +326,7 @@ def _same_constraint(
     relation = sql.Identifier(table.schema, table.name)
     if constraint.contype == "c":
         rendered = server_expressions(
-            session, relation, [row.expression, constraint.node.this.sql(DIALECT)]
+            session, (table.schema, table.name), [row.expression, constraint.node.this.sql(DIALECT)]
         )
         return rendered is not None and rendered[0] == rendered[1]
     with session.conn.transaction(force_rollback=True):

@@ -26,20 +26,21 @@ def create_shadow(session: Session, schema: str, relation: str | None) -> None:
 
 
 def server_expressions(
-    session: Session, relation: sql.Identifier, expressions: list[str]
+    session: Session, relation: tuple[str, str], expressions: list[str]
 ) -> list[str] | None:
-    """Expressions over a table's columns as the server deparses them after parsing
-    and constant folding (`a IN ('x')` is `(a = ANY ('{x}'::text[]))`): read from
-    EXPLAIN, so equal meaning is equal text and no DDL runs (a second
+    """Expressions over a table's (schema, name) columns as the server deparses them
+    after parsing and constant folding (`a IN ('x')` is `(a = ANY ('{x}'::text[]))`):
+    read from EXPLAIN, so equal meaning is equal text and no DDL runs (a second
     materialization executes none). None when the server rejects one."""
     if not expressions:
         return []
     query = sql.SQL("EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) SELECT {} FROM ONLY {}").format(
-        sql.SQL(", ").join(sql.SQL(e) for e in expressions), relation
+        sql.SQL(", ").join(sql.SQL(e) for e in expressions), sql.Identifier(*relation)
     )
+    session.snapshot.columns(*relation)  # what the rendering follows from, besides the text
     try:
-        with session.conn.transaction():  # a savepoint: an error must not abort the object
-            plan = session.value(query)
+        with session.neutral(), session.conn.transaction():  # a savepoint: an error must
+            plan = session.value(query)  # not abort the object
     except psycopg.Error:
         return None
     output = plan[0]["Plan"].get("Output") if plan else None

@@ -32,7 +32,7 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
     declared index is built on an empty copy of the table (rolled back) so the server
     renders both sides."""
     assert index.relation is not None
-    table = sql.Identifier(index.schema, index.relation)
+    table = (index.schema, index.relation)
     found = session.snapshot.index(index.schema, index.name)
     live = _index_tree(found.definition if found else None, session, table)
     declared = index.definition.tree
@@ -57,7 +57,9 @@ def index_changed(index: SchemaObject, session: Session) -> bool:
     return _index_tree(rendered, session, table) != live
 
 
-def _index_tree(definition: str | None, session: Session, table: sql.Identifier) -> exp.Expr | None:
+def _index_tree(
+    definition: str | None, session: Session, table: tuple[str, str]
+) -> exp.Expr | None:
     """pg_get_indexdef output as a normalized tree (`ON ONLY` of a partitioned
     table's index dropped, by token, since sqlglot does not parse it)."""
     if not definition:
@@ -74,7 +76,7 @@ def _index_tree(definition: str | None, session: Session, table: sql.Identifier)
     return _normalized_index(tree, session, table) if isinstance(tree, exp.Create) else None
 
 
-def _normalized_index(create: exp.Create, session: Session, table: sql.Identifier) -> exp.Expr:
+def _normalized_index(create: exp.Create, session: Session, table: tuple[str, str]) -> exp.Expr:
     """Structure through sqlglot; key expressions and the predicate as the server
     deparses them (server_expressions), so added casts and parentheses compare equal."""
     tree = create.copy()

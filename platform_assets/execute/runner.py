@@ -10,7 +10,7 @@ rolled back (`rolled_back`), so a plan is exactly what a run executes.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg.errors import LockNotAvailable
 
 from platform_assets.execute.engines import Action, Outcome, PostgresEngine, select_engine
+from platform_assets.execute.fingerprints import Fingerprint, Fingerprints
 from platform_assets.execute.online import LockPolicy
 from platform_assets.live import locks
 from platform_assets.live.session import Session
@@ -35,6 +36,7 @@ class ObjectResult:
     outcome: Outcome | None = None  # None: walked but not applied, or failed
     error: SchemaError | None = None
     blocked_by: ObjectKey | None = None  # the failed object it depends on
+    in_place: bool = False  # found as its last check's fingerprint says: not compared
 
     @property
     def failed(self) -> bool:
@@ -61,6 +63,7 @@ class Runner:
             {obj.schema for obj in graph} | {seed.schema for seed in graph.seeds.values()}
         )
         self.engine = select_engine(session, graph, allow_destructive)
+        self.fingerprints = Fingerprints(session, graph)
         # Object (or seed) key -> why it failed or was not run.
         self.failures: dict[ObjectKey, str] = {}
 
@@ -76,10 +79,15 @@ class Runner:
         self.failures[key] = str(error)
 
     def run(
-        self, selected: Collection[ObjectKey], checked: Collection[ObjectKey] = ()
+        self,
+        selected: Collection[ObjectKey],
+        checked: Collection[ObjectKey] = (),
+        fingerprints: Mapping[ObjectKey, Fingerprint] | None = None,
     ) -> Iterator[ObjectResult]:
         """Apply the `selected` objects in order; objects only `checked` are walked in
-        their place (so a check sees the engine of that point) but not applied."""
+        their place (so a check sees the engine of that point) but not applied. An
+        object as its last check's fingerprint found it is not compared again."""
+        fingerprints = fingerprints or {}
         for obj in self.graph:
             if obj.key not in selected and obj.key not in checked:
                 continue
@@ -89,6 +97,9 @@ class Runner:
                 continue
             if obj.key not in selected:
                 yield ObjectResult(obj, self.engine)
+                continue
+            if self.fingerprints.in_place(obj, self.engine, fingerprints.get(obj.key)):
+                yield ObjectResult(obj, self.engine, Outcome(Action.UNCHANGED), in_place=True)
                 continue
             try:
                 outcome = self.apply(obj)

@@ -22,6 +22,15 @@ SCHEMA_LOCK_KEY = zlib.crc32(b"platform_assets.schema") - 2**31
 Query = str | sql.Composable
 
 
+class CountingCursor(psycopg.Cursor):
+    """Counts every statement sent over its connection (`Session.statements`): a check
+    that read the catalog only through the snapshot can say so."""
+
+    def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.connection.platform_statements += 1  # ty: ignore[unresolved-attribute]
+        return super().execute(query, params, **kwargs)
+
+
 class Session:
     """Runs an object's statements in one transaction and records what it executed.
 
@@ -31,7 +40,13 @@ class Session:
 
     def __init__(self, conn: psycopg.Connection, log: Callable[[str], None] | None = None):
         self.conn = conn
+        conn.platform_statements = 0  # ty: ignore[unresolved-attribute]
+        conn.cursor_factory = CountingCursor
         self.log = log or (lambda message: None)
+        # Of `statements`, those no check result follows from beyond what the snapshot
+        # holds: a transaction's settings, a report, the server's rendering of an
+        # expression over columns the snapshot read (execute/fingerprints.py).
+        self.neutral_statements = 0
         self.executed: list[PlannedStatement] = []
         # Planning: everything runs in a transaction that is rolled back, and what
         # must run after a commit is recorded, not run (set by the runner only).
@@ -44,6 +59,22 @@ class Session:
         self._search_paths: list[tuple[str, ...]] = []  # of the open transactions
         # The objects the statements being run change (None: any object).
         self._changing: frozenset[Key] | None = None
+
+    @property
+    def statements(self) -> int:
+        """Statements sent over the connection so far, catalog reads included."""
+        return self.conn.platform_statements  # ty: ignore[unresolved-attribute]
+
+    @contextmanager
+    def neutral(self) -> Iterator[None]:
+        """Statements inside are `neutral_statements` (the snapshot's reads apart)."""
+        statements, reads = self.statements, self.snapshots.queries
+        try:
+            yield
+        finally:
+            self.neutral_statements += (self.statements - statements) - (
+                self.snapshots.queries - reads
+            )
 
     @functools.cached_property
     def current_role(self) -> tuple[str, bool]:
@@ -120,6 +151,7 @@ class Session:
                 path = ", ".join(sql.Identifier(s).as_string(self.conn) for s in search_path)
                 assignments.insert(0, ("search_path", path))
             if assignments:
+                self.neutral_statements += 1
                 self.conn.execute(
                     sql.SQL("SELECT {}").format(
                         sql.SQL(", ").join(

@@ -12,6 +12,7 @@ effect (a constraint's index, a serial's sequence) is never reported missing.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from platform_assets.live.session import Session
 
 Key = tuple[str, str]  # (schema, name)
+# One entry a reader looked at: (search_path, catalog, schema, name); the extensions and
+# schemas as catalog "extensions" / "schemas" with schema "".
+Read = tuple[tuple[str, ...], str, str, str]
 
 # Schemas no declaration lives in: the server's and TimescaleDB's internals.
 _SYSTEM = (
@@ -288,8 +292,15 @@ class CatalogSnapshot:
     Each catalog is read whole when first asked for (one query), then entry by entry
     where a change made one stale."""
 
-    def __init__(self, session: Session, schemas: list[str] | None, shared: _Shared):
+    def __init__(
+        self,
+        session: Session,
+        schemas: list[str] | None,
+        shared: _Shared,
+        search_path: tuple[str, ...] = (),
+    ):
         self.session = session
+        self.search_path = search_path
         self.schemas = schemas  # None: every schema but the system's
         self.shared = shared
         self._data: dict[str, dict[Key, Any]] = {catalog: {} for catalog in _CATALOGS}
@@ -353,14 +364,31 @@ class CatalogSnapshot:
         where = sql.SQL("n.nspname = %(schema)s AND {}::text = %(name)s").format(
             sql.SQL(name_column)
         )
+        self._note(catalog, key)
         rows = self._rows(sql.SQL(query).format(where=where), {"schema": key[0], "name": key[1]})
         return _entries(catalog, rows).get(key)
 
     def extension_version(self, name: str) -> str | None:
+        self._note("extensions", ("", name))
         return self._global(lambda: self.shared.extensions.get(name))
 
     def schema_exists(self, name: str) -> bool:
+        self._note("schemas", ("", name))
         return bool(self._global(lambda: name in self.shared.namespaces))
+
+    def found(self, read: Read) -> object:
+        """What a recorded read finds now, in a form equal whenever the entry is."""
+        _, catalog, schema, name = read
+        if catalog == "extensions":
+            return self.extension_version(name)
+        if catalog == "schemas":
+            return self.schema_exists(name)
+        value = self._get(catalog, (schema, name))
+        if isinstance(value, dict):
+            return sorted((key, repr(item)) for key, item in value.items())
+        if isinstance(value, list) and catalog != "columns":  # rows in no set order
+            return sorted(repr(item) for item in value)
+        return repr(value)
 
     # -- keeping it current ---------------------------------------------------------
 
@@ -383,7 +411,12 @@ class CatalogSnapshot:
 
     # -- loading --------------------------------------------------------------------
 
+    def _note(self, catalog: str, key: Key) -> None:
+        for reads in self.shared.recording:
+            reads.add((self.search_path, catalog, key[0], key[1]))
+
     def _get(self, catalog: str, key: Key) -> Any:
+        self._note(catalog, key)
         if catalog not in self._read_whole:
             self._load(catalog, None)
         if not self._trusted(catalog, key):
@@ -451,6 +484,7 @@ class _Shared:
     extensions: dict[str, str] = field(default_factory=dict)
     namespaces: set[str] = field(default_factory=set)
     loaded_at: int | None = None  # `changes` when the extensions and schemas were read
+    recording: list[set[Read]] = field(default_factory=list)  # open `recording()` blocks
 
 
 class Snapshots:
@@ -480,9 +514,27 @@ class Snapshots:
         snapshot = self._by_path.get(search_path)
         if snapshot is None:
             snapshot = self._by_path[search_path] = CatalogSnapshot(
-                self.session, self.schemas, self._shared
+                self.session, self.schemas, self._shared, search_path
             )
         return snapshot
+
+    @contextmanager
+    def recording(self) -> Iterator[set[Read]]:
+        """Every entry read inside, by any snapshot of the session."""
+        reads: set[Read] = set()
+        self._shared.recording.append(reads)
+        try:
+            yield reads
+        finally:
+            self._shared.recording.remove(reads)
+
+    def digest(self, reads: Iterable[Read]) -> str:
+        """A digest of what `reads` find now: equal while none of those entries changes."""
+        digest = hashlib.sha256()
+        for read in sorted(reads):
+            found = self.under(read[0]).found(read)
+            digest.update(repr((read, found)).encode())
+        return digest.hexdigest()
 
     def forget(self, keys: Iterable[Key] | None) -> None:
         """A statement changed these objects (None: any): their entries are read again."""

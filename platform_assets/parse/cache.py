@@ -19,6 +19,7 @@ so its errors are reported on every load.
 from __future__ import annotations
 
 import copyreg
+import functools
 import gc
 import hashlib
 import io
@@ -69,10 +70,8 @@ def project_key(root: Path, sql_dir: Path | None = None, seeds_dir: Path | None 
     """The digest of everything the compiled graph is made from."""
     digest = hashlib.sha256()
     # The root too: the graph holds it, so a moved project is compiled again.
-    header = f"{FORMAT}\0{sys.version}\0{sqlglot.__version__}\0{root.resolve()}\0"
+    header = f"{FORMAT}\0{root.resolve()}\0{platform_digest()}\0"
     digest.update(header.encode())
-    for path in _files(PACKAGE, "*.py"):
-        _add_file(digest, path, PACKAGE)
     for folder in (sql_dir or root / "sql", seeds_dir or root / "seeds"):
         digest.update(f"{folder.resolve()}\0".encode())
         for path in _files(folder, "*"):
@@ -91,6 +90,16 @@ def _entry_dir(root: Path, sql_dir: Path, seeds_dir: Path) -> Path:
         return cache
     pair = f"{sql_dir.resolve()}\0{seeds_dir.resolve()}".encode()
     return cache / hashlib.sha256(pair).hexdigest()[:16]
+
+
+@functools.cache
+def platform_digest() -> str:
+    """The digest of the platform itself: its source and the Python and sqlglot versions
+    (what a compiled graph, or a result worked out from one, also follows from)."""
+    digest = hashlib.sha256(f"{sys.version}\0{sqlglot.__version__}\0".encode())
+    for path in _files(PACKAGE, "*.py"):
+        _add_file(digest, path, PACKAGE)
+    return digest.hexdigest()
 
 
 def _files(folder: Path, pattern: str) -> list[Path]:

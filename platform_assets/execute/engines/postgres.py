@@ -81,6 +81,12 @@ class PostgresEngine:
         self.allow_destructive = allow_destructive
         # Injectable, so partition upkeep can be run as of another instant.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # Times `now()` was asked: what depends on the time is never taken as in place.
+        self.clock_reads = 0
+
+    def now(self) -> datetime:
+        self.clock_reads += 1
+        return self.clock()
 
     def apply(self, obj: SchemaObject, session: Session) -> Outcome:
         """Bring one object to its declaration in one transaction."""
@@ -163,7 +169,7 @@ class PostgresEngine:
         object being applied) is allowed destructive changes (`allow_hint` says how).
         `new_parent`: `table` was created in this transaction."""
         assert self.graph is not None
-        upkeep = partitions.plan(session, table, self.graph, self.clock())
+        upkeep = partitions.plan(session, table, self.graph, self.now())
         if not create:
             upkeep.create = []
         loss = retention.partition_loss(table, upkeep.overdue)
@@ -246,8 +252,9 @@ class PostgresEngine:
             return self.apply_amendments(obj, session)
         if not session.snapshot.schema_exists(obj.name):
             return self.create(obj, session)
-        if self.graph is not None:  # reported, never dropped
-            found = orphans.orphans(session, self.graph, {obj.name})
+        if self.graph is not None:  # reported, never dropped (nor checked: neutral)
+            with session.neutral():
+                found = orphans.orphans(session, self.graph, {obj.name})
             outcome.details["orphans"] = [str(orphan) for orphan in found]
         return self.apply_amendments(obj, session)
 

@@ -1,0 +1,135 @@
+"""An object found in place without comparing it again: the fingerprint of its last check.
+
+A passing `in_sync` dry run that read the live catalog only through the run's snapshot
+(no other statement, not the time) followed from nothing but the platform's own source,
+the server and engine, the object's declaration and its neighbours' in the graph (what it
+depends on and what depends on it), and the catalog entries it read. Its fingerprint is a
+digest of the first ones (`context`), the entries it read (`reads`) and a digest of what
+they held (`state`). A later run that finds the same context and the same entries holding
+the same state knows the dry run would find nothing to do again, so it takes the object
+as in place without its comparison. Any change to the declaration, a neighbour's, the
+platform, or any entry the comparison read (a change by hand included) makes the digest
+differ, and the object is compared as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from platform_assets.execute.engines import PostgresEngine
+from platform_assets.live.session import Session
+from platform_assets.live.snapshot import Read
+from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import ObjectKey, SchemaObject
+from platform_assets.parse.cache import platform_digest
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    context: str  # digest of the platform, server, engine and declarations
+    reads: tuple[Read, ...]  # the catalog entries the check read
+    state: str  # digest of what they held
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "state": self.state,
+            "reads": [[list(read[0]), *read[1:]] for read in self.reads],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Fingerprint | None:
+        """The fingerprint stored as `as_json` made it; None for anything else."""
+        try:
+            reads = tuple(
+                (tuple(str(s) for s in path), str(catalog), str(schema), str(name))
+                for path, catalog, schema, name in data["reads"]
+            )
+            return cls(str(data["context"]), reads, str(data["state"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass
+class Taken:
+    """A fingerprint being taken: set once the check is over, None if it cannot be."""
+
+    fingerprint: Fingerprint | None = None
+
+
+class Fingerprints:
+    """Takes and compares the fingerprints of one graph's objects over one session."""
+
+    def __init__(self, session: Session, graph: SchemaGraph):
+        self.session = session
+        self.graph = graph
+        self._neighbours: dict[ObjectKey, set[ObjectKey]] | None = None
+        self._contexts: dict[tuple[ObjectKey, str, str | None], str] = {}
+
+    def context(self, obj: SchemaObject, engine: PostgresEngine) -> str:
+        key = (obj.key, engine.name, engine.version)
+        if key not in self._contexts:
+            self._contexts[key] = self._context(obj, engine)
+        return self._contexts[key]
+
+    def _context(self, obj: SchemaObject, engine: PostgresEngine) -> str:
+        digest = hashlib.sha256()
+        server = self.session.conn.info.server_version
+        digest.update(f"{platform_digest()}\0{server}\0{engine.name}\0{engine.version}\0".encode())
+        for statement in obj.statements:
+            annotations = sorted(statement.annotations.items())
+            digest.update(
+                repr(
+                    (statement.text, statement.search_path, statement.settings, annotations)
+                ).encode()
+            )
+        for key in sorted(self.neighbours(obj.key)):
+            digest.update(repr((key, self.graph[key].sql)).encode())
+        return digest.hexdigest()
+
+    def neighbours(self, key: ObjectKey) -> set[ObjectKey]:
+        """What `key` depends on and what depends on it (or belongs to it)."""
+        if self._neighbours is None:
+            neighbours: dict[ObjectKey, set[ObjectKey]] = {k: set() for k in self.graph.order}
+            for obj in self.graph:
+                related = {dep for dep in obj.depends_on if dep in neighbours}
+                if obj.relation is not None and (obj.schema, obj.relation) in neighbours:
+                    related.add((obj.schema, obj.relation))
+                neighbours[obj.key] |= related
+                for other in related:
+                    neighbours[other].add(obj.key)
+            self._neighbours = neighbours
+        return self._neighbours.get(key, set()) - {key}
+
+    @contextmanager
+    def taking(self, obj: SchemaObject, engine: PostgresEngine) -> Iterator[Taken]:
+        """The fingerprint of the check run inside, once it is over (it reads the catalog
+        as the check left it: call it after a rolled-back check's rollback)."""
+        session = self.session
+        taken = Taken()
+        before = self._other_statements(), engine.clock_reads
+        with session.snapshots.recording() as reads:
+            yield taken
+        if (self._other_statements(), engine.clock_reads) == before:
+            taken.fingerprint = Fingerprint(
+                self.context(obj, engine), tuple(sorted(reads)), session.snapshots.digest(reads)
+            )
+
+    def in_place(
+        self, obj: SchemaObject, engine: PostgresEngine, fingerprint: Fingerprint | None
+    ) -> bool:
+        """Whether the object is as its fingerprint's check found it."""
+        return (
+            fingerprint is not None
+            and fingerprint.context == self.context(obj, engine)
+            and fingerprint.state == self.session.snapshots.digest(fingerprint.reads)
+        )
+
+    def _other_statements(self) -> int:
+        """Statements sent other than the snapshot's reads and neutral ones."""
+        session = self.session
+        return session.statements - session.neutral_statements - session.snapshots.queries

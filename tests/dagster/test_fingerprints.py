@@ -1,0 +1,121 @@
+"""An object as its last passing check found it is not compared again; anything that
+would change the comparison's result (a change by hand, the SQL, the time) makes it
+compared as usual."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from platform_assets.dagster.recording import LIVE_STATE
+from tests.health.test_health import PARTITIONED
+from tests.support.runs import in_sync, materializations, materialize, verify
+
+SCHEMA = """CREATE SCHEMA shop;
+CREATE TABLE shop.customers (
+    id bigint PRIMARY KEY,
+    name text NOT NULL CHECK (name <> ''),
+    tier text DEFAULT 'basic'
+);
+COMMENT ON TABLE shop.customers IS 'who buys';
+CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer bigint REFERENCES shop.customers (id));
+CREATE INDEX idx_orders_customer ON shop.orders (customer) WHERE customer IS NOT NULL;
+CREATE FUNCTION shop.total(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1 * 2';
+"""
+OBJECTS = {
+    "shop/schema",
+    "shop/customers",
+    "shop/orders",
+    "shop/orders/idx_orders_customer",
+    "shop/function/total",
+}
+
+
+def found_in_place(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> set[str]:
+    """The objects the run took as their last check found them (from its log)."""
+    marker = "as their last check found them (not compared again), nothing recorded: "
+    for entry in instance.all_logs(result.run_id):
+        if marker in entry.user_message:
+            return set(entry.user_message.split(marker, 1)[1].split(", "))
+    return set()
+
+
+def test_a_rerun_takes_every_object_its_last_check_saw_as_in_place(project, database):
+    project.write("sql/shop.sql", SCHEMA)
+    graph = project.graph()
+    instance = dg.DagsterInstance.ephemeral()
+    first = materialize(graph, database.url, instance=instance)
+    assert all(LIVE_STATE in e.metadata for e in first.get_asset_check_evaluations())
+
+    again = materialize(graph, database.url, instance=instance)
+    assert found_in_place(instance, again) == OBJECTS
+    assert materializations(again) == {}
+    assert again.get_asset_check_evaluations() == []
+
+    # A verification run records every check again, with its fingerprint: still in place.
+    assert all(LIVE_STATE in e.metadata for e in verify(graph, database.url, instance).values())
+    assert found_in_place(instance, materialize(graph, database.url, instance=instance)) == OBJECTS
+
+
+def test_a_change_by_hand_makes_the_object_compared_again(project, database):
+    project.write("sql/shop.sql", SCHEMA)
+    graph = project.graph()
+    instance = dg.DagsterInstance.ephemeral()
+    materialize(graph, database.url, instance=instance)
+    materialize(graph, database.url, instance=instance)
+    with database.connect() as conn:
+        conn.execute("DROP INDEX shop.idx_orders_customer")
+        conn.execute("ALTER TABLE shop.customers ALTER COLUMN tier SET DEFAULT 'gold'")
+        conn.execute("COMMENT ON TABLE shop.customers IS 'by hand'")
+        conn.execute("CREATE OR REPLACE FUNCTION shop.total(bigint) RETURNS bigint "
+                     "LANGUAGE sql AS 'SELECT $1 * 3'")  # fmt: skip
+
+    rerun = materialize(graph, database.url, instance=instance)
+    assert found_in_place(instance, rerun) == {"shop/schema", "shop/orders"}
+    changed = materializations(rerun)
+    assert changed["shop/orders/idx_orders_customer"]["action"] == "created"
+    assert set(changed) == {
+        "shop/orders/idx_orders_customer",
+        "shop/customers",
+        "shop/function/total",
+    }
+    assert all(e.passed for e in rerun.get_asset_check_evaluations())
+    with database.connect() as conn:
+        default, comment = conn.execute(
+            "SELECT pg_get_expr(d.adbin, d.adrelid), obj_description('shop.customers'::regclass)"
+            " FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid"
+            " AND a.attnum = d.adnum WHERE a.attrelid = 'shop.customers'::regclass"
+            " AND a.attname = 'tier'"
+        ).fetchone()
+    assert (default, comment) == ("'basic'::text", "who buys")
+
+    # A column added by hand: the table is compared, its check fails (nothing is dropped).
+    with database.connect() as conn:
+        conn.execute("ALTER TABLE shop.orders ADD COLUMN by_hand text")
+    drifted = materialize(graph, database.url, instance=instance, raise_on_error=False)
+    assert "shop/orders" not in found_in_place(instance, drifted)
+    assert not in_sync(drifted, "shop/orders").passed
+
+
+def test_an_edited_declaration_or_neighbour_is_compared_again(project, database):
+    path = project.write("sql/shop.sql", SCHEMA)
+    instance = dg.DagsterInstance.ephemeral()
+    materialize(project.graph(), database.url, instance=instance)
+    materialize(project.graph(), database.url, instance=instance)
+
+    # Only the index's SQL changes: the index and its neighbours (the table it belongs
+    # to, the schema it is in) are compared; the others are not.
+    path.write_text(SCHEMA.replace("WHERE customer IS NOT NULL", "WHERE customer > 0"))
+    edited = materialize(project.graph(), database.url, instance=instance)
+    assert found_in_place(instance, edited) == {"shop/customers", "shop/function/total"}
+    assert materializations(edited)["shop/orders/idx_orders_customer"]["action"] == "updated"
+
+
+def test_what_depends_on_the_time_is_never_taken_as_in_place(project, database):
+    project.write("sql/logs.sql", PARTITIONED)
+    graph = project.graph()
+    instance = dg.DagsterInstance.ephemeral()
+    materialize(graph, database.url, instance=instance)
+    again = materialize(graph, database.url, instance=instance)
+    # Partition upkeep reads the clock: the partitioned table is compared on every run.
+    assert "logs/events" not in found_in_place(instance, again)
+    assert "logs/events/idx_events_at" in found_in_place(instance, again)
