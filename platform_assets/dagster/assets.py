@@ -179,7 +179,8 @@ def materialize_objects(
         likely_in_place = {
             translator.get_asset_key(graph[key])
             for key, fingerprint in fingerprints.items()
-            if fingerprint.context == runner.fingerprints.context(graph[key], engine)
+            if fingerprint.state is not None
+            and fingerprint.context == runner.fingerprints.context(graph[key], engine)
         }
         in_sync_assets = {check.asset_key for check in context.selected_asset_check_keys}
         recorded = RecordedMaterializations(
@@ -211,7 +212,12 @@ def materialize_objects(
                     )
                 else:
                     as_declared.append("/".join(obj.key))
-                    if dg.AssetCheckKey(asset_key, IN_SYNC) in passed:
+                    last = fingerprints.get(obj.key)
+                    if (
+                        dg.AssetCheckKey(asset_key, IN_SYNC) in passed
+                        and last is not None
+                        and last.context == runner.fingerprints.context(obj, result.engine)
+                    ):
                         continue  # as declared and last seen so: its last results stand
                 current = True  # materialized now, or last at the same code version
             else:
@@ -267,7 +273,7 @@ def last_fingerprints(
     passed: Mapping[dg.AssetCheckKey, Any],
 ) -> dict[ObjectKey, Fingerprint]:
     """The fingerprint of each selected object's last in_sync result, where it passed and
-    recorded one."""
+    recorded one (maybe its context alone)."""
     fingerprints: dict[ObjectKey, Fingerprint] = {}
     for key in selected & graph.objects.keys():
         state = passed.get(dg.AssetCheckKey(translator.get_asset_key(graph[key]), IN_SYNC))

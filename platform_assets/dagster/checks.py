@@ -48,7 +48,7 @@ def evaluate_in_sync(
 ) -> dg.AssetCheckResult:
     """`in_sync` of one object: the runner's dry run of it (as `engine`, the one of its
     place in the run), and for tables the columns. With `fingerprint` (the asset's last
-    materialization is of its current SQL), a pass records what it read as `live_state`
+    materialization is of its current SQL), a pass records its fingerprint as `live_state`
     (execute/fingerprints.py), so that a later run finding the same takes it as in place."""
     pending: list[str] = []
     differences: list[str] = []

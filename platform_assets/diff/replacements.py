@@ -167,8 +167,12 @@ def _same_view_plan(
     if names != live_columns or not isinstance(query, exp.Query):
         return False
     explain = "EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) "
+    # What the plans follow from besides the declared text: the live view as the server
+    # keeps it (its definition renders the relations it reads as they now are).
+    session.snapshot.relation(view.schema, view.name)
+    session.snapshot.columns(view.schema, view.name)
     try:
-        with session.conn.transaction():
+        with session.neutral(), session.conn.transaction():
             live = session.value(
                 sql.SQL(explain + "SELECT * FROM {}").format(sql.Identifier(view.schema, view.name))
             )

@@ -2,14 +2,22 @@
 
 A passing `in_sync` dry run that read the live catalog only through the run's snapshot
 (no other statement, not the time) followed from nothing but the platform's own source,
-the server and engine, the object's declaration and its neighbours' in the graph (what it
-depends on and what depends on it), and the catalog entries it read. Its fingerprint is a
-digest of the first ones (`context`), the entries it read (`reads`) and a digest of what
-they held (`state`). A later run that finds the same context and the same entries holding
-the same state knows the dry run would find nothing to do again, so it takes the object
-as in place without its comparison. Any change to the declaration, a neighbour's, the
-platform, or any entry the comparison read (a change by hand included) makes the digest
-differ, and the object is compared as usual.
+the server, the role it runs as, the engine, the object's declaration and its neighbours'
+in the graph (what it depends on and what belongs to it), and the catalog entries it
+read. Its fingerprint is a digest of the first ones (`context`), the entries it read
+(`reads`) and a digest of what they held (`state`). A later run that finds the same
+context and the same entries holding the same state knows the dry run would find nothing
+to do again, so it takes the object as in place without its comparison. Any change to
+the declaration, a neighbour's, the platform, or any entry the comparison read (a change
+by hand included) makes the digest differ, and the object is compared as usual.
+
+Statements a comparison sends besides the snapshot's reads are counted
+(`Session.statements`); those whose answers follow from what the snapshot holds are
+marked neutral (`Session.neutral`: a transaction's settings, the server's rendering of
+an expression or a view over entries the comparison also read, a report of orphans).
+Any other statement, or a look at the clock (partition upkeep), means no fingerprint: the
+check then keeps its context alone, so that a run can tell a result worked out by an
+older platform or against other declarations (and check it again).
 """
 
 from __future__ import annotations
@@ -30,11 +38,15 @@ from platform_assets.parse.cache import platform_digest
 
 @dataclass(frozen=True)
 class Fingerprint:
-    context: str  # digest of the platform, server, engine and declarations
-    reads: tuple[Read, ...]  # the catalog entries the check read
-    state: str  # digest of what they held
+    context: str  # digest of the platform, server, role, engine and declarations
+    reads: tuple[Read, ...] = ()  # the catalog entries the check read
+    # Digest of what they held; None where the check read more than the snapshot (or
+    # the time): then only its context is kept, to tell when it was worked out.
+    state: str | None = None
 
     def as_json(self) -> dict[str, Any]:
+        if self.state is None:
+            return {"context": self.context}
         return {
             "context": self.context,
             "state": self.state,
@@ -45,6 +57,8 @@ class Fingerprint:
     def from_json(cls, data: Any) -> Fingerprint | None:
         """The fingerprint stored as `as_json` made it; None for anything else."""
         try:
+            if "state" not in data:
+                return cls(str(data["context"]))
             reads = tuple(
                 (tuple(str(s) for s in path), str(catalog), str(schema), str(name))
                 for path, catalog, schema, name in data["reads"]
@@ -56,7 +70,7 @@ class Fingerprint:
 
 @dataclass
 class Taken:
-    """A fingerprint being taken: set once the check is over, None if it cannot be."""
+    """A fingerprint being taken: set once the check is over."""
 
     fingerprint: Fingerprint | None = None
 
@@ -78,8 +92,8 @@ class Fingerprints:
 
     def _context(self, obj: SchemaObject, engine: PostgresEngine) -> str:
         digest = hashlib.sha256()
-        server = self.session.conn.info.server_version
-        digest.update(f"{platform_digest()}\0{server}\0{engine.name}\0{engine.version}\0".encode())
+        server, role = self.session.conn.info.server_version, self.session.current_role
+        digest.update(repr((platform_digest(), server, role, engine.name, engine.version)).encode())
         for statement in obj.statements:
             annotations = sorted(statement.annotations.items())
             digest.update(
@@ -92,18 +106,18 @@ class Fingerprints:
         return digest.hexdigest()
 
     def neighbours(self, key: ObjectKey) -> set[ObjectKey]:
-        """What `key` depends on and what depends on it (or belongs to it)."""
+        """The objects whose declarations a comparison of `key` may read: what it depends
+        on and what belongs to it (a table's hypertable declaration, its indexes)."""
         if self._neighbours is None:
-            neighbours: dict[ObjectKey, set[ObjectKey]] = {k: set() for k in self.graph.order}
+            neighbours: dict[ObjectKey, set[ObjectKey]] = {
+                obj.key: set(obj.depends_on) for obj in self.graph
+            }
             for obj in self.graph:
-                related = {dep for dep in obj.depends_on if dep in neighbours}
-                if obj.relation is not None and (obj.schema, obj.relation) in neighbours:
-                    related.add((obj.schema, obj.relation))
-                neighbours[obj.key] |= related
-                for other in related:
-                    neighbours[other].add(obj.key)
+                owner = (obj.schema, obj.relation)
+                if obj.relation is not None and owner in neighbours:
+                    neighbours[owner].add(obj.key)
             self._neighbours = neighbours
-        return self._neighbours.get(key, set()) - {key}
+        return {k for k in self._neighbours.get(key, set()) if k in self.graph.objects} - {key}
 
     @contextmanager
     def taking(self, obj: SchemaObject, engine: PostgresEngine) -> Iterator[Taken]:
@@ -114,10 +128,12 @@ class Fingerprints:
         before = self._other_statements(), engine.clock_reads
         with session.snapshots.recording() as reads:
             yield taken
+        context = self.context(obj, engine)
         if (self._other_statements(), engine.clock_reads) == before:
-            taken.fingerprint = Fingerprint(
-                self.context(obj, engine), tuple(sorted(reads)), session.snapshots.digest(reads)
-            )
+            state = session.snapshots.digest(reads)
+            taken.fingerprint = Fingerprint(context, tuple(sorted(reads)), state)
+        else:
+            taken.fingerprint = Fingerprint(context)
 
     def in_place(
         self, obj: SchemaObject, engine: PostgresEngine, fingerprint: Fingerprint | None
@@ -125,6 +141,7 @@ class Fingerprints:
         """Whether the object is as its fingerprint's check found it."""
         return (
             fingerprint is not None
+            and fingerprint.state is not None
             and fingerprint.context == self.context(obj, engine)
             and fingerprint.state == self.session.snapshots.digest(fingerprint.reads)
         )

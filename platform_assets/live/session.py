@@ -79,11 +79,12 @@ class Session:
     @functools.cached_property
     def current_role(self) -> tuple[str, bool]:
         """The role statements run as, and whether it is a superuser (read once: a run
-        does not change roles)."""
-        row = self.rows(
-            "SELECT current_user AS name, rolsuper AS superuser FROM pg_roles "
-            "WHERE rolname = current_user"
-        )[0]
+        does not change roles; neutral: a fingerprint's context holds it)."""
+        with self.neutral():
+            row = self.rows(
+                "SELECT current_user AS name, rolsuper AS superuser FROM pg_roles "
+                "WHERE rolname = current_user"
+            )[0]
         return row["name"], bool(row["superuser"])
 
     def rows(self, query: Query, params: Sequence[Any] | dict | None = None) -> list[dict]:
