@@ -199,9 +199,14 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
         if not events or any(event.dagster_event_type not in PLANNED_EVENTS for event in events):
             super().store_event_batch(events)
             return
+        # Executed as many rows of one statement (SQLAlchemy's "insertmanyvalues": one
+        # compiled statement, rows sent in pages), not as one statement of every row,
+        # whose compiling cost more than the insert.
+        events_table = SqlEventLogStorageTable
         with self._connect() as conn:
             inserted = conn.execute(
-                self.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id)
+                events_table.insert().returning(events_table.c.id, sort_by_parameter_order=True),
+                [self._event_to_row(event) for event in events],
             )
             event_ids = [int(row[0]) for row in inserted.fetchall()]
         stored = list(zip(events, event_ids, strict=True))
@@ -224,9 +229,7 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
                 "Asset checks require a database schema migration. Run `dagster instance migrate`.",
             )
             with self.index_connection() as conn:
-                conn.execute(
-                    AssetCheckExecutionsTable.insert().values(self._planned_checks(checks))
-                )
+                conn.execute(AssetCheckExecutionsTable.insert(), self._planned_checks(checks))
 
     def has_table(self, table_name: str) -> bool:
         # Asked for every asset check event (a connection and an inspection each); a
@@ -254,13 +257,14 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
             asset_key = check.not_none(event.get_dagster_event().asset_key).to_string()
             values = self._get_asset_entry_values(event, event_id, index_columns)
             rows[asset_key] = {"asset_key": asset_key, **values}
-        upsert = insert(AssetKeyTable).values(list(rows.values()))
+        upsert = insert(AssetKeyTable)
         columns = {column for row in rows.values() for column in row} - {"asset_key"}
         conn.execute(
             upsert.on_conflict_do_update(
                 index_elements=[AssetKeyTable.c.asset_key],
                 set_={column: upsert.excluded[column] for column in columns},
-            )
+            ),
+            list(rows.values()),
         )
 
     def _planned_checks(self, checks: list[tuple[EventLogEntry, int]]) -> list[dict[str, Any]]:
