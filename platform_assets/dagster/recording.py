@@ -7,7 +7,9 @@ the last time the platform changed it (or first saw it, or saw it under new SQL)
 recorded result was not a pass (so a failure fixed by hand is seen fixed), and by every
 check-only run (`verify_schema`). Otherwise the run leaves the check planned and not
 executed, which Dagster shows as skipped, and the last evaluation stands: Dagster's asset
-health reads the last completed evaluation behind a skipped one.
+health reads the last completed evaluation behind a skipped one. A passing in_sync result
+also carries its fingerprint (`live_state`, execute/fingerprints.py), read back here so a
+run can take an object its last check saw as in place without comparing it again.
 """
 
 from __future__ import annotations
