@@ -93,6 +93,10 @@ def page() -> Iterator[Page]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
         page.set_default_timeout(30_000)
+        # What the page shows arrives over several queries to a busy code server: each
+        # expectation waits for it as long as any page action may (Playwright's default
+        # for expectations is 5 s, which a loaded 2-core machine can exceed).
+        expect.set_options(timeout=30_000)
         try:
             yield page
         finally:
