@@ -151,7 +151,8 @@ def materialize_objects(
     A failing object stops its dependents, not its siblings; the run fails at the
     end naming every object that failed, with its file and line. Checks alone
     (a verification run) change nothing. An object found as declared records no
-    event (recording.py says what is recorded when).
+    event (recording.py says what is recorded when), and one its last passing check's
+    fingerprint shows in place is not compared at all (execute/fingerprints.py).
     """
     in_sync = {key for key, name in checked if name == IN_SYNC}
     code_versions = context.assets_def.code_versions_by_key
