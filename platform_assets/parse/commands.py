@@ -107,6 +107,8 @@ class TokenReader:
         # Token positions minus `offset` are positions in `text` (the file's tokens).
         self.offset = offset
         self.position = 0
+        # Each token's text in upper case, made once: matching reads it at every step.
+        self._upper = [t.text.upper() for t in self.tokens]
 
     def source(self, start: int, end: int) -> str:
         """The statement's text from token position `start` to `end` (inclusive)."""
@@ -114,17 +116,17 @@ class TokenReader:
 
     @property
     def words(self) -> list[str]:
-        return [t.text.upper() for t in self.tokens[self.position :]]
+        return self._upper[self.position :]
 
     def match(self, *words: str) -> bool:
-        if tuple(self.words[: len(words)]) == words:
+        if tuple(self._upper[self.position : self.position + len(words)]) == words:
             self.position += len(words)
             return True
         return False
 
     def skip(self, *words: str) -> None:
         """Skip any of these single words, in any order, where they stand."""
-        while self.position < len(self.tokens) and self.words[0] in words:
+        while self.position < len(self.tokens) and self._upper[self.position] in words:
             self.position += 1
 
     def kind(self) -> ObjectKind | None:
@@ -171,7 +173,7 @@ class TokenReader:
 
     def parenthesized(self) -> str:
         """The source text inside the parentheses that start here."""
-        if self.position >= len(self.tokens) or self.words[0] != "(":
+        if self.position >= len(self.tokens) or self._upper[self.position] != "(":
             return ""
         depth, start = 0, self.tokens[self.position].end + 1
         while self.position < len(self.tokens):
@@ -212,7 +214,7 @@ class TokenReader:
         """The qualified names following each occurrence of the word sequence."""
         found = []
         for index in range(self.position, len(self.tokens) - len(words) + 1):
-            here = [t.text.upper() for t in self.tokens[index : index + len(words)]]
+            here = self._upper[index : index + len(words)]
             if here == list(words) and index + len(words) < len(self.tokens):
                 reader = TokenReader(self.tokens[index + len(words) :], self.text, self.offset)
                 reader.skip("ONLY")

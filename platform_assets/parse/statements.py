@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.parser import Parser
 from sqlglot.tokens import Token, TokenType
 
 from platform_assets.model.errors import SchemaError
@@ -54,11 +55,14 @@ def read_statements(path: Path, root: Path) -> list[Statement]:
     statements: list[Statement] = []
     search_path = DEFAULT_SEARCH_PATH
     settings: dict[str, str] = {}
+    # One parser for the file: making a dialect and a parser per statement costs more
+    # than parsing a short statement (parse() resets its state).
+    parser = DIALECT().parser()
     for chunk in _split(tokens):
         first, last = chunk[0], chunk[-1]
         text = source[first.start : last.end + 1]
         location = SourceLocation(relative, first.line)
-        tree = _parse(chunk, source, location)
+        tree = _parse(parser, chunk, source, location)
         setting = _set_command(chunk) if isinstance(tree, exp.Command) else None
         if setting is not None:  # `SET name TO value, ...` (sqlglot keeps it a Command)
             name, values = setting
@@ -154,10 +158,10 @@ def _split(tokens: list[Token]) -> list[list[Token]]:
     return chunks
 
 
-def _parse(chunk: list[Token], source: str, location: SourceLocation) -> exp.Expr:
+def _parse(parser: Parser, chunk: list[Token], source: str, location: SourceLocation) -> exp.Expr:
     """Parse one statement from the file's own tokens (positions and lines are the file's)."""
     try:
-        [tree] = DIALECT().parser().parse(chunk, source)
+        [tree] = parser.parse(chunk, source)
     except ParseError as error:
         detail = error.errors[0] if error.errors else {}
         line = int(detail.get("line") or location.line)

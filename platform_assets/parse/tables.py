@@ -3,6 +3,8 @@ ALTER TABLE ... ADD CONSTRAINT statements that complete it."""
 
 from __future__ import annotations
 
+import itertools
+
 from sqlglot import exp
 
 from platform_assets.model.declarations import (
@@ -76,12 +78,29 @@ def table_definition(statements: list[Statement]) -> TableDefinition:
         for column in _not_null_constraints(item)
     }
     alterations = _column_alterations(statements)
+    inherits, partitioned_by = _inherits_and_partitioned_by(create)
     columns = (
         tuple(_column(_altered(c, alterations), c.name in not_null_elsewhere) for c in column_defs)
-        if schema is not None and not create.find(exp.InheritsProperty)  # parents' columns too
+        if schema is not None and not inherits  # parents' columns too
         else None
     )
-    return TableDefinition(columns, tuple(keys), _partitioning(create), tuple(added))
+    return TableDefinition(columns, tuple(keys), _partitioning(partitioned_by), tuple(added))
+
+
+def _inherits_and_partitioned_by(
+    create: exp.Expr,
+) -> tuple[bool, exp.PartitionedByProperty | None]:
+    """Whether the tree holds an INHERITS, and its first PARTITION BY, as `find` gives
+    each, in one walk of the tree rather than two (the tables' largest cost)."""
+    inherits, partitioned_by = False, None
+    for node in create.walk():
+        if isinstance(node, exp.InheritsProperty):
+            inherits = True
+        elif partitioned_by is None and isinstance(node, exp.PartitionedByProperty):
+            partitioned_by = node
+        if inherits and partitioned_by is not None:
+            break
+    return inherits, partitioned_by
 
 
 def _column_alterations(statements: list[Statement]) -> dict[str, list[exp.ColumnConstraint]]:
@@ -195,15 +214,15 @@ def type_sql(data_type: exp.DataType) -> str:
 
 def _table_level(column: exp.Identifier, kind: exp.Expr) -> exp.Expr | None:
     """A column constraint as the equivalent table constraint."""
-    ident = column.copy()  # quoted as written
     if isinstance(kind, exp.CheckColumnConstraint):
         return kind.copy()
+    # The column copied (quoted as written) only for a key: most constraints are not.
     if isinstance(kind, exp.PrimaryKeyColumnConstraint):
-        return exp.PrimaryKey(expressions=[ident])
+        return exp.PrimaryKey(expressions=[column.copy()])
     if isinstance(kind, exp.UniqueColumnConstraint):
-        return exp.UniqueColumnConstraint(this=exp.Schema(expressions=[ident]))
+        return exp.UniqueColumnConstraint(this=exp.Schema(expressions=[column.copy()]))
     if isinstance(kind, exp.Reference):
-        return exp.ForeignKey(expressions=[ident], reference=kind.copy())
+        return exp.ForeignKey(expressions=[column.copy()], reference=kind.copy())
     return None
 
 
@@ -249,8 +268,7 @@ def _name(node: exp.Expr) -> str:
     return node.name if isinstance(node, exp.Column | exp.Identifier) else node.sql()
 
 
-def _partitioning(create: exp.Expr) -> Partitioning | None:
-    found = create.find(exp.PartitionedByProperty)
+def _partitioning(found: exp.PartitionedByProperty | None) -> Partitioning | None:
     if found is None:
         return None
     spec = found.this
@@ -263,8 +281,9 @@ def line_of(node: exp.Expr | None) -> int | None:
     """The source line of a node: that of its first identifier carrying one."""
     if node is None:
         return None
-    for identifier in ([node] if isinstance(node, exp.Identifier) else []) + list(
-        node.find_all(exp.Identifier)
+    # Lazily: the first identifier usually has its line, and a node may be a whole tree.
+    for identifier in itertools.chain(
+        [node] if isinstance(node, exp.Identifier) else [], node.find_all(exp.Identifier)
     ):
         line = identifier.meta.get("line") if identifier.meta else None
         if line:

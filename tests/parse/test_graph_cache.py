@@ -33,6 +33,26 @@ def test_a_second_load_reads_the_graph_from_the_cache(project):
     assert entries(project) == [entry]
 
 
+def test_a_cached_graph_keeps_every_statement_s_tokens(project):
+    """Tokens are not part of a statement's equality; readers of a cached graph use them
+    (access statements, domain checks), so they come back as the tokenizer made them."""
+    project.write("sql/shop.sql", "-- platform: owners=team:shop\n" + SCHEMA)
+    compiled = compile_project(project.root)
+    [entry] = entries(project)
+    cached = _read(entry, project_key(project.root))
+
+    def tokens(graph) -> list[tuple]:
+        return [
+            (t.token_type, t.text, t.line, t.col, t.start, t.end, t.comments)
+            for obj in graph
+            for statement in obj.statements
+            for t in statement.tokens
+        ]
+
+    assert tokens(cached) == tokens(compiled)
+    assert any(comments for *_, comments in tokens(cached))
+
+
 def test_an_edited_sql_file_is_compiled_again(project):
     path = project.write("sql/shop.sql", SCHEMA)
     assert "shop/orders/idx_orders_customer" in keys(compile_project(project.root))
