@@ -14,6 +14,8 @@ destructive changes, which drops and recreates it in place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import psycopg
 import sqlglot
 from psycopg import sql
@@ -21,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from platform_assets.live.session import Session
+from platform_assets.live.snapshot import Key
 from platform_assets.model.declarations import ContinuousAggregate
 from platform_assets.model.errors import SchemaError
 from platform_assets.model.objects import SchemaObject
@@ -49,14 +52,20 @@ def live_query(session: Session, aggregate: SchemaObject, timescale: bool) -> st
     return relation.view_definition if relation else None
 
 
-def query_changed(session: Session, live: str, declared: exp.Query) -> bool:
+def query_changed(
+    session: Session, live: str, declared: exp.Query, sources: Iterable[Key] = ()
+) -> bool:
     """Whether the declared query means something else than the live one: their
-    verbose plans differ, or the declared one does not plan at all."""
+    verbose plans differ, or the declared one does not plan at all. `sources`: the
+    relations the declared query reads, whose columns the plans follow from."""
     live_tree = _parsed(live)
     if live_tree is None:
         return True
+    for schema, name in sources:  # what the comparison follows from, besides the texts
+        session.snapshot.columns(schema, name)
     try:
-        with session.conn.transaction():  # a savepoint: an error must not abort the object
+        # Neutral, and a savepoint: an error must not abort the object.
+        with session.neutral(), session.conn.transaction():
             live_plan = session.value(_EXPLAIN + live_tree.sql(DIALECT))
             declared_plan = session.value(_EXPLAIN + declared.sql(DIALECT))
     except psycopg.Error:

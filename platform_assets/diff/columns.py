@@ -159,8 +159,8 @@ def _same_shapes(
         comparison = sql.SQL("SELECT CAST({} AS {}) IS NOT DISTINCT FROM CAST({} AS {})").format(
             sql.SQL(shape.default), type_, sql.SQL(other.default), type_
         )
-        try:
-            with session.transaction(search_path):
+        try:  # constants alone: neutral
+            with session.neutral(), session.transaction(search_path):
                 if not session.value(comparison):
                     return False
         except psycopg.Error:  # not comparable as constants: let the server-rendered path decide

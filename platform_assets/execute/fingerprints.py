@@ -15,9 +15,13 @@ Statements a comparison sends besides the snapshot's reads are counted
 (`Session.statements`); those whose answers follow from what the snapshot holds are
 marked neutral (`Session.neutral`: a transaction's settings, the server's rendering of
 an expression or a view over entries the comparison also read, a report of orphans).
-Any other statement, or a look at the clock (partition upkeep), means no fingerprint: the
-check then keeps its context alone, so that a run can tell a result worked out by an
-older platform or against other declarations (and check it again).
+Any other statement, or a look at the clock whose consequences have no known end, means
+no fingerprint: the check then keeps its context alone, so that a run can tell a result
+worked out by an older platform or against other declarations (and check it again).
+Partition upkeep's look at the clock has one: its plan stays the same, the catalog
+unchanged, until the current period ends or retention's cutoff passes another bound
+(`PartitionPlan.holds_until`); the fingerprint holds until then (`until`), so a no-op
+run takes a partitioned table as in place for the rest of its period.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from platform_assets.execute.engines import PostgresEngine
@@ -41,17 +46,23 @@ class Fingerprint:
     context: str  # digest of the platform, server, role, engine and declarations
     reads: tuple[Read, ...] = ()  # the catalog entries the check read
     # Digest of what they held; None where the check read more than the snapshot (or
-    # the time): then only its context is kept, to tell when it was worked out.
+    # the time, unboundedly): then only its context is kept, to tell when it was worked out.
     state: str | None = None
+    # The instant (ISO 8601) from which the time the check read may decide otherwise
+    # (partition upkeep's next period or expiry); None: it read no time.
+    until: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         if self.state is None:
             return {"context": self.context}
-        return {
+        stored = {
             "context": self.context,
             "state": self.state,
             "reads": [[list(read[0]), *read[1:]] for read in self.reads],
         }
+        if self.until is not None:
+            stored["until"] = self.until
+        return stored
 
     @classmethod
     def from_json(cls, data: Any) -> Fingerprint | None:
@@ -63,7 +74,10 @@ class Fingerprint:
                 (tuple(str(s) for s in path), str(catalog), str(schema), str(name))
                 for path, catalog, schema, name in data["reads"]
             )
-            return cls(str(data["context"]), reads, str(data["state"]))
+            until = data.get("until")
+            if until is not None:
+                until = datetime.fromisoformat(until).isoformat()
+            return cls(str(data["context"]), reads, str(data["state"]), until)
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -92,8 +106,13 @@ class Fingerprints:
 
     def _context(self, obj: SchemaObject, engine: PostgresEngine) -> str:
         digest = hashlib.sha256()
-        server, role = self.session.conn.info.server_version, self.session.current_role
-        digest.update(repr((platform_digest(), server, role, engine.name, engine.version)).encode())
+        info = self.session.conn.info
+        server, role = info.server_version, self.session.current_role
+        # The time zone too: the server's date arithmetic (partition bounds) follows it.
+        zone = info.parameter_status("TimeZone")
+        digest.update(
+            repr((platform_digest(), server, role, zone, engine.name, engine.version)).encode()
+        )
         for statement in obj.statements:
             annotations = sorted(statement.annotations.items())
             digest.update(
@@ -125,13 +144,16 @@ class Fingerprints:
         as the check left it: call it after a rolled-back check's rollback)."""
         session = self.session
         taken = Taken()
-        before = self._other_statements(), engine.clock_reads
+        before = self._other_statements(), _unbounded_clock_reads(engine)
+        engine.clock_horizon = None
         with session.snapshots.recording() as reads:
             yield taken
         context = self.context(obj, engine)
-        if (self._other_statements(), engine.clock_reads) == before:
+        if (self._other_statements(), _unbounded_clock_reads(engine)) == before:
             state = session.snapshots.digest(reads)
-            taken.fingerprint = Fingerprint(context, tuple(sorted(reads)), state)
+            horizon = engine.clock_horizon
+            until = horizon.isoformat() if horizon is not None else None
+            taken.fingerprint = Fingerprint(context, tuple(sorted(reads)), state, until)
         else:
             taken.fingerprint = Fingerprint(context)
 
@@ -142,6 +164,10 @@ class Fingerprints:
         return (
             fingerprint is not None
             and fingerprint.state is not None
+            and (
+                fingerprint.until is None
+                or engine.clock() < datetime.fromisoformat(fingerprint.until)
+            )
             and fingerprint.context == self.context(obj, engine)
             and fingerprint.state == self.session.snapshots.digest(fingerprint.reads)
         )
@@ -150,3 +176,8 @@ class Fingerprints:
         """Statements sent other than the snapshot's reads and neutral ones."""
         session = self.session
         return session.statements - session.neutral_statements - session.snapshots.queries
+
+
+def _unbounded_clock_reads(engine: PostgresEngine) -> int:
+    """Looks at the clock whose consequences have no known end."""
+    return engine.clock_reads - engine.bounded_clock_reads

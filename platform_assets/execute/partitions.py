@@ -63,6 +63,8 @@ class PartitionPlan:
     overdue: dict[str, int] = field(default_factory=dict)
     # Left "detach pending" by an interrupted DETACH ... CONCURRENTLY: finalized first.
     pending: list[str] = field(default_factory=list)
+    # Until when the same catalog gives the same plan (a time plan); None: not known.
+    holds_until: datetime | None = None
 
     @property
     def empty(self) -> bool:
@@ -122,16 +124,8 @@ def plan(session: Session, obj: SchemaObject, graph: SchemaGraph, now: datetime)
 
 def detach_pending(session: Session, schema: str, table: str) -> list[str]:
     """Partitions an interrupted DETACH ... CONCURRENTLY left pending (PostgreSQL 14+)."""
-    if session.conn.info.server_version < 140000:
-        return []
-    return [
-        row["name"]
-        for row in session.rows(
-            "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = %s::regclass AND i.inhdetachpending ORDER BY 1",
-            (sql.Identifier(schema, table).as_string(session.conn),),
-        )
-    ]
+    partitioning = session.snapshot.partitioning(schema, table)
+    return list(partitioning.pending) if partitioning else []
 
 
 def time_plan(
@@ -139,19 +133,23 @@ def time_plan(
 ) -> PartitionPlan:
     """The plan for a time column (timestamptz, date, timestamp)."""
     existing = existing_partitions(session, obj.schema, obj.name)
-    wanted = upkept_ranges(
-        session,
-        settings["partition_interval"],
-        now,
-        int(settings.get("premake", 0)),
-        int(settings.get("lookback", 0)),
-    )
-    cutoff = None
-    if settings.get("retention"):
-        cutoff = session.value(
-            "SELECT %s::timestamptz - %s::interval", (now, settings["retention"])
+    retention_interval = settings.get("retention")
+    # Date arithmetic on the server: a function of `now` and the declaration alone.
+    with session.neutral():
+        wanted = upkept_ranges(
+            session,
+            settings["partition_interval"],
+            now,
+            int(settings.get("premake", 0)),
+            int(settings.get("lookback", 0)),
         )
-    result = PartitionPlan()
+        cutoff = None
+        if retention_interval:
+            cutoff = session.value(
+                "SELECT %s::timestamptz - %s::interval", (now, retention_interval)
+            )
+        holds_until = _holds_until(session, now, wanted, existing, retention_interval, cutoff)
+    result = PartitionPlan(holds_until=holds_until)
     for row in wanted:
         lower, upper = row["lower"], row["upper"]
         if cutoff is not None and upper <= cutoff:
@@ -186,6 +184,32 @@ def time_plan(
                 if rows:
                     result.overdue[name] = rows
     return result
+
+
+def _holds_until(
+    session: Session,
+    now: datetime,
+    wanted: list[dict],
+    existing: dict[str, tuple],
+    retention_interval: str | None,
+    cutoff: datetime | None,
+) -> datetime | None:
+    """The next instant the plan made at `now` may differ with the catalog unchanged:
+    the end of the current period (another one is wanted then), or retention's cutoff
+    passing one more upper bound (a partition expires, or a looked-back one is no longer
+    made)."""
+    until = min((r["upper"] for r in wanted if r["lower"] <= now < r["upper"]), default=None)
+    if cutoff is None:
+        return until
+    uppers = [r["upper"] for r in wanted] + [upper for _, upper in existing.values()]
+    later = [upper for upper in uppers if upper is not None and upper > cutoff]
+    if not later:
+        return until
+    expires = session.value(
+        "SELECT min(u + %s::interval) FROM unnest(%s::timestamptz[]) AS u",
+        (retention_interval, later),
+    )
+    return expires if until is None else min(until, expires)
 
 
 def upkept_ranges(
@@ -342,7 +366,7 @@ def apply(
     after: list[PlannedStatement] = [
         finalize_detach(parent, sql.Identifier(obj.schema, name)) for name in partition_plan.pending
     ]
-    fallback = plain_detach_reason(session, parent)
+    fallback = plain_detach_reason(session, obj.schema, obj.name)
     for name in partition_plan.drop:
         partition = sql.Identifier(obj.schema, name)
         drop = planned(
@@ -423,14 +447,12 @@ def finalize_detach(parent: sql.Identifier, partition: sql.Identifier) -> Planne
     )
 
 
-def plain_detach_reason(session: Session, parent: sql.Identifier) -> str | None:
-    """Why a partition of `parent` cannot be detached CONCURRENTLY here (None: it can)."""
+def plain_detach_reason(session: Session, schema: str, table: str) -> str | None:
+    """Why a partition of the table cannot be detached CONCURRENTLY here (None: it can)."""
     if session.conn.info.server_version < 140000:
         return "DETACH ... CONCURRENTLY needs PostgreSQL 14+: the parent is locked"
-    if session.value(
-        "SELECT partdefid <> 0 FROM pg_partitioned_table WHERE partrelid = %s::regclass",
-        (parent.as_string(session.conn),),
-    ):
+    partitioning = session.snapshot.partitioning(schema, table)
+    if partitioning is not None and partitioning.has_default:
         return (
             "the parent has a DEFAULT partition, which forbids DETACH ... CONCURRENTLY: "
             "the parent is locked ACCESS EXCLUSIVE until the transaction ends"

@@ -13,10 +13,6 @@ from platform_assets.model.objects import ObjectKind, SchemaObject
 TABLE_RELKINDS = ("r", "p")
 
 
-def extension_available(session: Session, name: str) -> bool:
-    return bool(session.value("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,)))
-
-
 def temporary_columns(session: Session, table: str) -> list[LiveColumn]:
     """The columns of a temporary table of this session (a scratch copy the snapshot
     never holds), in order."""

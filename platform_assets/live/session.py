@@ -47,6 +47,7 @@ class Session:
         # holds: a transaction's settings, a report, the server's rendering of an
         # expression over columns the snapshot read (execute/fingerprints.py).
         self.neutral_statements = 0
+        self._in_neutral = False
         self.executed: list[PlannedStatement] = []
         # Planning: everything runs in a transaction that is rolled back, and what
         # must run after a commit is recorded, not run (set by the runner only).
@@ -67,11 +68,17 @@ class Session:
 
     @contextmanager
     def neutral(self) -> Iterator[None]:
-        """Statements inside are `neutral_statements` (the snapshot's reads apart)."""
+        """Statements inside are `neutral_statements` (the snapshot's reads apart); a
+        block inside another is counted by the outer one alone."""
+        if self._in_neutral:
+            yield
+            return
         statements, reads = self.statements, self.snapshots.queries
+        self._in_neutral = True
         try:
             yield
         finally:
+            self._in_neutral = False
             self.neutral_statements += (self.statements - statements) - (
                 self.snapshots.queries - reads
             )
@@ -152,22 +159,26 @@ class Session:
                 path = ", ".join(sql.Identifier(s).as_string(self.conn) for s in search_path)
                 assignments.insert(0, ("search_path", path))
             if assignments:
-                self.neutral_statements += 1
-                self.conn.execute(
-                    sql.SQL("SELECT {}").format(
-                        sql.SQL(", ").join(
-                            sql.SQL("set_config({}, {}, true)").format(
-                                sql.Literal(name), sql.Literal(value)
-                            )
-                            for name, value in assignments
-                        )
-                    )
-                )
+                with self.neutral():
+                    self._assign(assignments)
             self._search_paths.append(tuple(search_path) or self._search_path())
             try:
                 yield
             finally:
                 self._search_paths.pop()
+
+    def _assign(self, assignments: list[tuple[str, str]]) -> None:
+        """set_config(..., true) of each (name, value): SET LOCAL, in one statement."""
+        self.conn.execute(
+            sql.SQL("SELECT {}").format(
+                sql.SQL(", ").join(
+                    sql.SQL("set_config({}, {}, true)").format(
+                        sql.Literal(name), sql.Literal(value)
+                    )
+                    for name, value in assignments
+                )
+            )
+        )
 
     def _search_path(self) -> tuple[str, ...]:
         return self._search_paths[-1] if self._search_paths else ()

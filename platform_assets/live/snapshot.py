@@ -1,13 +1,14 @@
 """One catalog snapshot per run: the live state of every object, read in a few queries.
 
 A run reads pg_catalog once, for its schemas, in one query per catalog (relations,
-columns, constraints, indexes, triggers, partitions, functions, types, owners,
-grants and comments, extensions, schemas) and answers every "what is there" from
-memory. A statement the run executes makes the object being applied (and the
-relation it belongs to) stale: its entries are read again, alone, before anything
-reads them, so dependents see the new state. Whatever the snapshot did not see since the last change
-(a name that was absent) is asked again, so an object a statement made as a side
-effect (a constraint's index, a serial's sequence) is never reported missing.
+columns, constraints, indexes, triggers, partitions, partitioning, functions, types,
+owners, grants and comments, extensions, schemas, the extensions the server offers)
+and answers every "what is there" from memory. A statement the run executes makes the
+object being applied (and the relation it belongs to) stale: its entries are read
+again, alone, before anything reads them, so dependents see the new state. Whatever
+the snapshot did not see since the last change (a name that was absent) is asked
+again, so an object a statement made as a side effect (a constraint's index, a
+serial's sequence) is never reported missing.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
     from platform_assets.live.session import Session
 
 Key = tuple[str, str]  # (schema, name)
-# One entry a reader looked at: (search_path, catalog, schema, name); the extensions and
-# schemas as catalog "extensions" / "schemas" with schema "".
+# One entry a reader looked at: (search_path, catalog, schema, name); the extensions,
+# available extensions and schemas as catalog "extensions" / "available_extensions" /
+# "schemas" with schema "".
 Read = tuple[tuple[str, ...], str, str, str]
 
 # Schemas no declaration lives in: the server's and TimescaleDB's internals.
@@ -84,6 +86,14 @@ class LiveRelation:
     partition_key: tuple[str, str] | None  # (column, type) of a single-column RANGE
 
 
+@dataclass(frozen=True)
+class Partitioning:
+    """A partitioned table's pg_partitioned_table row, and its partitions left pending."""
+
+    has_default: bool
+    pending: tuple[str, ...]  # detach pending (an interrupted DETACH ... CONCURRENTLY)
+
+
 # Each query yields rows with "schema" and "name" (the key) and has a {where} over the
 # (schema, name) columns; `_CATALOGS` names the column of the name.
 _RELATIONS = """
@@ -138,6 +148,17 @@ FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oi
 JOIN pg_namespace n ON n.oid = p.relnamespace
 WHERE pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT' AND {where}
 """
+# Per partitioned table: whether it has a DEFAULT partition, and the partitions an
+# interrupted DETACH ... CONCURRENTLY left pending (PostgreSQL 14+; read through to_jsonb,
+# so older servers, which lack the column, find none).
+_PARTITIONING = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, pt.partdefid <> 0 AS has_default,
+       ARRAY(SELECT ch.relname::text FROM pg_inherits h JOIN pg_class ch ON ch.oid = h.inhrelid
+             WHERE h.inhparent = c.oid AND (to_jsonb(h) ->> 'inhdetachpending')::boolean
+             ORDER BY 1) AS pending
+FROM pg_partitioned_table pt JOIN pg_class c ON c.oid = pt.partrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {where}
+"""
 _FUNCTIONS = """
 SELECT n.nspname::text AS schema, p.proname::text AS name, p.prosrc AS source
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {where}
@@ -189,6 +210,7 @@ _CATALOGS = {  # catalog -> its query, and the column of the name its {where} fi
     "indexes": (_INDEXES, "i.relname"),
     "triggers": (_TRIGGERS, "c.relname"),
     "partitions": (_PARTITIONS, "p.relname"),
+    "partitioning": (_PARTITIONING, "c.relname"),
     "functions": (_FUNCTIONS, "p.proname"),
     "types": (_TYPES, "t.typname"),
     "relation_access": (_RELATION_ACCESS, "c.relname"),
@@ -261,6 +283,11 @@ def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
         }
     if catalog == "partitions":
         return {key: {r["partition"]: r["bound"] for r in found} for key, found in grouped.items()}
+    if catalog == "partitioning":
+        return {
+            key: Partitioning(r["has_default"], tuple(r["pending"]))
+            for key, (r,) in grouped.items()
+        }
     if catalog == "functions":
         return {key: [r["source"] for r in found] for key, found in grouped.items()}
     if catalog == "routine_access":  # a function's overloads are one object
@@ -345,6 +372,10 @@ class CatalogSnapshot:
         relation = self.relation(schema, table)
         return relation.partition_key if relation else None
 
+    def partitioning(self, schema: str, table: str) -> Partitioning | None:
+        """None for a table that is not partitioned."""
+        return self._get("partitioning", (schema, table))
+
     def function_sources(self, schema: str, name: str) -> list[str]:
         """prosrc of every function of that name (one per overload)."""
         return list(self._get("functions", (schema, name)) or [])
@@ -372,6 +403,17 @@ class CatalogSnapshot:
         self._note("extensions", ("", name))
         return self._global(lambda: self.shared.extensions.get(name))
 
+    def extension_available(self, name: str) -> bool:
+        """Whether the server can create the extension (pg_available_extensions: the
+        server's files, not a catalog a run changes, so read once)."""
+        self._note("available_extensions", ("", name))
+        shared = self.shared
+        if shared.available is None:
+            shared.available = {
+                r["name"] for r in self._rows("SELECT name::text FROM pg_available_extensions")
+            }
+        return name in shared.available
+
     def schema_exists(self, name: str) -> bool:
         self._note("schemas", ("", name))
         return bool(self._global(lambda: name in self.shared.namespaces))
@@ -383,6 +425,8 @@ class CatalogSnapshot:
             return self.extension_version(name)
         if catalog == "schemas":
             return self.schema_exists(name)
+        if catalog == "available_extensions":
+            return self.extension_available(name)
         value = self._get(catalog, (schema, name))
         if isinstance(value, dict):
             return sorted((key, repr(item)) for key, item in value.items())
@@ -484,6 +528,7 @@ class _Shared:
     extensions: dict[str, str] = field(default_factory=dict)
     namespaces: set[str] = field(default_factory=set)
     loaded_at: int | None = None  # `changes` when the extensions and schemas were read
+    available: set[str] | None = None  # pg_available_extensions, once asked for
     recording: list[set[Read]] = field(default_factory=list)  # open `recording()` blocks
 
 

@@ -4,10 +4,16 @@ compared as usual."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import dagster as dg
+import psycopg
 
 from platform_assets.dagster.recording import LIVE_STATE
-from tests.health.test_health import PARTITIONED
+from platform_assets.execute.fingerprints import Fingerprint
+from platform_assets.execute.runner import Runner
+from platform_assets.live.session import Session
+from tests.health.test_health import PARTITIONED, today
 from tests.support.runs import in_sync, materializations, materialize, verify
 
 SCHEMA = """CREATE SCHEMA shop;
@@ -20,6 +26,15 @@ COMMENT ON TABLE shop.customers IS 'who buys';
 CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer bigint REFERENCES shop.customers (id));
 CREATE INDEX idx_orders_customer ON shop.orders (customer) WHERE customer IS NOT NULL;
 CREATE FUNCTION shop.total(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1 * 2';
+"""
+# Integer time on plain PostgreSQL: range partitions around the declared "now" function.
+INTEGER_TIME = """CREATE EXTENSION IF NOT EXISTS timescaledb;
+CREATE SCHEMA plant;
+CREATE TABLE plant.readings (ts bigint NOT NULL, device int);
+CREATE FUNCTION plant.now_ms() RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$;
+SELECT create_hypertable('plant.readings', 'ts', chunk_time_interval => 86400000);
+SELECT set_integer_now_func('plant.readings', 'plant.now_ms');
 """
 OBJECTS = {
     "shop/schema",
@@ -123,12 +138,39 @@ def test_an_edited_declaration_or_neighbour_is_compared_again(project, database)
     assert materializations(edited)["shop/orders/idx_orders_customer"]["action"] == "updated"
 
 
-def test_what_depends_on_the_time_is_never_taken_as_in_place(project, database):
+def test_a_partitioned_table_is_in_place_until_its_period_ends(project, database):
     project.write("sql/logs.sql", PARTITIONED)
+    graph = project.graph()
+    instance = dg.DagsterInstance.ephemeral()
+    first = materialize(graph, database.url, instance=instance)
+    # Upkeep at any instant of today makes the same plan, until tomorrow (UTC) wants
+    # another partition; retention's cutoff passes no bound before then.
+    stored = in_sync(first, "logs/events").metadata[LIVE_STATE].value
+    tomorrow = today() + timedelta(days=1)
+    assert datetime.fromisoformat(stored["until"]) == tomorrow
+    again = materialize(graph, database.url, instance=instance)
+    assert {"logs/events", "logs/events/idx_events_at"} <= found_in_place(instance, again)
+
+    fingerprint = Fingerprint.from_json(stored)
+    table = graph[("logs", "events")]
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        runner = Runner(Session(conn), graph)
+        runner.engine.clock = lambda: tomorrow - timedelta(seconds=1)
+        (result,) = runner.run({table.key}, fingerprints={table.key: fingerprint})
+        assert result.in_place
+        # Once the period is over, the table is compared again: a partition is due.
+        runner.engine.clock = lambda: tomorrow
+        (result,) = runner.run({table.key}, fingerprints={table.key: fingerprint})
+        assert not result.in_place
+        assert result.outcome is not None and result.outcome.details["partitions_created"]
+
+
+def test_what_depends_on_the_time_unboundedly_is_never_taken_as_in_place(project, database):
+    # Integer time: "now" is the declared function's answer, which no catalog entry holds.
+    project.write("sql/readings.sql", INTEGER_TIME)
     graph = project.graph()
     instance = dg.DagsterInstance.ephemeral()
     materialize(graph, database.url, instance=instance)
     again = materialize(graph, database.url, instance=instance)
-    # Partition upkeep reads the clock: the partitioned table is compared on every run.
-    assert "logs/events" not in found_in_place(instance, again)
-    assert "logs/events/idx_events_at" in found_in_place(instance, again)
+    assert "plant/readings/hypertable" not in found_in_place(instance, again)
+    assert "plant/readings" in found_in_place(instance, again)

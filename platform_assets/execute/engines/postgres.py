@@ -48,6 +48,7 @@ from platform_assets.model.hazards import (
 from platform_assets.model.naming import constraint_names
 from platform_assets.model.objects import (
     CATALOG_KINDS,
+    RELATION_KINDS,
     ObjectKey,
     ObjectKind,
     SchemaObject,
@@ -81,12 +82,22 @@ class PostgresEngine:
         self.allow_destructive = allow_destructive
         # Injectable, so partition upkeep can be run as of another instant.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-        # Times `now()` was asked: what depends on the time is never taken as in place.
+        # Times `now()` was asked, and how many of those answers were bounded: what was
+        # decided from them holds until `clock_horizon` (partition upkeep). What depends
+        # on the time unboundedly is never taken as in place.
         self.clock_reads = 0
+        self.bounded_clock_reads = 0
+        self.clock_horizon: datetime | None = None
 
     def now(self) -> datetime:
         self.clock_reads += 1
         return self.clock()
+
+    def holds_until(self, until: datetime) -> None:
+        """What the last `now()` decided stays so until `until` (the catalog unchanged)."""
+        self.bounded_clock_reads += 1
+        horizon = self.clock_horizon
+        self.clock_horizon = until if horizon is None else min(horizon, until)
 
     def apply(self, obj: SchemaObject, session: Session) -> Outcome:
         """Bring one object to its declaration in one transaction."""
@@ -145,7 +156,7 @@ class PostgresEngine:
         selection without the extension): that table could not be converted later."""
         assert self.graph is not None
         extension = self.graph.objects.get(("platform", "extension", "timescaledb"))
-        if extension is not None and catalog.extension_available(session, "timescaledb"):
+        if extension is not None and session.snapshot.extension_available("timescaledb"):
             raise SchemaError(
                 f"{table.describe()} becomes a hypertable, and TimescaleDB is declared "
                 f"({extension.location}) and available on this server but not installed: "
@@ -170,6 +181,8 @@ class PostgresEngine:
         `new_parent`: `table` was created in this transaction."""
         assert self.graph is not None
         upkeep = partitions.plan(session, table, self.graph, self.now())
+        if upkeep.holds_until is not None:
+            self.holds_until(upkeep.holds_until)
         if not create:
             upkeep.create = []
         loss = retention.partition_loss(table, upkeep.overdue)
@@ -235,7 +248,7 @@ class PostgresEngine:
         if version:
             outcome.details["version"] = version
             return Action.UNCHANGED
-        if not catalog.extension_available(session, obj.name):
+        if not session.snapshot.extension_available(obj.name):
             if obj.name == "timescaledb":
                 if self.graph is not None:
                     outcome.details["engine_equivalent"] = postgres_equivalent(obj, self.graph)
@@ -548,7 +561,12 @@ class PostgresEngine:
             )
         live = aggregates.live_query(session, obj, timescale=False)
         declared = rollups.materialized_view_tree(obj, self.graph).expression
-        if live is not None and aggregates.query_changed(session, live, declared):
+        sources = [
+            (source.schema, source.name)
+            for source in map(self.graph.__getitem__, obj.depends_on)
+            if source.kind in RELATION_KINDS
+        ]
+        if live is not None and aggregates.query_changed(session, live, declared, sources):
             self.rebuild_view(obj, session, outcome)
             return Action.UPDATED
         if session.snapshot.relkind(obj.schema, rollups.group_index_name(obj)) is None:
