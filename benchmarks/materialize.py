@@ -8,7 +8,9 @@ With the shipped `dagster.yaml` (Dagster's storage in PostgreSQL, pooled), in on
 - no-op: the same command again (must execute 0 DDL statements), against
   `python -c "import platform_assets.definitions"` (the load every run pays) and
   `platform plan` of the same database;
-- Dagster's own cost of a run: the same command for one trivial asset;
+- Dagster's own cost of a run: the same command for one trivial asset, and for a
+  trivial multi_asset of as many skippable assets and checks whose step yields nothing
+  (what a run that does nothing costs in Dagster alone);
 - floor: the SQL the cold run executed (its DDL, less the seeds' staging tables),
   applied with `psql -f` to another empty database, plus a trivial Dagster run of
   as many assets and asset checks on the same instance configuration (one
@@ -73,6 +75,23 @@ defs = dg.Definitions(assets=[trivial], executor=dg.in_process_executor)
 """
 # What `dagster asset materialize` costs before any asset does anything.
 ONE_ASSET_DEFINITIONS = TRIVIAL_DEFINITIONS.format(count=1, checks=0)
+# What Dagster costs for a run of as many assets and checks in which nothing happens:
+# every spec skippable, the step yields nothing (the planned events, the plan, the step).
+IDLE_DEFINITIONS = """\
+import dagster as dg
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(f"a{{i}}", skippable=True) for i in range({count})],
+    check_specs=[dg.AssetCheckSpec(f"c{{i}}", asset=f"a{{i % {count}}}") for i in range({checks})],
+    can_subset=True,
+)
+def idle(context: dg.AssetExecutionContext):
+    yield from ()
+
+
+defs = dg.Definitions(assets=[idle], executor=dg.in_process_executor)
+"""
 
 
 def timed(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> float:
@@ -107,9 +126,12 @@ def stages_seed(statement: str) -> bool:
     return any(table.name == STAGE for table in tree.find_all(exp.Table))
 
 
-def measure(root: Path, runs: int, roles: tuple[str, ...] = ()) -> dict[str, object]:
+def measure(
+    root: Path, runs: int, roles: tuple[str, ...] = (), cold_floor: bool = True
+) -> dict[str, object]:
     """Every figure of one project (median seconds), on a throwaway cluster with `roles`
-    (those the project's grants name)."""
+    (those the project's grants name); without `cold_floor`, not the cold run's floor
+    (psql and the trivial Dagster run: NaN), which takes longest at large sizes."""
     graph = compile_directory(root / "sql", root)
     assets = len(graph) + len(graph.seeds)
     checks = len(build_schema_assets(graph).check_specs)
@@ -127,10 +149,13 @@ def measure(root: Path, runs: int, roles: tuple[str, ...] = ()) -> dict[str, obj
     trivial.write_text(TRIVIAL_DEFINITIONS.format(count=assets, checks=checks))
     one_asset = work / "one_asset_defs.py"
     one_asset.write_text(ONE_ASSET_DEFINITIONS)
+    idle = work / "idle_defs.py"
+    idle.write_text(IDLE_DEFINITIONS.format(count=assets, checks=checks))
     base_env = {**os.environ, "DAGSTER_HOME": str(home), "PLATFORM_PROJECT_DIR": str(root)}
     materialize = [DAGSTER, "asset", "materialize", "-m", "platform_assets.definitions"]
     figures: dict[str, list[float]] = {
-        name: [] for name in ("cold", "noop", "psql", "trivial", "load", "plan", "one_asset")
+        name: []
+        for name in ("cold", "noop", "psql", "trivial", "load", "plan", "one_asset", "idle")
     }
     ddl_noop: list[int] = []
     statements: list[str] = []
@@ -158,18 +183,27 @@ def measure(root: Path, runs: int, roles: tuple[str, ...] = ()) -> dict[str, obj
             figures["plan"].append(
                 timed([sys.executable, "-m", "platform_assets.cli", "plan"], env, ok=(0, 2))
             )
-            figures["psql"].append(
-                timed(
-                    [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                     "-f", str(script), cluster.url(floor)],
-                    base_env,
+            if cold_floor:
+                figures["psql"].append(
+                    timed(
+                        [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                         "-f", str(script), cluster.url(floor)],
+                        base_env,
+                    )
+                )  # fmt: skip
+                figures["trivial"].append(
+                    timed(
+                        [DAGSTER, "asset", "materialize", "-f", str(trivial), "--select", "*"], env
+                    )
                 )
-            )  # fmt: skip
-            figures["trivial"].append(
-                timed([DAGSTER, "asset", "materialize", "-f", str(trivial), "--select", "*"], env)
-            )
+            else:
+                figures["psql"].append(float("nan"))
+                figures["trivial"].append(float("nan"))
             figures["one_asset"].append(
                 timed([DAGSTER, "asset", "materialize", "-f", str(one_asset), "--select", "*"], env)
+            )
+            figures["idle"].append(
+                timed([DAGSTER, "asset", "materialize", "-f", str(idle), "--select", "*"], env)
             )
     finally:
         cluster.down()
@@ -193,6 +227,12 @@ def report(f: dict[str, object], what: str, runs: int) -> None:
             f["one_asset"],
             f"{f['one_asset'] / f['load']:.2f}x definitions load (the same command, one "
             "trivial asset: Dagster's own cost of a run)",
+        ),
+        (
+            "Dagster run, nothing done",
+            f["idle"],
+            f"{f['idle'] / f['load']:.2f}x definitions load (the same command, a trivial "
+            "multi_asset of as many skippable assets and checks whose step yields nothing)",
         ),
         (
             "no-op re-materialize",

@@ -43,7 +43,7 @@ from platform_assets.dagster.sensors import build_health_fix_job, build_health_s
 from platform_assets.dagster.translator import SchemaTranslator
 from platform_assets.live.embedded import SCHEMA_DATABASE
 from platform_assets.model.graph import SchemaGraph
-from platform_assets.parse.cache import compile_project
+from platform_assets.parse.cache import compile_project, long_lived
 
 
 def build_platform_definitions(
@@ -173,16 +173,17 @@ class SchemaComponent(dg.Component, dg.Resolvable, dg.Model):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         self._check_apart_from_others(context)
         root = settings.project_dir(default=context.project_root)
-        graph = compile_project(
-            root, root / (self.sql_dir or "sql"), root / (self.seeds_dir or "seeds")
-        )
-        return build_platform_definitions(
-            graph,
-            # Unset, a named instance's own database on the embedded cluster.
-            database_from_environment(self.database_url_env, self.names(SCHEMA_DATABASE)),
-            self.translator(),
-            self.pool,
-        )
+        with long_lived():
+            graph = compile_project(
+                root, root / (self.sql_dir or "sql"), root / (self.seeds_dir or "seeds")
+            )
+            return build_platform_definitions(
+                graph,
+                # Unset, a named instance's own database on the embedded cluster.
+                database_from_environment(self.database_url_env, self.names(SCHEMA_DATABASE)),
+                self.translator(),
+                self.pool,
+            )
 
     def _check_apart_from_others(self, context: dg.ComponentLoadContext) -> None:
         """Refuse, naming both files, an instance that would share its definitions' names,

@@ -5,6 +5,7 @@ owners named by a `-- platform: owners=...` annotation."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 
@@ -29,17 +30,23 @@ OWNERS_ANNOTATION = "owners"
 
 def code_references(root: Path, location: SourceLocation) -> dg.CodeReferencesMetadataValue:
     """The UI's "open source" link: the declaring file (absolute) and line."""
-    path = location.file if location.file.is_absolute() else root / location.file
     # Beta in Dagster 1.13, and what the UI reads for its source links: no warning per asset.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         return dg.CodeReferencesMetadataValue(
             code_references=[
                 dg.LocalFileCodeReference(
-                    file_path=str(path), line_number=location.line, label=str(location)
+                    file_path=_absolute(root, location.file),
+                    line_number=location.line,
+                    label=str(location),
                 )
             ]
         )
+
+
+@functools.cache  # one file declares many objects
+def _absolute(root: Path, file: Path) -> str:
+    return str(file if file.is_absolute() else root / file)
 
 
 def column_comments(table: SchemaObject) -> dict[str, str]:

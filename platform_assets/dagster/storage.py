@@ -36,7 +36,7 @@ from dagster._core.storage.event_log.schema import (
     AssetKeyTable,
     SqlEventLogStorageTable,
 )
-from dagster._serdes import ConfigurableClassData, serialize_value
+from dagster._serdes import ConfigurableClassData
 from dagster_postgres import (
     DagsterPostgresStorage,
     PostgresEventLogStorage,
@@ -203,12 +203,15 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
         # compiled statement, rows sent in pages), not as one statement of every row,
         # whose compiling cost more than the insert.
         events_table = SqlEventLogStorageTable
+        rows = [self._event_to_row(event) for event in events]
         with self._connect() as conn:
             inserted = conn.execute(
                 events_table.insert().returning(events_table.c.id, sort_by_parameter_order=True),
-                [self._event_to_row(event) for event in events],
+                rows,
             )
             event_ids = [int(row[0]) for row in inserted.fetchall()]
+        # Each event serialized once: a check's planned execution stores the same text.
+        serialized = {id(event): row["event"] for event, row in zip(events, rows, strict=True)}
         stored = list(zip(events, event_ids, strict=True))
         assets = [
             (event, event_id)
@@ -229,7 +232,9 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
                 "Asset checks require a database schema migration. Run `dagster instance migrate`.",
             )
             with self.index_connection() as conn:
-                conn.execute(AssetCheckExecutionsTable.insert(), self._planned_checks(checks))
+                conn.execute(
+                    AssetCheckExecutionsTable.insert(), self._planned_checks(checks, serialized)
+                )
 
     def has_table(self, table_name: str) -> bool:
         # Asked for every asset check event (a connection and an inspection each); a
@@ -267,7 +272,9 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
             list(rows.values()),
         )
 
-    def _planned_checks(self, checks: list[tuple[EventLogEntry, int]]) -> list[dict[str, Any]]:
+    def _planned_checks(
+        self, checks: list[tuple[EventLogEntry, int]], serialized: Mapping[int, str]
+    ) -> list[dict[str, Any]]:
         rows = []
         for event, event_id in checks:
             planned = event.get_dagster_event().asset_check_planned_data
@@ -280,7 +287,7 @@ class PooledPostgresEventLogStorage(_PooledEngine, PostgresEventLogStorage):
                         "partition": partition,
                         "run_id": event.run_id,
                         "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-                        "evaluation_event": serialize_value(event),
+                        "evaluation_event": serialized[id(event)],
                         "evaluation_event_timestamp": self._event_insert_timestamp(event),
                         "evaluation_event_storage_id": event_id,
                     }

@@ -38,6 +38,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token
 
 from platform_assets.model.graph import SchemaGraph
+from platform_assets.model.objects import Statement
 from platform_assets.parse.compiler import compile_directory
 
 CACHE_DIR = Path(".platform") / "cache"
@@ -61,7 +62,7 @@ def compile_project(
     graph = _read(path, key)
     if graph is not None:
         return graph
-    with _kept():
+    with long_lived():
         graph = compile_directory(sql_dir, root, seeds_dir)
         _write(path, key, graph)
     return graph
@@ -154,8 +155,8 @@ class _GraphPickler(pickle.Pickler):
     def reducer_override(self, obj: object):
         # Called for every object that is not a builtin: by type, once.
         if type(obj) is Token:
-            # Statements keep their tokens (10,000 objects' graph holds 200,000): pickled
-            # as their constructor's arguments, faster than pickle's own slot state.
+            # A Command's tokens: pickled as their constructor's arguments, faster than
+            # pickle's own slot state.
             return Token, (
                 obj.token_type,
                 obj.text,
@@ -166,6 +167,10 @@ class _GraphPickler(pickle.Pickler):
                 obj.comments,
             )
         cls = type(obj)
+        if cls is Statement and obj.tokens and not isinstance(obj.tree, exp.Command):
+            # After compiling, only a bare Command is read from its tokens (its access
+            # change, parse/commands.py): the others are cached without theirs.
+            return copyreg.__newobj__, (cls,), {**obj.__dict__, "tokens": []}
         state = _STATE.get(cls)
         if state is None:
             state = _STATE[cls] = _slot_reader(cls) if issubclass(cls, exp.Expr) else False
@@ -218,18 +223,19 @@ def _deep_recursion() -> Iterator[None]:
 
 @contextmanager
 def _unpickling() -> Iterator[None]:
-    with _deep_recursion(), _kept():
+    with _deep_recursion(), long_lived():
         yield
 
 
 @contextmanager
-def _kept() -> Iterator[None]:
-    """For making the graph (compiling and writing it, or reading it): many objects and
-    (almost) none garbage. Collecting meanwhile, or right after, only rescans them
-    (unpickling took three times as long at 10,000 objects, compiling a fifth longer,
-    pickling twice as long, and every later pass while Dagster builds the definitions
-    rescans them again). They live as long as the definitions, so once made they are
-    moved out of the collector's sight."""
+def long_lived() -> Iterator[None]:
+    """For making what lives as long as the process: the graph (compiling and writing
+    it, or reading it) and the definitions built from it. Many objects and (almost)
+    none garbage: collecting meanwhile only rescans them (unpickling took three times
+    as long at 10,000 objects, compiling a fifth longer, pickling twice as long, and
+    Dagster's building of the definitions a quarter longer), so the collector is paused
+    and what was made is then moved out of its sight. Nested blocks freeze at each end;
+    the outermost one resumes the collector."""
     enabled = gc.isenabled()
     gc.disable()
     try:
