@@ -126,12 +126,9 @@ def stages_seed(statement: str) -> bool:
     return any(table.name == STAGE for table in tree.find_all(exp.Table))
 
 
-def measure(
-    root: Path, runs: int, roles: tuple[str, ...] = (), cold_floor: bool = True
-) -> dict[str, object]:
+def measure(root: Path, runs: int, roles: tuple[str, ...] = ()) -> dict[str, object]:
     """Every figure of one project (median seconds), on a throwaway cluster with `roles`
-    (those the project's grants name); without `cold_floor`, not the cold run's floor
-    (psql and the trivial Dagster run: NaN), which takes longest at large sizes."""
+    (those the project's grants name)."""
     graph = compile_directory(root / "sql", root)
     assets = len(graph) + len(graph.seeds)
     checks = len(build_schema_assets(graph).check_specs)
@@ -183,22 +180,16 @@ def measure(
             figures["plan"].append(
                 timed([sys.executable, "-m", "platform_assets.cli", "plan"], env, ok=(0, 2))
             )
-            if cold_floor:
-                figures["psql"].append(
-                    timed(
-                        [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                         "-f", str(script), cluster.url(floor)],
-                        base_env,
-                    )
-                )  # fmt: skip
-                figures["trivial"].append(
-                    timed(
-                        [DAGSTER, "asset", "materialize", "-f", str(trivial), "--select", "*"], env
-                    )
+            figures["psql"].append(
+                timed(
+                    [str(find_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                     "-f", str(script), cluster.url(floor)],
+                    base_env,
                 )
-            else:
-                figures["psql"].append(float("nan"))
-                figures["trivial"].append(float("nan"))
+            )  # fmt: skip
+            figures["trivial"].append(
+                timed([DAGSTER, "asset", "materialize", "-f", str(trivial), "--select", "*"], env)
+            )
             figures["one_asset"].append(
                 timed([DAGSTER, "asset", "materialize", "-f", str(one_asset), "--select", "*"], env)
             )

@@ -39,7 +39,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [  # fmt: skip
     ("pg_dump_load.py", ["--objects", "1000", "--runs", "1"], ["--objects", "20", "--runs", "1"]),
     (
         "scaling.py",
-        ["--sizes", "100,1000,10000", "--materialize-up-to", "1000", "--noop-up-to", "10000"],
+        ["--sizes", "100,1000,10000", "--materialize-up-to", "1000"],
         ["--sizes", "10", "--plot", ""],
     ),
     ("ingest.py", ["--rows", "500000", "--batches", "10"], ["--rows", "2000", "--batches", "2"]),

@@ -2,7 +2,7 @@
 schemas of 100, 1,000 and 10,000 objects, each next to its floor, plotted.
 
     python benchmarks/scaling.py [--sizes 100,1000,10000] [--materialize-up-to 1000]
-        [--noop-up-to 10000] [--plot benchmarks/scaling.png]
+        [--plot benchmarks/scaling.png]
 
 Per size, one run of each (the figures of `definitions_load.py` and `materialize.py`):
 definitions load compiling `sql/` and from the cache against Dagster's own load of a
@@ -37,12 +37,12 @@ SERIES = [
 ]
 
 
-def measure(objects: int, runs: bool = True, cold_floor: bool = True) -> dict[str, float]:
+def measure(objects: int, runs: bool = True) -> dict[str, float]:
     """One size's figures; without `runs`, the definitions load only (the materialize
-    figures are NaN: not measured); without `cold_floor`, not the cold run's floor."""
+    figures are NaN: not measured)."""
     with definitions_load.project_of(objects) as root:
         load = definitions_load.measure(root, runs=1)
-        run = materialize.measure(root, runs=1, cold_floor=cold_floor) if runs else None
+        run = materialize.measure(root, runs=1) if runs else None
     nan = float("nan")
     return {
         "compiled": load["compiled"],
@@ -85,14 +85,6 @@ def main() -> None:
         help="measure the cold and no-op runs only up to this size (0: every size)",
     )
     parser.add_argument(
-        "--noop-up-to",
-        type=int,
-        default=0,
-        help="above --materialize-up-to and up to this size, measure the cold and no-op "
-        "runs but not the cold run's floor (a trivial Dagster run of 10,000 assets takes "
-        "over ten minutes)",
-    )
-    parser.add_argument(
         "--plot", default=str(Path(__file__).with_name("scaling.png")), help="'' for a temp file"
     )
     args = parser.parse_args()
@@ -106,8 +98,7 @@ def main() -> None:
     )
     figures = []
     for size in sizes:  # each row as it is measured: the large sizes take long
-        full = not args.materialize_up_to or size <= args.materialize_up_to
-        f = measure(size, runs=full or size <= args.noop_up_to, cold_floor=full)
+        f = measure(size, runs=not args.materialize_up_to or size <= args.materialize_up_to)
         figures.append(f)
         print(
             f"  {size:>8}  {f['compiled']:6.2f} "
