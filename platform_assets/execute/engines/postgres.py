@@ -563,8 +563,8 @@ class PostgresEngine:
         declared = rollups.materialized_view_tree(obj, self.graph).expression
         sources = [
             (source.schema, source.name)
-            for source in map(self.graph.__getitem__, obj.depends_on)
-            if source.kind in RELATION_KINDS
+            for source in map(self.graph.objects.get, obj.depends_on)
+            if source is not None and source.kind in RELATION_KINDS
         ]
         if live is not None and aggregates.query_changed(session, live, declared, sources):
             self.rebuild_view(obj, session, outcome)
