@@ -224,6 +224,7 @@ def materialize_objects(
                     if (
                         dg.AssetCheckKey(asset_key, IN_SYNC) in passed
                         and last is not None
+                        and last.state is None  # one with a state no longer held: renewed
                         and last.context == runner.fingerprints.context(obj, result.engine)
                     ):
                         continue  # as declared and last seen so: its last results stand

@@ -165,6 +165,27 @@ def test_a_partitioned_table_is_in_place_until_its_period_ends(project, database
         assert result.outcome is not None and result.outcome.details["partitions_created"]
 
 
+def test_a_fingerprint_no_longer_held_is_renewed_by_the_next_check(project, database):
+    # A partition added by hand (as a seed's rows outside the premade range add one)
+    # leaves the table as declared but changes what its check read.
+    project.write("sql/logs.sql", PARTITIONED)
+    graph = project.graph()
+    instance = dg.DagsterInstance.ephemeral()
+    materialize(graph, database.url, instance=instance)
+    with database.connect() as conn:
+        conn.execute(
+            "CREATE TABLE logs.events_p20990101 PARTITION OF logs.events "
+            "FOR VALUES FROM ('2099-01-01') TO ('2099-01-02')"
+        )
+    rerun = materialize(graph, database.url, instance=instance)
+    assert "logs/events" not in found_in_place(instance, rerun)
+    assert materializations(rerun) == {}
+    assert in_sync(rerun, "logs/events").passed  # recorded again, with a new fingerprint
+    assert "logs/events" in found_in_place(
+        instance, materialize(graph, database.url, instance=instance)
+    )
+
+
 def test_what_depends_on_the_time_unboundedly_is_never_taken_as_in_place(project, database):
     # Integer time: "now" is the declared function's answer, which no catalog entry holds.
     project.write("sql/readings.sql", INTEGER_TIME)
