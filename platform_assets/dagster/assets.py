@@ -101,7 +101,9 @@ def build_schema_assets(
     spec_keys = {spec.key for spec in specs}
     stray = [spec for spec in check_specs if spec.asset_key not in spec_keys]
     if stray:
-        raise ValueError(f"check {stray[0].name} targets no asset: {stray[0].asset_key}")
+        raise dg.DagsterInvalidDefinitionError(
+            f"check {stray[0].name} targets no asset of the schema: {stray[0].asset_key}"
+        )
 
     @dg.multi_asset(
         name=names("schema_objects"),

@@ -48,9 +48,9 @@ class Fingerprint:
     # Digest of what they held; None where the check read more than the snapshot (or
     # the time, unboundedly): then only its context is kept, to tell when it was worked out.
     state: str | None = None
-    # The instant (ISO 8601) from which the time the check read may decide otherwise
-    # (partition upkeep's next period or expiry); None: it read no time.
-    until: str | None = None
+    # The instant from which the time the check read may decide otherwise (partition
+    # upkeep's next period or expiry; stored as ISO 8601); None: it read no time.
+    until: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         if self.state is None:
@@ -61,7 +61,7 @@ class Fingerprint:
             "reads": [[list(read[0]), *read[1:]] for read in self.reads],
         }
         if self.until is not None:
-            stored["until"] = self.until
+            stored["until"] = self.until.isoformat()
         return stored
 
     @classmethod
@@ -75,9 +75,12 @@ class Fingerprint:
                 for path, catalog, schema, name in data["reads"]
             )
             until = data.get("until")
-            if until is not None:
-                until = datetime.fromisoformat(until).isoformat()
-            return cls(str(data["context"]), reads, str(data["state"]), until)
+            return cls(
+                str(data["context"]),
+                reads,
+                str(data["state"]),
+                datetime.fromisoformat(until) if until is not None else None,
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -151,9 +154,9 @@ class Fingerprints:
         context = self.context(obj, engine)
         if (self._other_statements(), _unbounded_clock_reads(engine)) == before:
             state = session.snapshots.digest(reads)
-            horizon = engine.clock_horizon
-            until = horizon.isoformat() if horizon is not None else None
-            taken.fingerprint = Fingerprint(context, tuple(sorted(reads)), state, until)
+            taken.fingerprint = Fingerprint(
+                context, tuple(sorted(reads)), state, engine.clock_horizon
+            )
         else:
             taken.fingerprint = Fingerprint(context)
 
@@ -164,10 +167,7 @@ class Fingerprints:
         return (
             fingerprint is not None
             and fingerprint.state is not None
-            and (
-                fingerprint.until is None
-                or engine.clock() < datetime.fromisoformat(fingerprint.until)
-            )
+            and (fingerprint.until is None or engine.clock() < fingerprint.until)
             and fingerprint.context == self.context(obj, engine)
             and fingerprint.state == self.session.snapshots.digest(fingerprint.reads)
         )
