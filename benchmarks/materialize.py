@@ -4,7 +4,8 @@
 
 With the shipped `dagster.yaml` (Dagster's storage in PostgreSQL, pooled), in one run:
 
-- cold: `dagster asset materialize --select '*'` into an empty database;
+- cold: `dagster asset materialize --select '*'` into an empty database (Dagster's
+  storage created and the compiled graph cached beforehand, untimed);
 - no-op: the same command again (must execute 0 DDL statements), against
   `python -c "import platform_assets.definitions"` (the load every run pays) and
   `platform plan` of the same database;
@@ -168,6 +169,14 @@ def measure(root: Path, runs: int, roles: tuple[str, ...] = ()) -> dict[str, obj
                 "PLATFORM_DATABASE_URL": cluster.url(ours),
                 "PLATFORM_DAGSTER_STORAGE_URL": cluster.url(storage),
             }
+            # Untimed: Dagster's storage created (its tables and migrations, on the first
+            # command against a new database) and the compiled graph cached, as every run
+            # after a project's first finds them, so the cold run and its floor, which
+            # runs later on the same storage, pay for neither.
+            timed(
+                [sys.executable, "-c", f"{LOAD}; import dagster; dagster.DagsterInstance.get()"],
+                env,
+            )
             offset = cluster.log_file.stat().st_size
             figures["cold"].append(timed([*materialize, "--select", "*"], env))
             statements = [s for s in executed_sql(cluster, ours, offset) if not stages_seed(s)]
