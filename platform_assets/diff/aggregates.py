@@ -43,11 +43,8 @@ def rebuild_name(aggregate: SchemaObject) -> str:
 def live_query(session: Session, aggregate: SchemaObject, timescale: bool) -> str | None:
     """The live aggregate's query as the server renders it."""
     if timescale:
-        return session.value(
-            "SELECT view_definition FROM timescaledb_information.continuous_aggregates "
-            "WHERE view_schema = %s AND view_name = %s",
-            (aggregate.schema, aggregate.name),
-        )
+        rows = session.snapshot.timescale("continuous_aggregates", aggregate.schema, aggregate.name)
+        return rows[0]["view_definition"] if rows else None
     relation = session.snapshot.relation(aggregate.schema, aggregate.name)
     return relation.view_definition if relation else None
 

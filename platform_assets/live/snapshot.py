@@ -2,7 +2,8 @@
 
 A run reads pg_catalog once, for its schemas, in one query per catalog (relations,
 columns, constraints, indexes, triggers, partitions, partitioning, functions, types,
-owners, grants and comments, extensions, schemas, the extensions the server offers)
+owners, grants and comments, extensions, schemas, the extensions the server offers,
+and TimescaleDB's hypertables, columnstore settings, jobs and continuous aggregates)
 and answers every "what is there" from memory. A statement the run executes makes the
 object being applied (and the relation it belongs to) stale: its entries are read
 again, alone, before anything reads them, so dependents see the new state. Whatever
@@ -172,15 +173,20 @@ _RELATION_ACCESS = """
 SELECT n.nspname::text AS schema, c.relname::text AS name,
        pg_get_userbyid(c.relowner) AS owner, c.relacl::text AS acl,
        obj_description(c.oid, 'pg_class') AS comment,
-       (SELECT jsonb_object_agg(a.attname, jsonb_build_array(a.attacl::text,
-                                                             col_description(c.oid, a.attnum)))
-        FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
-       AS columns,
+       -- Only where there can be any: an index's columns take no grant or comment, and
+       -- most relations have no ACL (these subqueries were most of the query's time).
+       CASE WHEN c.relkind NOT IN ('i', 'I') THEN
+         (SELECT jsonb_object_agg(a.attname, jsonb_build_array(a.attacl::text,
+                                                               col_description(c.oid, a.attnum)))
+          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+       END AS columns,
        -- [grantee (null: PUBLIC), privilege, grantable, grantor] of each granted privilege
-       (SELECT jsonb_agg(jsonb_build_array(
-                   CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee) END,
-                   x.privilege_type, x.is_grantable, pg_get_userbyid(x.grantor)))
-        FROM aclexplode(c.relacl) x) AS privileges
+       CASE WHEN c.relacl IS NOT NULL THEN
+         (SELECT jsonb_agg(jsonb_build_array(
+                     CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee) END,
+                     x.privilege_type, x.is_grantable, pg_get_userbyid(x.grantor)))
+          FROM aclexplode(c.relacl) x)
+       END AS privileges
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {where}
 """
 _ROUTINE_ACCESS = """
@@ -203,6 +209,64 @@ FROM pg_namespace n WHERE {where}
 """
 ACCESS_CATALOGS = ("relation_access", "routine_access", "type_access", "schema_access")
 
+# TimescaleDB's own catalog, asked for only where the extension is installed, kept as the
+# views' rows (live/timescale_catalog.py makes them into its types). Keyed as the views
+# name things: a hypertable, the relation a policy job acts on (the continuous
+# aggregate's view for its policies, on TimescaleDB 2.x), a job's procedure, an
+# aggregate's view.
+_HYPERTABLES = """
+SELECT n.nspname::text AS schema, h.hypertable_name::text AS name, h.num_chunks,
+       h.compression_enabled, d.dimension_number, d.column_name::text AS column_name,
+       d.time_interval::text AS time_interval, d.integer_interval,
+       d.integer_now_func::text AS integer_now_func, d.num_partitions
+FROM timescaledb_information.hypertables h
+JOIN timescaledb_information.dimensions d USING (hypertable_schema, hypertable_name)
+JOIN pg_namespace n ON n.nspname = h.hypertable_schema
+WHERE {where}
+ORDER BY d.dimension_number
+"""
+# The settings view's columns vary between versions: read whole, as one JSON value.
+_COLUMNSTORES = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, s.segmentby, s.orderby,
+       to_jsonb(s) AS settings,
+       (SELECT count(*) FROM timescaledb_information.chunks ch
+        WHERE ch.hypertable_schema = n.nspname AND ch.hypertable_name = c.relname
+          AND ch.is_compressed) AS compressed
+FROM timescaledb_information.hypertable_compression_settings s
+JOIN pg_class c ON c.oid = s.hypertable JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN timescaledb_information.hypertables h
+  ON h.hypertable_schema = n.nspname AND h.hypertable_name = c.relname AND h.compression_enabled
+WHERE {where}
+"""
+_JOB_COLUMNS = """j.proc_name::text AS proc_name, j.job_id, j.config,
+       j.schedule_interval::text AS schedule_interval, j.scheduled,
+       j.max_runtime::text AS max_runtime, j.max_retries, j.retry_period::text AS retry_period"""
+_POLICY_JOBS = f"""
+SELECT n.nspname::text AS schema, j.hypertable_name::text AS name, {_JOB_COLUMNS}
+FROM timescaledb_information.jobs j JOIN pg_namespace n ON n.nspname = j.hypertable_schema
+WHERE {{where}}
+ORDER BY j.job_id
+"""
+_PROCEDURE_JOBS = f"""
+SELECT n.nspname::text AS schema, j.proc_name::text AS name, {_JOB_COLUMNS}
+FROM timescaledb_information.jobs j JOIN pg_namespace n ON n.nspname = j.proc_schema
+WHERE {{where}}
+ORDER BY j.job_id
+"""
+_CONTINUOUS_AGGREGATES = """
+SELECT n.nspname::text AS schema, ca.view_name::text AS name, ca.view_definition
+FROM timescaledb_information.continuous_aggregates ca
+JOIN pg_namespace n ON n.nspname = ca.view_schema
+WHERE {where}
+"""
+TIMESCALE_CATALOGS = (
+    "hypertables",
+    "columnstores",
+    "policy_jobs",
+    "procedure_jobs",
+    "continuous_aggregates",
+)
+
 _CATALOGS = {  # catalog -> its query, and the column of the name its {where} filters on
     "relations": (_RELATIONS, "c.relname"),
     "columns": (_COLUMNS, "c.relname"),
@@ -217,6 +281,11 @@ _CATALOGS = {  # catalog -> its query, and the column of the name its {where} fi
     "routine_access": (_ROUTINE_ACCESS, "p.proname"),
     "type_access": (_TYPE_ACCESS, "t.typname"),
     "schema_access": (_SCHEMA_ACCESS, "n.nspname"),
+    "hypertables": (_HYPERTABLES, "h.hypertable_name"),
+    "columnstores": (_COLUMNSTORES, "c.relname"),
+    "policy_jobs": (_POLICY_JOBS, "j.hypertable_name"),
+    "procedure_jobs": (_PROCEDURE_JOBS, "j.proc_name"),
+    "continuous_aggregates": (_CONTINUOUS_AGGREGATES, "ca.view_name"),
 }
 
 
@@ -225,6 +294,11 @@ def _grouped(rows: list[dict]) -> dict[Key, list[dict]]:
     for row in rows:
         by_key[(row["schema"], row["name"])].append(row)
     return by_key
+
+
+def _own_columns(row: dict) -> dict:
+    """A row without its key."""
+    return {column: value for column, value in row.items() if column not in ("schema", "name")}
 
 
 def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
@@ -300,11 +374,10 @@ def _entries(catalog: str, rows: list[dict]) -> dict[Key, Any]:
             }
             for key, found in grouped.items()
         }
+    if catalog in TIMESCALE_CATALOGS:
+        return {key: [_own_columns(r) for r in found] for key, found in grouped.items()}
     if catalog in ACCESS_CATALOGS:
-        return {
-            key: {column: value for column, value in r.items() if column not in ("schema", "name")}
-            for key, (r,) in grouped.items()
-        }
+        return {key: _own_columns(r) for key, (r,) in grouped.items()}
     assert catalog == "types"
     return {key: r["typtype"] for key, (r,) in grouped.items()}
 
@@ -383,6 +456,11 @@ class CatalogSnapshot:
     def type_kind(self, schema: str, name: str) -> str | None:
         """pg_type.typtype ('e' enum, 'd' domain, ...) of a type, or None."""
         return self._get("types", (schema, name))
+
+    def timescale(self, catalog: str, schema: str, name: str) -> list[dict]:
+        """TimescaleDB's rows of one hypertable, job target or aggregate (`catalog`: one
+        of TIMESCALE_CATALOGS; the extension must be installed), none when it has none."""
+        return list(self._get(catalog, (schema, name)) or [])
 
     def access(self, catalog: str, key: Key) -> dict | None:
         """An object's owner, privileges and comments (`catalog`: one of ACCESS_CATALOGS)."""

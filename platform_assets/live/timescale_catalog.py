@@ -29,15 +29,7 @@ def qualified(session: Session, schema: str, name: str) -> str:
 
 
 def hypertable(session: Session, schema: str, name: str) -> LiveHypertable | None:
-    rows = session.rows(
-        "SELECT h.num_chunks, h.compression_enabled, d.dimension_number, d.column_name, "
-        "d.dimension_type, d.time_interval::text AS time_interval, "
-        "d.integer_interval, d.num_partitions "
-        "FROM timescaledb_information.hypertables h "
-        "JOIN timescaledb_information.dimensions d USING (hypertable_schema, hypertable_name) "
-        "WHERE h.hypertable_schema = %s AND h.hypertable_name = %s ORDER BY d.dimension_number",
-        (schema, name),
-    )
+    rows = session.snapshot.timescale("hypertables", schema, name)
     if not rows:
         return None
     dimensions = []
@@ -58,15 +50,8 @@ def hypertable(session: Session, schema: str, name: str) -> LiveHypertable | Non
 
 def compression_settings(session: Session, schema: str, name: str) -> dict[str, str] | None:
     """segmentby / orderby as the server renders them, or None when compression is off."""
-    rows = session.rows(
-        "SELECT s.segmentby, s.orderby "
-        "FROM timescaledb_information.hypertable_compression_settings s "
-        "JOIN timescaledb_information.hypertables h "
-        "  ON h.hypertable_schema = %s AND h.hypertable_name = %s AND h.compression_enabled "
-        "WHERE s.hypertable = %s::regclass",
-        (schema, name, qualified(session, schema, name)),
-    )
-    return rows[0] if rows else None
+    rows = session.snapshot.timescale("columnstores", schema, name)
+    return {"segmentby": rows[0]["segmentby"], "orderby": rows[0]["orderby"]} if rows else None
 
 
 # The job procedure of each policy kind (timescaledb_information.jobs.proc_name).
@@ -77,45 +62,24 @@ POLICY_PROCEDURES: dict[ObjectKind, str] = {
     ObjectKind.REFRESH_POLICY: "policy_refresh_continuous_aggregate",
 }
 
-_REFRESH_POLICY_JOB = """
-SELECT j.job_id FROM timescaledb_information.jobs j
-JOIN timescaledb_information.continuous_aggregates ca
-  ON ca.materialization_hypertable_schema = j.hypertable_schema
- AND ca.materialization_hypertable_name = j.hypertable_name
-WHERE j.proc_name = %s AND ca.view_schema = %s AND ca.view_name = %s
-ORDER BY j.job_id LIMIT 1
-"""
-
 
 def refresh_policy_job(session: Session, schema: str, view: str) -> int | None:
     """The job id of a continuous aggregate's refresh policy, if it has one."""
-    procedure = POLICY_PROCEDURES[ObjectKind.REFRESH_POLICY]
-    return session.value(_REFRESH_POLICY_JOB, (procedure, schema, view))
-
-
-# A job's run limits (alter_job's max_runtime, max_retries, retry_period), as text.
-_LIMITS = "max_runtime::text AS max_runtime, max_retries, retry_period::text AS retry_period"
+    found = jobs(session, POLICY_PROCEDURES[ObjectKind.REFRESH_POLICY], schema, view)
+    return found[0]["job_id"] if found else None
 
 
 def jobs(session: Session, proc_name: str, schema: str, relation: str) -> list[dict[str, Any]]:
     """The policy jobs of one relation (a hypertable or, for aggregates, the view)."""
-    return session.rows(
-        "SELECT job_id, config, schedule_interval::text AS schedule_interval, scheduled, "
-        f"{_LIMITS} FROM timescaledb_information.jobs "
-        "WHERE proc_name = %s AND hypertable_schema = %s AND hypertable_name = %s "
-        "ORDER BY job_id",
-        (proc_name, schema, relation),
-    )
+    return [
+        row
+        for row in session.snapshot.timescale("policy_jobs", schema, relation)
+        if row["proc_name"] == proc_name
+    ]
 
 
 def is_continuous_aggregate(session: Session, schema: str, name: str) -> bool:
-    return bool(
-        session.value(
-            "SELECT count(*) FROM timescaledb_information.continuous_aggregates "
-            "WHERE view_schema = %s AND view_name = %s",
-            (schema, name),
-        )
-    )
+    return bool(session.snapshot.timescale("continuous_aggregates", schema, name))
 
 
 def same_interval(session: Session, left: object, right: object) -> bool:
@@ -158,26 +122,18 @@ def columnstore(session: Session, schema: str, name: str) -> LiveColumnstore | N
     """None unless `schema.name` is a hypertable with columnstore (compression) enabled."""
     if not installed(session):
         return None
-    settings = compression_settings(session, schema, name)
-    if settings is None:
+    rows = session.snapshot.timescale("columnstores", schema, name)
+    if not rows:
         return None
-    # The view's columns vary between versions: read it as one JSON value.
-    row = session.rows(
-        "SELECT to_jsonb(s) AS settings, (SELECT count(*) FROM timescaledb_information.chunks c "
-        "  WHERE c.hypertable_schema = %s AND c.hypertable_name = %s AND c.is_compressed) "
-        "  AS compressed "
-        "FROM timescaledb_information.hypertable_compression_settings s "
-        "WHERE s.hypertable = %s::regclass",
-        (schema, name, qualified(session, schema, name)),
-    )[0]
+    row = rows[0]
     configured = [
         sql.SQL("{}({})").format(sql.SQL(index["type"]), sql.Identifier(index["column"]))
         for index in row["settings"].get("index") or []
         if index.get("source") == "config"
     ]
     return LiveColumnstore(
-        segmentby=settings["segmentby"] or None,
-        orderby=settings["orderby"] or None,
+        segmentby=row["segmentby"] or None,
+        orderby=row["orderby"] or None,
         chunk_interval=row["settings"].get("compress_interval_length"),
         sparse_index=sql.SQL(", ").join(configured).as_string(session.conn) if configured else None,
         compressed_chunks=row["compressed"],
@@ -289,11 +245,8 @@ def _is_default_index(row: dict[str, Any]) -> bool:
 
 def integer_now_func(session: Session, schema: str, name: str) -> str | None:
     """The integer_now function of an integer-time hypertable (by name), or None."""
-    return session.value(
-        "SELECT integer_now_func FROM timescaledb_information.dimensions "
-        "WHERE hypertable_schema = %s AND hypertable_name = %s AND integer_now_func IS NOT NULL",
-        (schema, name),
-    )
+    rows = session.snapshot.timescale("hypertables", schema, name)
+    return next((row["integer_now_func"] for row in rows if row["integer_now_func"]), None)
 
 
 def procedure_jobs(session: Session, schema: str, procedure: str) -> list[int]:
@@ -303,8 +256,4 @@ def procedure_jobs(session: Session, schema: str, procedure: str) -> list[int]:
 
 def procedure_job_rows(session: Session, schema: str, procedure: str) -> list[dict[str, Any]]:
     """The jobs that run a procedure: their ids and run limits."""
-    return session.rows(
-        f"SELECT job_id, {_LIMITS} FROM timescaledb_information.jobs "
-        "WHERE proc_schema = %s AND proc_name = %s ORDER BY job_id",
-        (schema, procedure),
-    )
+    return session.snapshot.timescale("procedure_jobs", schema, procedure)
