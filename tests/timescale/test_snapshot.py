@@ -11,6 +11,7 @@ import pytest
 
 from platform_assets.execute.plan import make_plan
 from platform_assets.live.session import CountingCursor, Session
+from platform_assets.model.graph import SchemaGraph
 from tests.support.databases import query
 from tests.support.runs import materializations, materialize
 from tests.support.statements import reads_catalog
@@ -65,7 +66,7 @@ class RecordingCursor(CountingCursor):
         return super().execute(query, params, **kwargs)
 
 
-def catalog_reads_of_a_plan(server_url: str, graph) -> list[str]:
+def catalog_reads_of_a_plan(server_url: str, graph: SchemaGraph) -> list[str]:
     """The catalog queries `platform plan` sends for `graph`, which must find nothing to do."""
     with psycopg.connect(server_url, autocommit=True) as conn:
         session = Session(conn)
